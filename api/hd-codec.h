@@ -1,0 +1,80 @@
+/* The codec: the ONE place where untrusted JSON becomes validated C structs, and
+ * where structs become the API's JSON. Every validation error names the field
+ * (dotted path, e.g. "resources.memory_mb") in HdError.field and uses -EINVAL. */
+#pragma once
+
+#include <jansson.h>
+
+#include "hd-error.h"
+#include "hd-json.h"
+#include "hd-spec.h"
+
+/* Largest request body hostd accepts, checked before any parsing. */
+#define HD_MAX_BODY_BYTES (1024 * 1024)
+
+/* Limits enforced by validation (also documented in api/openapi.yaml). */
+#define HD_MAX_LABELS          64
+#define HD_MAX_LABEL_KEY       63
+#define HD_MAX_LABEL_VALUE     256
+#define HD_MAX_ENV             1024
+#define HD_MAX_COMMAND_ARGS    1024
+#define HD_MAX_STRING          4096
+#define HD_MAX_VCPUS           512.0
+#define HD_MIN_MEMORY_MB       16
+#define HD_MIN_VM_MEMORY_MB    64
+#define HD_MAX_MEMORY_MB       (16LL * 1024 * 1024)
+#define HD_MAX_PIDS            4194304
+#define HD_MAX_DISK_GB         65536
+#define HD_MAX_RESTART_RETRIES 1000
+#define HD_MAX_STOP_TIMEOUT    3600
+
+/* Parses a request body. Duplicate object keys are rejected, as is anything that
+ * is not a single JSON object. Errors are -EINVAL with a message giving the
+ * position; field is NULL except for duplicate keys. */
+int hd_codec_parse_object(const char *body, size_t len, json_t **ret, HdError **err);
+
+/* Validates a create request and fills ret (which the caller clears). Unknown
+ * fields, wrong types, missing required fields, bad names and out-of-range
+ * resources are -EINVAL naming the field. Fields that the requested kind cannot
+ * honour (e.g. "command" for a VM) are rejected by name too. Defaults are applied:
+ * vcpus, memory_mb, pids_max (containers), hostname (= name), restart policy "no". */
+int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdError **err);
+
+/* The canonical JSON of a spec: every field, defaults filled in, fields that do
+ * not apply to the kind left out. hd_codec_instance_spec_from_json() accepts it
+ * back unchanged; the store persists this form. */
+json_t *hd_codec_instance_spec_to_json(const HdInstanceSpec *s);
+
+/* An instance as the API returns it: the spec fields at top level plus uuid, state,
+ * exit_code, reason, error, placement, revision, created_at, updated_at. */
+json_t *hd_codec_instance_to_json(const HdInstance *i);
+
+/* A PATCH body: {"labels": {"key": "value" | null, …}} (JSON merge patch: null
+ * removes the key). Only "labels" is accepted today; anything else is -EINVAL
+ * naming the field. */
+typedef struct HdInstancePatch {
+        bool has_labels;
+        HdKVList set_labels;
+        HdStrv remove_labels;
+} HdInstancePatch;
+void hd_instance_patch_clear(HdInstancePatch *p);
+int hd_codec_instance_patch_from_json(const json_t *j, HdInstancePatch *ret, HdError **err);
+/* Applies a patch to a spec; fails (-EINVAL, field "labels") if the result would
+ * exceed HD_MAX_LABELS. The spec is unchanged on failure. */
+int hd_codec_instance_patch_apply(const HdInstancePatch *p, HdInstanceSpec *spec, HdError **err);
+
+/* Validates the optional body of an action (j may be NULL for an empty body) and
+ * returns its canonical arguments as a JSON object text in *ret_args:
+ *   stop, restart: {"timeout": seconds}  (integer 0..3600, default 10)
+ *   kill:          {"signal": number}    (name like "SIGTERM"/"TERM" or 1..64, default SIGKILL)
+ *   start, pause, resume, delete: {} (no fields accepted) */
+int hd_codec_action_args_from_json(HdAction a, const json_t *j, char **ret_args, HdError **err);
+
+json_t *hd_codec_operation_to_json(const HdOperation *o);
+json_t *hd_codec_event_to_json(const HdEvent *e);
+
+/* {"error": {"code": code, "message": message, "field": field (omitted if NULL)}} */
+json_t *hd_codec_error_to_json(const char *code, const char *message, const char *field);
+
+/* Label key rule shared with list filters: [A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])? */
+bool hd_codec_label_key_is_valid(const char *key);

@@ -1,0 +1,203 @@
+/* The API's resource types as C structs. The codec (hd-codec.h) is the one place
+ * where untrusted JSON becomes these structs and where they become JSON again. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hd-util.h"
+
+typedef enum HdKind {
+        HD_KIND_CONTAINER = 0,
+        HD_KIND_VM = 1,
+        HD_KIND__COUNT,
+        HD_KIND_INVALID = -1,
+} HdKind;
+
+typedef enum HdState {
+        HD_STATE_CREATED = 0,
+        HD_STATE_STARTING,
+        HD_STATE_RUNNING,
+        HD_STATE_STOPPING,
+        HD_STATE_STOPPED,
+        HD_STATE_PAUSED,
+        HD_STATE_EXITED,
+        HD_STATE_ERROR,
+        HD_STATE_DELETING,
+        HD_STATE__COUNT,
+        HD_STATE_INVALID = -1,
+} HdState;
+
+typedef enum HdRestartPolicy {
+        HD_RESTART_NO = 0,
+        HD_RESTART_ON_FAILURE,
+        HD_RESTART_ALWAYS,
+        HD_RESTART__COUNT,
+        HD_RESTART_INVALID = -1,
+} HdRestartPolicy;
+
+typedef enum HdAction {
+        HD_ACTION_START = 0,
+        HD_ACTION_STOP,
+        HD_ACTION_RESTART,
+        HD_ACTION_KILL,
+        HD_ACTION_PAUSE,
+        HD_ACTION_RESUME,
+        HD_ACTION_DELETE,
+        HD_ACTION__COUNT,
+        HD_ACTION_INVALID = -1,
+} HdAction;
+
+typedef enum HdOpStatus {
+        HD_OP_PENDING = 0,
+        HD_OP_RUNNING,
+        HD_OP_SUCCESS,
+        HD_OP_FAILURE,
+        HD_OP_CANCELLED,
+        HD_OP__COUNT,
+        HD_OP_INVALID = -1,
+} HdOpStatus;
+
+/* String tables: "container", "created", "on-failure", "start", "success"… */
+const char *hd_kind_to_string(HdKind k);
+HdKind hd_kind_from_string(const char *s);
+const char *hd_state_to_string(HdState s);
+HdState hd_state_from_string(const char *s);
+const char *hd_restart_policy_to_string(HdRestartPolicy p);
+HdRestartPolicy hd_restart_policy_from_string(const char *s);
+const char *hd_action_to_string(HdAction a);
+HdAction hd_action_from_string(const char *s);
+const char *hd_op_status_to_string(HdOpStatus s);
+HdOpStatus hd_op_status_from_string(const char *s);
+static inline bool hd_op_status_is_final(HdOpStatus s)
+{
+        return s == HD_OP_SUCCESS || s == HD_OP_FAILURE || s == HD_OP_CANCELLED;
+}
+
+/* A string map kept sorted by key, so JSON output and comparisons are stable. */
+typedef struct HdKV {
+        char *key;
+        char *value;
+} HdKV;
+
+typedef struct HdKVList {
+        HdKV *items;
+        size_t n;
+} HdKVList;
+
+typedef struct HdStrv {
+        char **items;
+        size_t n;
+} HdStrv;
+
+typedef struct HdResources {
+        double vcpus;      /* > 0; fractions allowed for containers only */
+        int64_t memory_mb; /* > 0 */
+        int64_t pids_max;  /* containers; 0 = not applicable (VMs) */
+        int64_t disk_gb;   /* VMs; 0 = the image's own size */
+} HdResources;
+
+/* Defaults applied by the codec when a create request leaves a field out. */
+#define HD_DEFAULT_VCPUS     1.0
+#define HD_DEFAULT_MEMORY_MB 256
+#define HD_DEFAULT_PIDS_MAX  1024
+
+/* What a user asks for. Empty strings/lists mean "the image's default". */
+typedef struct HdInstanceSpec {
+        char *name;
+        HdKind kind;
+        char *image;
+        HdStrv command; /* containers only */
+        HdKVList env;   /* containers only */
+        char *workdir;  /* containers only; NULL = image default */
+        char *user;     /* containers only; NULL = image default */
+        char *hostname; /* defaults to name */
+        HdKVList labels;
+        HdResources resources;
+        HdRestartPolicy restart_policy;
+        int64_t restart_max_retries; /* only with on-failure; 0 = unlimited */
+        bool autostart;
+} HdInstanceSpec;
+
+/* Where the scheduler put an instance and why. */
+typedef struct HdPlacement {
+        char *host;   /* "local" until multi-host placement exists */
+        char *driver; /* the driver kind chosen */
+        char *reason; /* human-readable admission arithmetic */
+} HdPlacement;
+
+/* An instance as the inventory holds it: the spec plus observed status. */
+typedef struct HdInstance {
+        char uuid[HD_UUID_STRING_MAX];
+        HdInstanceSpec spec;
+        HdState state;
+        int64_t revision; /* bumped on every change; the ETag */
+        int64_t created_at;
+        int64_t updated_at;
+        bool has_exit_code;
+        int exit_code;
+        char *reason;     /* why it exited / errored: "oom", "signal", … or NULL */
+        char *error;      /* message for state error, or NULL */
+        bool provisioned; /* a driver has created resources for it */
+        HdPlacement placement;
+} HdInstance;
+
+typedef struct HdOperation {
+        char id[HD_UUID_STRING_MAX];
+        HdAction action;
+        char instance_uuid[HD_UUID_STRING_MAX];
+        char *instance_name;
+        HdOpStatus status;
+        char *args_json;     /* the action's arguments as a JSON object text, or NULL */
+        char *error_code;    /* API error code string when failed, or NULL */
+        char *error_message; /* or NULL */
+        int64_t progress_done;
+        int64_t progress_total; /* 0 = unknown */
+        int64_t created_at;
+        int64_t updated_at;
+        int64_t finished_at; /* 0 while not final */
+} HdOperation;
+
+typedef struct HdEvent {
+        int64_t seq;
+        int64_t time;                           /* ms since epoch */
+        char *type;                             /* "instance.created", "instance.state", … */
+        char instance_uuid[HD_UUID_STRING_MAX]; /* "" when not about an instance */
+        char *instance_name;                    /* or NULL */
+        char operation_id[HD_UUID_STRING_MAX];  /* "" when not about an operation */
+        char *data_json;                        /* a JSON object text, never NULL once stored */
+} HdEvent;
+
+/* Each _clear frees what the struct owns and zeroes it; each _free also frees the
+ * struct. All accept NULL. */
+void hd_kvlist_clear(HdKVList *l);
+/* Inserts or replaces key, keeping the list sorted. Copies both strings. */
+int hd_kvlist_set(HdKVList *l, const char *key, const char *value);
+/* Removes key if present; returns 1 if it was removed, 0 if absent. */
+int hd_kvlist_remove(HdKVList *l, const char *key);
+const char *hd_kvlist_get(const HdKVList *l, const char *key);
+int hd_kvlist_copy(HdKVList *dst, const HdKVList *src);
+void hd_strv_clear(HdStrv *v);
+int hd_strv_push(HdStrv *v, const char *s);
+int hd_strv_copy(HdStrv *dst, const HdStrv *src);
+
+void hd_instance_spec_clear(HdInstanceSpec *s);
+int hd_instance_spec_copy(HdInstanceSpec *dst, const HdInstanceSpec *src);
+void hd_placement_clear(HdPlacement *p);
+void hd_instance_clear(HdInstance *i);
+void hd_instance_free(HdInstance *i);
+int hd_instance_copy(HdInstance *dst, const HdInstance *src);
+void hd_operation_clear(HdOperation *o);
+void hd_operation_free(HdOperation *o);
+void hd_event_clear(HdEvent *e);
+void hd_event_free(HdEvent *e);
+
+HD_DEFINE_CLEANUP(HdInstance *, hd_instance_free)
+HD_DEFINE_CLEANUP(HdOperation *, hd_operation_free)
+HD_DEFINE_CLEANUP(HdEvent *, hd_event_free)
+
+/* Frees an array of n pointers and the array itself. */
+void hd_instance_array_free(HdInstance **a, size_t n);
+void hd_operation_array_free(HdOperation **a, size_t n);
+void hd_event_array_free(HdEvent **a, size_t n);

@@ -1,0 +1,130 @@
+/* The inventory: the only module that talks to SQLite.
+ *
+ * One writer connection, used under a mutex through HdStoreTx, plus a small pool
+ * of reader connections (WAL lets them read while a write is in flight). Every
+ * state change goes through a transaction: the row and its event are committed
+ * together, with synchronous=FULL, before anyone is told about them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hd-error.h"
+#include "hd-spec.h"
+
+typedef struct HdStore HdStore;
+typedef struct HdStoreTx HdStoreTx;
+
+/* The newest schema version this build knows. */
+int hd_store_schema_latest(void);
+
+/* Opens (creating if needed) the database at path and applies every pending
+ * migration, each in its own transaction. event_retention bounds the events
+ * table (oldest rows are dropped in the same transaction that appends). */
+int hd_store_open(const char *path, int64_t event_retention, HdStore **ret, HdError **err);
+
+/* For migration tests: opens and migrates only up to target_version. */
+int hd_store_open_version(const char *path, int target_version, HdStore **ret, HdError **err);
+
+/* Closes every connection (checkpointing the WAL). NULL is fine. */
+void hd_store_close(HdStore *s);
+HD_DEFINE_CLEANUP(HdStore *, hd_store_close)
+
+int hd_store_schema_version(HdStore *s, int *ret, HdError **err);
+/* Runs PRAGMA integrity_check; 0 when it says "ok", -EIO with its first line otherwise. */
+int hd_store_integrity_check(HdStore *s, HdError **err);
+
+/* ---- transactions --------------------------------------------------------- */
+
+/* BEGIN IMMEDIATE on the writer connection; holds the writer mutex until commit
+ * or rollback. */
+int hd_store_tx_begin(HdStore *s, HdStoreTx **ret, HdError **err);
+/* Commits and frees tx (also on failure, after rolling back). */
+int hd_store_tx_commit(HdStoreTx *tx, HdError **err);
+/* Rolls back and frees; NULL is fine, so it works as a cleanup. */
+void hd_store_tx_rollback(HdStoreTx *tx);
+HD_DEFINE_CLEANUP(HdStoreTx *, hd_store_tx_rollback)
+#define _cleanup_tx_ _cleanup_(hd_store_tx_rollbackp)
+
+/* ---- instances (writes, inside a transaction) ----------------------------- */
+
+/* Inserts a new instance with revision 1. -EEXIST (message names the instance)
+ * when the name or uuid is taken. Labels go to the label index too. */
+int hd_store_tx_instance_insert(HdStoreTx *tx, const HdInstance *i, HdError **err);
+
+/* Writes every field of i (spec, state, status, placement, provisioned) if the
+ * stored revision equals expect_revision, and sets the stored revision to
+ * expect_revision + 1 (i->revision is not read). -ENOENT if gone, -ESTALE if the
+ * revision differs. */
+int hd_store_tx_instance_update(HdStoreTx *tx, const HdInstance *i, int64_t expect_revision,
+                                HdError **err);
+
+/* Deletes by uuid; -ENOENT if absent. */
+int hd_store_tx_instance_delete(HdStoreTx *tx, const char *uuid, HdError **err);
+
+/* Reads inside the transaction (consistent with its writes). */
+int hd_store_tx_instance_get(HdStoreTx *tx, const char *name_or_uuid, HdInstance **ret,
+                             HdError **err);
+
+/* Sum of resources over every instance in the inventory (any state), for admission. */
+int hd_store_tx_allocated(HdStoreTx *tx, double *ret_vcpus, int64_t *ret_memory_mb, HdError **err);
+
+/* ---- operations and events (writes, inside a transaction) ----------------- */
+
+int hd_store_tx_operation_insert(HdStoreTx *tx, const HdOperation *o, HdError **err);
+/* Writes status, error, progress, updated_at, finished_at of o->id; -ENOENT if absent. */
+int hd_store_tx_operation_update(HdStoreTx *tx, const HdOperation *o, HdError **err);
+
+/* Appends an event; assigns and returns its seq (also stored in e->seq). Drops the
+ * oldest events beyond the retention count in the same transaction. */
+int hd_store_tx_event_append(HdStoreTx *tx, HdEvent *e, HdError **err);
+
+/* ---- reads (reader connections, no transaction needed) -------------------- */
+
+/* By name, or by uuid when the argument looks like one. -ENOENT if absent. */
+int hd_store_instance_get(HdStore *s, const char *name_or_uuid, HdInstance **ret, HdError **err);
+
+typedef struct HdInstanceFilter {
+        HdKind kind;        /* HD_KIND_INVALID = any */
+        HdState state;      /* HD_STATE_INVALID = any */
+        const HdKV *labels; /* every key=value must match */
+        size_t n_labels;
+        const char *after; /* cursor: names strictly greater than this; NULL = start */
+        size_t limit;      /* 1..; the store returns at most limit rows */
+} HdInstanceFilter;
+
+/* Lists instances ordered by name. *ret_more is true when rows remain after the
+ * last one returned (the caller's next cursor is the last name). */
+int hd_store_instance_list(HdStore *s, const HdInstanceFilter *f, HdInstance ***ret, size_t *ret_n,
+                           bool *ret_more, HdError **err);
+
+/* Counts per kind and state, for /v1/host and /metrics. */
+int hd_store_instance_counts(HdStore *s, int64_t counts[HD_KIND__COUNT][HD_STATE__COUNT],
+                             HdError **err);
+
+/* Sum of allocated resources (same as the tx variant, outside a transaction). */
+int hd_store_allocated(HdStore *s, double *ret_vcpus, int64_t *ret_memory_mb, HdError **err);
+
+int hd_store_operation_get(HdStore *s, const char *id, HdOperation **ret, HdError **err);
+
+typedef struct HdOperationFilter {
+        HdOpStatus status;         /* HD_OP_INVALID = any */
+        const char *instance_uuid; /* NULL = any */
+        const char *
+                after; /* cursor: created earlier than this id's row (newest first); NULL = start */
+        size_t limit;
+} HdOperationFilter;
+
+/* Newest first. */
+int hd_store_operation_list(HdStore *s, const HdOperationFilter *f, HdOperation ***ret,
+                            size_t *ret_n, bool *ret_more, HdError **err);
+
+/* Every operation still pending or running (for reconciliation at start). */
+int hd_store_operation_list_unfinished(HdStore *s, HdOperation ***ret, size_t *ret_n,
+                                       HdError **err);
+
+/* Events with seq > since, oldest first, at most limit. */
+int hd_store_events_since(HdStore *s, int64_t since, size_t limit, HdEvent ***ret, size_t *ret_n,
+                          HdError **err);
+/* The highest seq ever assigned (0 when none). */
+int hd_store_event_last_seq(HdStore *s, int64_t *ret, HdError **err);

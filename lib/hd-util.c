@@ -1,0 +1,260 @@
+#include "hd-util.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int64_t hd_now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t hd_monotonic_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void hd_time_format(int64_t ms, char buf[static 32])
+{
+        time_t sec = (time_t)(ms / 1000);
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        char date[24];
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf, 32, "%s.%03dZ", date, (int)(ms % 1000));
+}
+
+int hd_time_parse(const char *s, int64_t *ret_ms)
+{
+        struct tm tm = { 0 };
+        int msec = 0;
+        if (!s)
+                return -EINVAL;
+        const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!rest)
+                return -EINVAL;
+        if (*rest == '.') {
+                if (!isdigit((unsigned char)rest[1]) || !isdigit((unsigned char)rest[2]) ||
+                    !isdigit((unsigned char)rest[3]))
+                        return -EINVAL;
+                msec = (rest[1] - '0') * 100 + (rest[2] - '0') * 10 + (rest[3] - '0');
+                rest += 4;
+        }
+        if (strcmp(rest, "Z") != 0)
+                return -EINVAL;
+        time_t sec = timegm(&tm);
+        if (sec == (time_t)-1)
+                return -EINVAL;
+        *ret_ms = (int64_t)sec * 1000 + msec;
+        return 0;
+}
+
+int hd_uuid_generate(char out[static HD_UUID_STRING_MAX])
+{
+        uint8_t b[16];
+        size_t got = 0;
+        while (got < sizeof(b)) {
+                ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                got += (size_t)n;
+        }
+        b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+        b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+        snprintf(out, HD_UUID_STRING_MAX,
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                 b[15]);
+        return 0;
+}
+
+bool hd_uuid_is_valid(const char *s)
+{
+        if (!s || strlen(s) != 36)
+                return false;
+        for (int i = 0; i < 36; i++) {
+                if (i == 8 || i == 13 || i == 18 || i == 23) {
+                        if (s[i] != '-')
+                                return false;
+                } else if (!isxdigit((unsigned char)s[i]))
+                        return false;
+        }
+        return true;
+}
+
+static bool is_name_char(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool hd_name_is_valid(const char *s)
+{
+        if (!s)
+                return false;
+        size_t n = strlen(s);
+        if (n == 0 || n > 63)
+                return false;
+        if (!is_name_char(s[0]) || !is_name_char(s[n - 1]))
+                return false;
+        for (size_t i = 1; i + 1 < n; i++)
+                if (!is_name_char(s[i]) && s[i] != '-')
+                        return false;
+        return true;
+}
+
+bool hd_str_startswith(const char *s, const char *prefix)
+{
+        return s && prefix && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int hd_parse_int64(const char *s, int64_t *ret)
+{
+        if (!s || !*s || isspace((unsigned char)*s))
+                return -EINVAL;
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (errno || !end || *end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int hd_parse_double(const char *s, double *ret)
+{
+        if (!s || !*s || isspace((unsigned char)*s))
+                return -EINVAL;
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (errno || !end || *end || !isfinite(v))
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int hd_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+
+        size_t cap = 4096, len = 0;
+        _cleanup_free_ char *buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (len == cap) {
+                        if (cap >= max)
+                                return -EFBIG;
+                        cap = cap * 2 > max ? max : cap * 2;
+                        char *nb = realloc(buf, cap + 1);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                }
+                ssize_t n = read(fd, buf + len, cap - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len > max)
+                        return -EFBIG;
+        }
+        buf[len] = '\0';
+        if (ret_len)
+                *ret_len = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+        const char *p = data;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+int hd_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+        _cleanup_free_ char *tmp = NULL;
+        if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+                return -ENOMEM;
+
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        int r = write_all(fd, data, len);
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+
+        _cleanup_free_ char *dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        _cleanup_close_ int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+                (void)fsync(dfd);
+        return 0;
+}
+
+int hd_mkdir_p(const char *path, unsigned mode)
+{
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        for (char *p = copy + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+bool hd_secret_equal(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b);
+        unsigned char diff = (unsigned char)(la != lb);
+        for (size_t i = 0; i < la; i++)
+                diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+        return diff == 0 && lb > 0;
+}

@@ -1,0 +1,42 @@
+/* Small string, time, id and file helpers with no daemon state. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hd-macro.h"
+
+#define HD_UUID_STRING_MAX 37
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t hd_now_ms(void);
+/* Monotonic milliseconds, for deadlines. */
+int64_t hd_monotonic_ms(void);
+
+/* Formats ms-since-epoch as RFC 3339 UTC with milliseconds ("2026-11-22T10:00:00.123Z"). */
+void hd_time_format(int64_t ms, char buf[static 32]);
+/* Parses what hd_time_format writes; returns <0 on anything else. */
+int hd_time_parse(const char *s, int64_t *ret_ms);
+
+/* A random (version 4) UUID in its 36-character text form. */
+int hd_uuid_generate(char out[static HD_UUID_STRING_MAX]);
+bool hd_uuid_is_valid(const char *s);
+
+/* DESIGN.md's name pattern: [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])? */
+bool hd_name_is_valid(const char *s);
+
+bool hd_str_startswith(const char *s, const char *prefix);
+/* Strict decimal parsers: the whole string, no sign unless allowed, no overflow. */
+int hd_parse_int64(const char *s, int64_t *ret);
+int hd_parse_double(const char *s, double *ret);
+
+/* Reads a whole (small) file into a NUL-terminated buffer; -EFBIG past max bytes. */
+int hd_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Writes data to path atomically (temp file, fsync, rename, fsync of the directory). */
+int hd_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+/* mkdir -p with the given mode for each created component. */
+int hd_mkdir_p(const char *path, unsigned mode);
+
+/* Constant-time comparison of two NUL-terminated secrets. */
+bool hd_secret_equal(const char *a, const char *b);
