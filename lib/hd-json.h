@@ -1,9 +1,9 @@
-/* jansson helpers shared by daemon and client. */
+/* jansson helpers shared by daemon and client. jansson (>= 2.11) already
+ * provides json_decrefp() for use as a cleanup function. */
 #pragma once
 
 #include <jansson.h>
 
 #include "hd-macro.h"
 
-HD_DEFINE_CLEANUP(json_t *, json_decref)
 #define _cleanup_json_ _cleanup_(json_decrefp)

@@ -1,0 +1,68 @@
+/* State shared by the core's files (core.c, core-operations.c, core-events.c). */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core.h"
+
+/* An operation that is pending or running; the store holds the durable copy. */
+typedef struct HdActiveOp {
+        char id[HD_UUID_STRING_MAX];
+        char instance_uuid[HD_UUID_STRING_MAX];
+        HdAction action;
+        bool running;
+        atomic_bool cancel_requested;
+        struct HdActiveOp *next;
+} HdActiveOp;
+
+struct HdCore {
+        HdCoreConfig cfg;
+        HdStore *store;
+        HdDriver *drivers[HD_KIND__COUNT];
+        bool available[HD_KIND__COUNT];
+        char *reason[HD_KIND__COUNT];
+        HdHostFacts facts;
+        HdSchedCapacity capacity;
+
+        /* Admission reads the allocation and inserts in one step. */
+        pthread_mutex_t admit_lock;
+
+        /* Operations: the active list in FIFO order, worker wake-ups, and a
+         * condition broadcast whenever any operation changes. */
+        pthread_mutex_t lock;
+        pthread_cond_t work_cond;
+        pthread_cond_t change_cond;
+        HdActiveOp *active;
+        pthread_t *workers;
+        int n_workers;
+        bool started;
+        atomic_bool shutting_down;
+
+        /* Events: the newest seq committed, and its condition. */
+        pthread_mutex_t ev_lock;
+        pthread_cond_t ev_cond;
+        int64_t last_seq;
+};
+
+/* core-events.c: append an event in tx. data is consumed (may be NULL for {}). */
+int hd_core_tx_event(HdStoreTx *tx, const char *type, const HdInstance *inst, const char *op_id,
+                     json_t *data, int64_t *ret_seq, HdError **err);
+/* Appends instance.state when the state changes, and sets inst->state. */
+int hd_core_tx_set_state(HdStoreTx *tx, HdInstance *inst, HdState to, int64_t *ret_seq,
+                         HdError **err);
+/* After a commit: makes events up to seq visible to streams. */
+void hd_core_events_published(HdCore *c, int64_t seq);
+
+/* core-operations.c */
+int hd_core_ops_start(HdCore *c, HdError **err);
+void hd_core_ops_stop(HdCore *c);
+int hd_core_ops_reconcile(HdCore *c, HdError **err);
+bool hd_core_ops_instance_busy(HdCore *c, const char *instance_uuid,
+                               char ret_op_id[static HD_UUID_STRING_MAX]);
+int hd_core_ops_submit(HdCore *c, const HdInstance *inst, HdAction a, const char *args_json,
+                       HdOperation **ret, HdError **err);
+
+/* Condition waits use CLOCK_MONOTONIC deadlines in ms. */
+void hd_cond_init_monotonic(pthread_cond_t *cond);
+int hd_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *m, int64_t deadline_ms);

@@ -1,0 +1,376 @@
+#include <math.h>
+#include <string.h>
+
+#include "core-internal.h"
+#include "hd-log.h"
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+static void driver_state_changed(void *core, const char *uuid, const HdDriverResult *r);
+
+int hd_core_new(const HdCoreConfig *cfg, HdStore *store, HdDriver *const drivers[HD_KIND__COUNT],
+                const char *const unavailable_reason[HD_KIND__COUNT], HdCore **ret, HdError **err)
+{
+        if (!(cfg->cpu_overcommit > 0) || !(cfg->memory_overcommit > 0))
+                return hd_error_set(err, -EINVAL, "overcommit ratios must be positive");
+
+        HdCore *c = calloc(1, sizeof(*c));
+        if (!c)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        c->cfg = *cfg;
+        if (c->cfg.op_workers <= 0)
+                c->cfg.op_workers = 4;
+        c->store = store;
+        pthread_mutex_init(&c->admit_lock, NULL);
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_mutex_init(&c->ev_lock, NULL);
+        hd_cond_init_monotonic(&c->work_cond);
+        hd_cond_init_monotonic(&c->change_cond);
+        hd_cond_init_monotonic(&c->ev_cond);
+
+        hd_host_probe(&c->facts);
+        hd_sched_capacity_init(&c->capacity, cfg->host_cpus > 0 ? cfg->host_cpus : c->facts.cpus,
+                               cfg->host_memory_mb > 0 ? cfg->host_memory_mb : c->facts.memory_mb,
+                               cfg->cpu_overcommit, cfg->memory_overcommit);
+
+        HdDriverSink sink = { .core = c, .state_changed = driver_state_changed };
+        for (int k = 0; k < HD_KIND__COUNT; k++) {
+                HdDriver *d = drivers ? drivers[k] : NULL;
+                if (!d) {
+                        const char *why = unavailable_reason && unavailable_reason[k]
+                                                  ? unavailable_reason[k]
+                                                  : "no driver for this kind";
+                        c->reason[k] = strdup(why);
+                        continue;
+                }
+                _cleanup_error_ HdError *derr = NULL;
+                if (d->init && d->init(d, &sink, &derr) < 0) {
+                        c->reason[k] = strdup(derr && derr->message ? derr->message
+                                                                    : "driver failed to start");
+                        hd_log_warn("%s driver unavailable: %s", hd_kind_to_string(d->kind),
+                                    c->reason[k]);
+                        continue;
+                }
+                c->drivers[k] = d;
+                c->available[k] = true;
+        }
+
+        int64_t seq = 0;
+        int r = hd_store_event_last_seq(store, &seq, err);
+        if (r < 0) {
+                hd_core_free(c);
+                return r;
+        }
+        c->last_seq = seq;
+        *ret = c;
+        return 0;
+}
+
+int hd_core_start(HdCore *c, HdError **err)
+{
+        int r = hd_core_ops_reconcile(c, err);
+        if (r < 0)
+                return r;
+        return hd_core_ops_start(c, err);
+}
+
+bool hd_core_is_shutting_down(HdCore *c)
+{
+        return atomic_load(&c->shutting_down);
+}
+
+void hd_core_shutdown(HdCore *c)
+{
+        if (!c)
+                return;
+        atomic_store(&c->shutting_down, true);
+        pthread_mutex_lock(&c->ev_lock);
+        pthread_cond_broadcast(&c->ev_cond);
+        pthread_mutex_unlock(&c->ev_lock);
+        hd_core_ops_stop(c);
+        for (int k = 0; k < HD_KIND__COUNT; k++)
+                if (c->available[k] && c->drivers[k]->shutdown)
+                        c->drivers[k]->shutdown(c->drivers[k]);
+}
+
+void hd_core_free(HdCore *c)
+{
+        if (!c)
+                return;
+        hd_core_shutdown(c);
+        for (HdActiveOp *op = c->active; op;) {
+                HdActiveOp *next = op->next;
+                free(op);
+                op = next;
+        }
+        for (int k = 0; k < HD_KIND__COUNT; k++)
+                free(c->reason[k]);
+        free(c->workers);
+        pthread_mutex_destroy(&c->admit_lock);
+        pthread_mutex_destroy(&c->lock);
+        pthread_mutex_destroy(&c->ev_lock);
+        pthread_cond_destroy(&c->work_cond);
+        pthread_cond_destroy(&c->change_cond);
+        pthread_cond_destroy(&c->ev_cond);
+        free(c);
+}
+
+/* ---- server and host ------------------------------------------------------------------------ */
+
+void hd_core_driver_status(HdCore *c, HdKind kind, HdDriverStatus *ret)
+{
+        if (kind < 0 || kind >= HD_KIND__COUNT) {
+                *ret = (HdDriverStatus){ .available = false, .reason = "unknown kind" };
+                return;
+        }
+        *ret = (HdDriverStatus){ .available = c->available[kind], .reason = c->reason[kind] };
+}
+
+const HdHostFacts *hd_core_host_facts(HdCore *c)
+{
+        return &c->facts;
+}
+
+int hd_core_host_usage(HdCore *c, HdHostUsage *ret, HdError **err)
+{
+        *ret = (HdHostUsage){ .capacity = c->capacity };
+        int r = hd_store_allocated(c->store, &ret->allocated_vcpus, &ret->allocated_memory_mb, err);
+        if (r < 0)
+                return r;
+        return hd_store_instance_counts(c->store, ret->counts, err);
+}
+
+/* ---- instances ------------------------------------------------------------------------------ */
+
+int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **ret, HdError **err)
+{
+        HdDriver *d = c->drivers[spec->kind];
+        if (d && d->validate) {
+                int r = d->validate(d, spec, err);
+                if (r < 0)
+                        return r;
+        }
+
+        _cleanup_(hd_instance_freep) HdInstance *inst = calloc(1, sizeof(*inst));
+        if (!inst)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        int r = hd_instance_spec_copy(&inst->spec, spec);
+        if (r < 0)
+                return hd_error_set(err, r, "out of memory");
+        r = hd_uuid_generate(inst->uuid);
+        if (r < 0)
+                return hd_error_set(err, r, "cannot generate a uuid");
+        inst->state = HD_STATE_CREATED;
+        inst->revision = 1;
+        inst->created_at = inst->updated_at = hd_now_ms();
+
+        int64_t seq = 0;
+        pthread_mutex_lock(&c->admit_lock);
+        {
+                _cleanup_tx_ HdStoreTx *tx = NULL;
+                _cleanup_(hd_instance_freep) HdInstance *existing = NULL;
+                double vcpus = 0;
+                int64_t mem = 0;
+                HdSchedRequest req = {
+                        .kind = spec->kind,
+                        .vcpus = spec->resources.vcpus,
+                        .memory_mb = spec->resources.memory_mb,
+                };
+
+                r = hd_store_tx_begin(c->store, &tx, err);
+                if (r >= 0) {
+                        r = hd_store_tx_instance_get(tx, spec->name, &existing, NULL);
+                        if (r >= 0)
+                                r = hd_error_set_field(err, -EEXIST, "name",
+                                                       "instance `%s` already exists", spec->name);
+                        else
+                                r = hd_store_tx_allocated(tx, &vcpus, &mem, err);
+                }
+                if (r >= 0)
+                        r = hd_sched_place(&c->capacity, vcpus, mem, &req, &inst->placement, err);
+                if (r >= 0)
+                        r = hd_store_tx_instance_insert(tx, inst, err);
+                if (r >= 0)
+                        r = hd_core_tx_event(tx, "instance.created", inst, NULL,
+                                             json_pack("{s:s, s:s}", "kind",
+                                                       hd_kind_to_string(spec->kind), "image",
+                                                       spec->image),
+                                             &seq, err);
+                if (r >= 0)
+                        r = hd_store_tx_commit(TAKE_PTR(tx), err);
+        }
+        pthread_mutex_unlock(&c->admit_lock);
+        if (r < 0)
+                return r;
+
+        hd_core_events_published(c, seq);
+        hd_log_info("instance %s (%s) created: %s", inst->spec.name, inst->uuid,
+                    inst->placement.reason);
+        *ret = TAKE_PTR(inst);
+        return 0;
+}
+
+int hd_core_instance_get(HdCore *c, const char *ref, HdInstance **ret, HdError **err)
+{
+        return hd_store_instance_get(c->store, ref, ret, err);
+}
+
+int hd_core_instance_list(HdCore *c, const HdInstanceFilter *f, HdInstance ***ret, size_t *ret_n,
+                          bool *ret_more, HdError **err)
+{
+        return hd_store_instance_list(c->store, f, ret, ret_n, ret_more, err);
+}
+
+int hd_core_instance_patch(HdCore *c, const char *ref, const HdInstancePatch *p, int64_t if_match,
+                           HdInstance **ret, HdError **err)
+{
+        _cleanup_tx_ HdStoreTx *tx = NULL;
+        _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
+        int64_t seq = 0;
+
+        int r = hd_store_tx_begin(c->store, &tx, err);
+        if (r < 0)
+                return r;
+        r = hd_store_tx_instance_get(tx, ref, &inst, err);
+        if (r < 0)
+                return r;
+        if (if_match >= 0 && if_match != inst->revision)
+                return hd_error_set(
+                        err, -ESTALE, "instance `%s` is at revision %lld, not %lld (If-Match)",
+                        inst->spec.name, (long long)inst->revision, (long long)if_match);
+        r = hd_codec_instance_patch_apply(p, &inst->spec, err);
+        if (r < 0)
+                return r;
+        inst->updated_at = hd_now_ms();
+        r = hd_store_tx_instance_update(tx, inst, inst->revision, err);
+        if (r < 0)
+                return r;
+        inst->revision++;
+
+        json_t *labels = json_object();
+        for (size_t i = 0; i < inst->spec.labels.n; i++)
+                json_object_set_new(labels, inst->spec.labels.items[i].key,
+                                    json_string(inst->spec.labels.items[i].value));
+        r = hd_core_tx_event(
+                tx, "instance.updated", inst, NULL,
+                json_pack("{s:I, s:o}", "revision", (json_int_t)inst->revision, "labels", labels),
+                &seq, err);
+        if (r < 0)
+                return r;
+        r = hd_store_tx_commit(TAKE_PTR(tx), err);
+        if (r < 0)
+                return r;
+        hd_core_events_published(c, seq);
+        *ret = TAKE_PTR(inst);
+        return 0;
+}
+
+/* Which states each action may start from. */
+static bool action_allowed(HdAction a, HdState s)
+{
+        switch (a) {
+        case HD_ACTION_START:
+                return s == HD_STATE_CREATED || s == HD_STATE_STOPPED || s == HD_STATE_EXITED ||
+                       s == HD_STATE_ERROR;
+        case HD_ACTION_STOP:
+                return s == HD_STATE_RUNNING || s == HD_STATE_PAUSED || s == HD_STATE_STARTING;
+        case HD_ACTION_RESTART:
+                return s == HD_STATE_RUNNING || s == HD_STATE_PAUSED || s == HD_STATE_STOPPED ||
+                       s == HD_STATE_EXITED || s == HD_STATE_CREATED || s == HD_STATE_ERROR;
+        case HD_ACTION_KILL:
+                return s == HD_STATE_RUNNING || s == HD_STATE_PAUSED || s == HD_STATE_STARTING ||
+                       s == HD_STATE_STOPPING;
+        case HD_ACTION_PAUSE:
+                return s == HD_STATE_RUNNING;
+        case HD_ACTION_RESUME:
+                return s == HD_STATE_PAUSED;
+        case HD_ACTION_DELETE:
+                return s != HD_STATE_DELETING;
+        default:
+                return false;
+        }
+}
+
+static bool state_is_active(HdState s)
+{
+        return s == HD_STATE_RUNNING || s == HD_STATE_PAUSED || s == HD_STATE_STARTING ||
+               s == HD_STATE_STOPPING;
+}
+
+int hd_core_instance_action(HdCore *c, const char *ref, HdAction a, const char *args_json,
+                            bool force, HdOperation **ret, HdError **err)
+{
+        _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
+        int r = hd_store_instance_get(c->store, ref, &inst, err);
+        if (r < 0)
+                return r;
+
+        HdKind k = inst->spec.kind;
+        const char *kind = hd_kind_to_string(k);
+        /* A delete of something no driver ever touched needs no driver. */
+        bool needs_driver = a != HD_ACTION_DELETE || inst->provisioned;
+        if (needs_driver && !c->available[k])
+                return hd_error_set(err, -ENODEV, "%s driver unavailable: %s", kind, c->reason[k]);
+        if (needs_driver && !hd_driver_action_slot(c->drivers[k], a))
+                return hd_error_set(err, -EOPNOTSUPP, "the %s driver cannot %s an instance", kind,
+                                    hd_action_to_string(a));
+
+        char busy[HD_UUID_STRING_MAX];
+        if (hd_core_ops_instance_busy(c, inst->uuid, busy))
+                return hd_error_set(err, -EBUSY, "instance `%s` has operation %s in progress",
+                                    inst->spec.name, busy);
+        if (a == HD_ACTION_DELETE && state_is_active(inst->state) && !force)
+                return hd_error_set(err, -EBUSY,
+                                    "instance `%s` is %s; stop it first or delete with force=true",
+                                    inst->spec.name, hd_state_to_string(inst->state));
+        if (!action_allowed(a, inst->state))
+                return hd_error_set(err, -EBUSY, "cannot %s instance `%s` while it is %s",
+                                    hd_action_to_string(a), inst->spec.name,
+                                    hd_state_to_string(inst->state));
+
+        _cleanup_free_ char *args = NULL;
+        if (a == HD_ACTION_DELETE) {
+                _cleanup_json_ json_t *j = json_pack("{s:b}", "force", force);
+                args = json_dumps(j, JSON_COMPACT);
+        } else {
+                args = strdup(args_json ? args_json : "{}");
+        }
+        if (!args)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        return hd_core_ops_submit(c, inst, a, args, ret, err);
+}
+
+/* ---- driver reports ------------------------------------------------------------------------- */
+
+/* A driver noticed a change by itself (exit, power-off): record it like any
+ * other transition, store first, then the event. */
+static void driver_state_changed(void *core, const char *uuid, const HdDriverResult *res)
+{
+        HdCore *c = core;
+        _cleanup_error_ HdError *err = NULL;
+        _cleanup_tx_ HdStoreTx *tx = NULL;
+        _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
+        int64_t seq = 0;
+
+        int r = hd_store_tx_begin(c->store, &tx, &err);
+        if (r >= 0)
+                r = hd_store_tx_instance_get(tx, uuid, &inst, &err);
+        if (r >= 0 && inst->state != res->state) {
+                inst->has_exit_code = res->has_exit_code;
+                inst->exit_code = res->exit_code;
+                free(inst->reason);
+                inst->reason = res->reason[0] ? strdup(res->reason) : NULL;
+                inst->updated_at = hd_now_ms();
+                r = hd_core_tx_set_state(tx, inst, res->state, &seq, &err);
+                if (r >= 0)
+                        r = hd_store_tx_instance_update(tx, inst, inst->revision, &err);
+                if (r >= 0)
+                        r = hd_store_tx_commit(TAKE_PTR(tx), &err);
+        }
+        if (r < 0) {
+                hd_log_error("recording a state change of %s failed: %s", uuid,
+                             err && err->message ? err->message : "unknown error");
+                return;
+        }
+        hd_core_events_published(c, seq);
+}

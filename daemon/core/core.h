@@ -1,0 +1,101 @@
+/* The core: instances, operations (async jobs), events and admission. Handlers
+ * call it with validated structs; it writes the store first, then acts through
+ * the driver vtable, then tells waiters. It never sees HTTP. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "driver.h"
+#include "hd-codec.h"
+#include "hd-error.h"
+#include "hd-spec.h"
+#include "scheduler.h"
+#include "store.h"
+
+typedef struct HdCore HdCore;
+
+typedef struct HdCoreConfig {
+        double cpu_overcommit;    /* vCPUs admitted per host CPU */
+        double memory_overcommit; /* MiB admitted per host MiB */
+        int64_t host_cpus;        /* 0 = read from /proc */
+        int64_t host_memory_mb;   /* 0 = read from /proc */
+        int op_workers;           /* operation worker threads */
+} HdCoreConfig;
+
+/* Takes no ownership of store or drivers; they must outlive the core. A NULL
+ * driver (or one whose init fails) makes its kind unavailable, with reason. */
+int hd_core_new(const HdCoreConfig *cfg, HdStore *store, HdDriver *const drivers[HD_KIND__COUNT],
+                const char *const unavailable_reason[HD_KIND__COUNT], HdCore **ret, HdError **err);
+
+/* Reconciles the inventory with reality (unfinished operations, transitional
+ * states) and starts the operation workers. */
+int hd_core_start(HdCore *c, HdError **err);
+
+/* Wakes every waiter and event stream, lets running operations finish, stops
+ * the workers. Pending operations stay pending in the store and are resumed or
+ * failed at the next start. */
+void hd_core_shutdown(HdCore *c);
+bool hd_core_is_shutting_down(HdCore *c);
+void hd_core_free(HdCore *c);
+HD_DEFINE_CLEANUP(HdCore *, hd_core_free)
+
+/* ---- server and host ---------------------------------------------------------------------- */
+
+typedef struct HdDriverStatus {
+        bool available;
+        const char *reason; /* static or owned by the core; valid while it lives */
+} HdDriverStatus;
+
+void hd_core_driver_status(HdCore *c, HdKind kind, HdDriverStatus *ret);
+const HdHostFacts *hd_core_host_facts(HdCore *c);
+
+typedef struct HdHostUsage {
+        HdSchedCapacity capacity;
+        double allocated_vcpus;
+        int64_t allocated_memory_mb;
+        int64_t counts[HD_KIND__COUNT][HD_STATE__COUNT];
+} HdHostUsage;
+int hd_core_host_usage(HdCore *c, HdHostUsage *ret, HdError **err);
+
+/* ---- instances ---------------------------------------------------------------------------- */
+
+/* Admits the spec against capacity (-ENOSPC with the numbers), records the
+ * placement, and stores it as "created" together with its event. */
+int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **ret, HdError **err);
+int hd_core_instance_get(HdCore *c, const char *ref, HdInstance **ret, HdError **err);
+int hd_core_instance_list(HdCore *c, const HdInstanceFilter *f, HdInstance ***ret, size_t *ret_n,
+                          bool *ret_more, HdError **err);
+/* if_match < 0 means no precondition; otherwise -ESTALE unless it equals the
+ * current revision. */
+int hd_core_instance_patch(HdCore *c, const char *ref, const HdInstancePatch *p, int64_t if_match,
+                           HdInstance **ret, HdError **err);
+
+/* Queues an action (delete included) as an operation and returns it, pending.
+ * args_json is the codec's canonical argument object. -ENODEV when the kind's
+ * driver is unavailable, -EOPNOTSUPP when it cannot do the action, -EBUSY when
+ * the state forbids it or another operation on the instance is unfinished. */
+int hd_core_instance_action(HdCore *c, const char *ref, HdAction a, const char *args_json,
+                            bool force, HdOperation **ret, HdError **err);
+
+/* ---- operations --------------------------------------------------------------------------- */
+
+int hd_core_operation_get(HdCore *c, const char *id, HdOperation **ret, HdError **err);
+int hd_core_operation_list(HdCore *c, const HdOperationFilter *f, HdOperation ***ret, size_t *ret_n,
+                           bool *ret_more, HdError **err);
+/* Blocks until the operation is final, timeout_ms passes or the core shuts
+ * down; returns the operation as it then is. */
+int hd_core_operation_wait(HdCore *c, const char *id, int64_t timeout_ms, HdOperation **ret,
+                           HdError **err);
+/* A pending operation is cancelled at once; a running one is asked to stop.
+ * -EBUSY when it is already final. */
+int hd_core_operation_cancel(HdCore *c, const char *id, HdOperation **ret, HdError **err);
+
+/* ---- events ------------------------------------------------------------------------------- */
+
+int64_t hd_core_event_last_seq(HdCore *c);
+/* Waits until an event with seq > after_seq exists: 1 when there is one, 0 on
+ * timeout, -ECANCELED when the core is shutting down. */
+int hd_core_events_wait(HdCore *c, int64_t after_seq, int64_t timeout_ms);
+int hd_core_events_since(HdCore *c, int64_t since, size_t limit, HdEvent ***ret, size_t *ret_n,
+                         HdError **err);

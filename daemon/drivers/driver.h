@@ -1,0 +1,82 @@
+/* The one driver vtable, shared by VMs and containers. The core sees only this.
+ *
+ * A NULL slot means "this kind cannot do that" and the API answers 501. Action
+ * slots run on an operation worker thread, may block, and report the state the
+ * instance ended up in through HdDriverResult; they never touch the store or the
+ * HTTP layer. Changes a driver notices on its own (a guest powering off, a
+ * container exiting) go through HdDriverSink, which the core turns into state
+ * transitions and events. */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "hd-error.h"
+#include "hd-spec.h"
+
+typedef struct HdDriver HdDriver;
+
+/* Arguments of an action, decoded by the core from the operation's args. */
+typedef struct HdActionArgs {
+        int timeout_s; /* stop, restart: seconds before forcing */
+        int signal;    /* kill */
+        bool force;    /* delete: stop first */
+} HdActionArgs;
+
+/* Per-operation context: cancellation and progress. */
+typedef struct HdDriverOp {
+        const char *op_id;
+        const atomic_bool *cancel_requested;
+        void (*progress)(struct HdDriverOp *op, int64_t done, int64_t total);
+        void *core_data;
+} HdDriverOp;
+
+/* What an action left behind. */
+typedef struct HdDriverResult {
+        HdState state;
+        bool has_exit_code;
+        int exit_code;
+        char reason[32];
+} HdDriverResult;
+
+typedef struct HdDriverSink {
+        void *core;
+        void (*state_changed)(void *core, const char *uuid, const HdDriverResult *r);
+} HdDriverSink;
+
+typedef int (*HdDriverActionFn)(HdDriver *d, const HdInstance *inst, const HdActionArgs *args,
+                                HdDriverOp *op, HdDriverResult *ret, HdError **err);
+
+struct HdDriver {
+        HdKind kind;
+        const char *name;
+
+        /* Probes the host and prepares the driver. Failing leaves the driver
+         * unavailable; the error's message becomes the reason GET /v1 reports. */
+        int (*init)(HdDriver *d, const HdDriverSink *sink, HdError **err);
+        void (*shutdown)(HdDriver *d);
+
+        /* Rejects spec fields this driver cannot honour, naming the field. */
+        int (*validate)(HdDriver *d, const HdInstanceSpec *spec, HdError **err);
+
+        HdDriverActionFn start;
+        HdDriverActionFn stop;
+        HdDriverActionFn restart;
+        HdDriverActionFn kill;
+        HdDriverActionFn pause;
+        HdDriverActionFn resume;
+        /* Frees everything the driver made for the instance (it is stopped). */
+        HdDriverActionFn remove;
+
+        /* Reports what the instance really is now, for reconciliation at start. */
+        int (*observe)(HdDriver *d, const HdInstance *inst, HdDriverResult *ret, HdError **err);
+
+        void *data;
+};
+
+/* The slot for an action, or NULL when the driver cannot do it. */
+HdDriverActionFn hd_driver_action_slot(const HdDriver *d, HdAction a);
+
+/* The drivers this build has, one per kind; NULL where a kind has no driver yet.
+ * ret_reason[kind] says why a kind has none. */
+void hd_drivers_builtin(HdDriver *ret[HD_KIND__COUNT], const char *ret_reason[HD_KIND__COUNT]);

@@ -1,0 +1,127 @@
+/* Private to daemon/http: the only place that includes microhttpd.h. */
+#pragma once
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+
+#include "core.h"
+#include "hd-json.h"
+#include "server.h"
+
+#define HD_ROUTE_MAX_PARAMS 2
+
+typedef struct HdMetrics HdMetrics;
+
+struct HdHttp {
+        HdCore *core;
+        HdHttpConfig cfg;
+        char *token;
+        char *socket_path;
+        struct MHD_Daemon *unix_daemon;
+        struct MHD_Daemon *tcp_daemon;
+        atomic_int inflight;
+        HdMetrics *metrics;
+};
+
+typedef struct HdRequest {
+        HdHttp *http;
+        struct MHD_Connection *conn;
+        const char *method;
+        const char *path;
+        bool tcp;
+        int64_t start_ns;
+        unsigned status;
+        /* body */
+        char *body;
+        size_t body_len;
+        size_t body_cap;
+        bool body_too_large;
+        bool has_body;
+        bool first_call_done;
+        /* routing */
+        const struct HdRoute *route;
+        char *params[HD_ROUTE_MAX_PARAMS];
+} HdRequest;
+
+typedef struct HdResponse {
+        unsigned status;
+        json_t *json; /* owned */
+        char *text;   /* owned, alternative to json */
+        size_t text_len;
+        const char *content_type;
+        char *etag;
+        char *location;
+        char *allow;
+        /* streaming responses */
+        MHD_ContentReaderCallback stream_cb;
+        void *stream_cls;
+        MHD_ContentReaderFreeCallback stream_free;
+} HdResponse;
+
+typedef void (*HdHandlerFn)(HdRequest *req, HdResponse *resp);
+
+typedef struct HdRoute {
+        const char *method;
+        const char *pattern;
+        HdHandlerFn fn;
+} HdRoute;
+
+typedef enum HdRouteMatch {
+        HD_ROUTE_FOUND,
+        HD_ROUTE_NOT_FOUND,
+        HD_ROUTE_METHOD_NOT_ALLOWED,
+} HdRouteMatch;
+
+extern const HdRoute hd_routes[];
+extern const size_t hd_routes_n;
+
+/* Matches method+path. On FOUND, ret_params get malloc'd copies of the {name}/{id}
+ * segments. On METHOD_NOT_ALLOWED, *ret_allow lists the allowed methods. */
+HdRouteMatch hd_router_match(const char *method, const char *path, const HdRoute **ret,
+                             char *ret_params[HD_ROUTE_MAX_PARAMS], char **ret_allow);
+
+/* ---- response helpers ---- */
+void hd_resp_json(HdResponse *resp, unsigned status, json_t *body);
+/* Maps err->code to a status and API error code; also sets field when present. */
+void hd_resp_error(HdResponse *resp, const HdError *err);
+void hd_resp_error_status(HdResponse *resp, unsigned status, const char *field, const char *fmt,
+                          ...) HD_PRINTF(4, 5);
+const char *hd_http_error_code(unsigned status);
+unsigned hd_http_status_for_errno(int code);
+
+/* ---- request helpers ---- */
+const char *hd_req_query(HdRequest *req, const char *key);
+/* Parses an optional integer query parameter in [min, max]; 400 names it. */
+int hd_req_query_int(HdRequest *req, HdResponse *resp, const char *key, int64_t min, int64_t max,
+                     int64_t def, int64_t *ret);
+int hd_req_query_bool(HdRequest *req, HdResponse *resp, const char *key, bool *ret);
+/* Parses the body as a JSON object (NULL when there is none); 400 on failure. */
+int hd_req_body_json(HdRequest *req, HdResponse *resp, bool required, json_t **ret);
+/* Lets a long wait or a stream outlive the idle connection timeout. */
+void hd_req_extend_timeout(HdRequest *req, unsigned seconds);
+
+/* ---- handlers ---- */
+void hd_handle_server_info(HdRequest *req, HdResponse *resp);
+void hd_handle_host_info(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_list(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_create(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_get(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_patch(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_delete(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_start(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_stop(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_restart(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_kill(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_pause(HdRequest *req, HdResponse *resp);
+void hd_handle_instance_resume(HdRequest *req, HdResponse *resp);
+void hd_handle_operation_list(HdRequest *req, HdResponse *resp);
+void hd_handle_operation_get(HdRequest *req, HdResponse *resp);
+void hd_handle_operation_wait(HdRequest *req, HdResponse *resp);
+void hd_handle_operation_cancel(HdRequest *req, HdResponse *resp);
+void hd_handle_events(HdRequest *req, HdResponse *resp);
+void hd_handle_metrics(HdRequest *req, HdResponse *resp);
+
+/* ---- metrics (metrics.c) ---- */
+int hd_metrics_new(HdMetrics **ret);
+void hd_metrics_free(HdMetrics *m);
+void hd_metrics_observe(HdMetrics *m, const char *method, unsigned status, int64_t duration_ns);

@@ -1,0 +1,106 @@
+#include <string.h>
+
+#include "http-internal.h"
+
+/* The route table. tests/api/check-routes.py compares it with api/openapi.yaml. */
+const HdRoute hd_routes[] = {
+        { "GET", "/v1", hd_handle_server_info },
+        { "GET", "/v1/host", hd_handle_host_info },
+        { "GET", "/v1/instances", hd_handle_instance_list },
+        { "POST", "/v1/instances", hd_handle_instance_create },
+        { "GET", "/v1/instances/{name}", hd_handle_instance_get },
+        { "PATCH", "/v1/instances/{name}", hd_handle_instance_patch },
+        { "DELETE", "/v1/instances/{name}", hd_handle_instance_delete },
+        { "POST", "/v1/instances/{name}/start", hd_handle_instance_start },
+        { "POST", "/v1/instances/{name}/stop", hd_handle_instance_stop },
+        { "POST", "/v1/instances/{name}/restart", hd_handle_instance_restart },
+        { "POST", "/v1/instances/{name}/kill", hd_handle_instance_kill },
+        { "POST", "/v1/instances/{name}/pause", hd_handle_instance_pause },
+        { "POST", "/v1/instances/{name}/resume", hd_handle_instance_resume },
+        { "GET", "/v1/operations", hd_handle_operation_list },
+        { "GET", "/v1/operations/{id}", hd_handle_operation_get },
+        { "DELETE", "/v1/operations/{id}", hd_handle_operation_cancel },
+        { "GET", "/v1/operations/{id}/wait", hd_handle_operation_wait },
+        { "GET", "/v1/events", hd_handle_events },
+        { "GET", "/metrics", hd_handle_metrics },
+};
+const size_t hd_routes_n = HD_ARRAY_SIZE(hd_routes);
+
+/* Compares one pattern with a path segment by segment; {x} matches any
+ * non-empty segment and is captured. */
+static bool match_pattern(const char *pattern, const char *path,
+                          char *ret_params[HD_ROUTE_MAX_PARAMS])
+{
+        const char *p = pattern, *s = path;
+        int n = 0;
+        char *caps[HD_ROUTE_MAX_PARAMS] = { 0 };
+
+        while (*p && *s) {
+                if (*p == '{') {
+                        const char *pe = strchr(p, '}');
+                        const char *se = strchr(s, '/');
+                        size_t len = se ? (size_t)(se - s) : strlen(s);
+                        if (!pe || len == 0 || n >= HD_ROUTE_MAX_PARAMS)
+                                goto fail;
+                        caps[n] = strndup(s, len);
+                        if (!caps[n])
+                                goto fail;
+                        n++;
+                        p = pe + 1;
+                        s += len;
+                        continue;
+                }
+                if (*p != *s)
+                        goto fail;
+                p++;
+                s++;
+        }
+        /* A trailing slash is the same resource. */
+        if (*p == '\0' && (*s == '\0' || (s[0] == '/' && s[1] == '\0'))) {
+                for (int i = 0; i < n; i++)
+                        ret_params[i] = caps[i];
+                return true;
+        }
+fail:
+        for (int i = 0; i < n; i++)
+                free(caps[i]);
+        return false;
+}
+
+HdRouteMatch hd_router_match(const char *method, const char *path, const HdRoute **ret,
+                             char *ret_params[HD_ROUTE_MAX_PARAMS], char **ret_allow)
+{
+        char allow[128] = "";
+        bool path_known = false;
+
+        for (size_t i = 0; i < hd_routes_n; i++) {
+                char *params[HD_ROUTE_MAX_PARAMS] = { 0 };
+                if (!match_pattern(hd_routes[i].pattern, path, params))
+                        continue;
+                if (strcmp(hd_routes[i].method, method) == 0) {
+                        *ret = &hd_routes[i];
+                        for (int k = 0; k < HD_ROUTE_MAX_PARAMS; k++)
+                                ret_params[k] = params[k];
+                        return HD_ROUTE_FOUND;
+                }
+                for (int k = 0; k < HD_ROUTE_MAX_PARAMS; k++)
+                        free(params[k]);
+                path_known = true;
+                if (!strstr(allow, hd_routes[i].method)) {
+                        if (allow[0])
+                                strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+                        strncat(allow, hd_routes[i].method, sizeof(allow) - strlen(allow) - 1);
+                }
+        }
+        if (!path_known)
+                return HD_ROUTE_NOT_FOUND;
+        if (ret_allow)
+                *ret_allow = strdup(allow);
+        return HD_ROUTE_METHOD_NOT_ALLOWED;
+}
+
+void hd_http_print_routes(FILE *out)
+{
+        for (size_t i = 0; i < hd_routes_n; i++)
+                fprintf(out, "%s %s\n", hd_routes[i].method, hd_routes[i].pattern);
+}

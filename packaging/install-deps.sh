@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything hostd needs to build, run and test, from Debian's packages
+# only. Idempotent: it installs only what is missing, and runs `apt-get update`
+# only when something is.
+set -euo pipefail
+
+build=(build-essential cmake pkg-config clang clang-format
+       libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
+       libvirt-dev libseccomp-dev)
+test=(check libsubunit-dev valgrind curl sqlite3 python3 python3-yaml wrk)
+
+want=("${build[@]}")
+case "${1:-all}" in
+  build) ;;
+  all|test) want+=("${test[@]}") ;;
+  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+
+# The OpenAPI check needs node and npm; a machine may already have them from
+# outside Debian (they then conflict with Debian's npm), so only add them if absent.
+if [ "${1:-all}" != build ] && ! command -v npm >/dev/null 2>&1; then
+  want+=(nodejs npm)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing ${missing[*]}; run as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
