@@ -1,7 +1,9 @@
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -51,16 +53,32 @@ static void probe_cgroup(HdHostFacts *f)
 
 static void probe_kvm(HdHostFacts *f)
 {
+        snprintf(f->accel, sizeof(f->accel), "tcg");
         _cleanup_close_ int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        if (fd >= 0) {
-                snprintf(f->accel, sizeof(f->accel), "kvm");
-                snprintf(f->accel_reason, sizeof(f->accel_reason), "/dev/kvm is usable");
+        if (fd < 0) {
+                snprintf(f->accel_reason, sizeof(f->accel_reason),
+                         "/dev/kvm cannot be opened (%s): VMs run under TCG software emulation",
+                         strerror(errno));
                 return;
         }
-        snprintf(f->accel, sizeof(f->accel), "tcg");
-        snprintf(f->accel_reason, sizeof(f->accel_reason),
-                 "/dev/kvm cannot be opened (%s): VMs run under TCG software emulation",
-                 strerror(errno));
+        /* A device node is not enough: nested or paravirtual setups expose one
+         * that cannot make a VM. Ask for the API version and make a VM. */
+        int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+        if (version != KVM_API_VERSION) {
+                snprintf(f->accel_reason, sizeof(f->accel_reason),
+                         "/dev/kvm answers API version %d, not %d: VMs run under TCG", version,
+                         KVM_API_VERSION);
+                return;
+        }
+        _cleanup_close_ int vm = ioctl(fd, KVM_CREATE_VM, 0);
+        if (vm < 0) {
+                snprintf(f->accel_reason, sizeof(f->accel_reason),
+                         "/dev/kvm cannot create a VM (%s): VMs run under TCG", strerror(errno));
+                return;
+        }
+        snprintf(f->accel, sizeof(f->accel), "kvm");
+        snprintf(f->accel_reason, sizeof(f->accel_reason), "/dev/kvm is usable (API version %d)",
+                 version);
 }
 
 void hd_host_probe(HdHostFacts *ret)
