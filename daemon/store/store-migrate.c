@@ -1,0 +1,178 @@
+/* Schema migrations: an ordered list of SQL steps, version N being the Nth entry.
+ *
+ * Each step runs in its own BEGIN IMMEDIATE transaction together with the
+ * `PRAGMA user_version = N` that records it, so a crash leaves the database at
+ * exactly one version. Steps are only ever appended: a released step never
+ * changes, because databases in the field have already run it. */
+#include <errno.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+typedef struct Migration {
+        const char *description;
+        const char *sql;
+} Migration;
+
+static const Migration migrations[] = {
+        /* v1 */
+        {
+                .description = "initial schema",
+                .sql = "CREATE TABLE instances ("
+                       "  uuid TEXT PRIMARY KEY NOT NULL,"
+                       "  name TEXT UNIQUE NOT NULL,"
+                       "  kind TEXT NOT NULL,"
+                       "  state TEXT NOT NULL,"
+                       "  revision INTEGER NOT NULL,"
+                       "  spec TEXT NOT NULL,"                /* canonical JSON from the codec */
+                       "  labels TEXT NOT NULL DEFAULT '{}'," /* copy of spec.labels */
+                       "  vcpus REAL NOT NULL DEFAULT 0,"
+                       "  memory_mb INTEGER NOT NULL DEFAULT 0,"
+                       "  exit_code INTEGER,"
+                       "  reason TEXT,"
+                       "  error TEXT,"
+                       "  provisioned INTEGER NOT NULL DEFAULT 0,"
+                       "  placement_host TEXT,"
+                       "  placement_driver TEXT,"
+                       "  placement_reason TEXT,"
+                       "  created_at INTEGER NOT NULL,"
+                       "  updated_at INTEGER NOT NULL"
+                       ");"
+                       /* instance_uuid is not a foreign key: operations outlive the
+                        * instances they were about (a finished delete, for one). */
+                       "CREATE TABLE operations ("
+                       "  rowid INTEGER PRIMARY KEY,"
+                       "  id TEXT UNIQUE NOT NULL,"
+                       "  action TEXT NOT NULL,"
+                       "  instance_uuid TEXT,"
+                       "  instance_name TEXT,"
+                       "  status TEXT NOT NULL,"
+                       "  args TEXT,"
+                       "  error_code TEXT,"
+                       "  error_message TEXT,"
+                       "  progress_done INTEGER NOT NULL DEFAULT 0,"
+                       "  progress_total INTEGER NOT NULL DEFAULT 0,"
+                       "  created_at INTEGER NOT NULL,"
+                       "  updated_at INTEGER NOT NULL,"
+                       "  finished_at INTEGER"
+                       ");"
+                       /* AUTOINCREMENT: a seq is never handed out twice, even after
+                        * retention has deleted every row. */
+                       "CREATE TABLE events ("
+                       "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                       "  time INTEGER NOT NULL,"
+                       "  type TEXT NOT NULL,"
+                       "  instance_uuid TEXT,"
+                       "  instance_name TEXT,"
+                       "  operation_id TEXT,"
+                       "  data TEXT NOT NULL"
+                       ");",
+        },
+        /* v2 */
+        {
+                .description = "label index and filter indexes",
+                .sql = "CREATE TABLE instance_labels ("
+                       "  instance_uuid TEXT NOT NULL"
+                       "    REFERENCES instances(uuid) ON DELETE CASCADE,"
+                       "  key TEXT NOT NULL,"
+                       "  value TEXT NOT NULL,"
+                       "  PRIMARY KEY (instance_uuid, key)"
+                       ") WITHOUT ROWID;"
+                       "CREATE INDEX instance_labels_key_value ON instance_labels(key, value);"
+                       "INSERT INTO instance_labels (instance_uuid, key, value)"
+                       "  SELECT i.uuid, l.key, l.value"
+                       "  FROM instances AS i, json_each(i.labels) AS l"
+                       "  WHERE json_valid(i.labels) AND json_type(i.labels) = 'object'"
+                       "    AND l.type = 'text';"
+                       "CREATE INDEX operations_status ON operations(status);"
+                       "CREATE INDEX instances_kind_state ON instances(kind, state);",
+        },
+};
+
+int hd_store_schema_latest(void)
+{
+        return (int)HD_ARRAY_SIZE(migrations);
+}
+
+static int read_user_version(sqlite3 *db, int *ret, HdError **err)
+{
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+
+        if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_ROW)
+                return hd_store_sqlite_error(err, db, "could not read the schema version");
+        *ret = sqlite3_column_int(st, 0);
+        return 0;
+}
+
+static int refuse_newer(int version, HdError **err)
+{
+        return hd_error_set(err, -EPROTO,
+                            "database schema version %d is newer than this hostd (%d)", version,
+                            hd_store_schema_latest());
+}
+
+static int apply_step(sqlite3 *db, int version, HdError **err)
+{
+        const Migration *m = &migrations[version - 1];
+        char pragma[64];
+        int current, r;
+
+        r = hd_store_exec(db, "BEGIN IMMEDIATE", err);
+        if (r < 0)
+                return r;
+
+        /* Another process may have migrated between our first look and the lock. */
+        r = read_user_version(db, &current, err);
+        if (r < 0)
+                goto rollback;
+        if (current > hd_store_schema_latest()) {
+                r = refuse_newer(current, err);
+                goto rollback;
+        }
+        if (current >= version)
+                return hd_store_exec(db, "COMMIT", err);
+
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version);
+        r = hd_store_exec(db, m->sql, err);
+        if (r >= 0)
+                r = hd_store_exec(db, pragma, err);
+        if (r >= 0)
+                r = hd_store_exec(db, "COMMIT", err);
+        if (r >= 0)
+                return 0;
+        hd_error_wrap(err, "migration to schema version %d (%s) failed", version, m->description);
+
+rollback:
+        if (!sqlite3_get_autocommit(db))
+                (void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
+int hd_store_migrate(sqlite3 *db, int target_version, int *ret_version, HdError **err)
+{
+        int latest = hd_store_schema_latest();
+        int current, r;
+
+        if (target_version < 1 || target_version > latest)
+                return hd_error_set(err, -EINVAL, "schema version %d is out of range 1..%d",
+                                    target_version, latest);
+
+        r = read_user_version(db, &current, err);
+        if (r < 0)
+                return r;
+        if (current > latest)
+                return refuse_newer(current, err);
+
+        for (int v = current + 1; v <= target_version; v++) {
+                r = apply_step(db, v, err);
+                if (r < 0)
+                        return r;
+        }
+
+        r = read_user_version(db, &current, err);
+        if (r < 0)
+                return r;
+        *ret_version = current;
+        return 0;
+}
