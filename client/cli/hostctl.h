@@ -1,0 +1,100 @@
+/* hostctl: shared declarations of the command line client's files. */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "hostclient.h"
+#include "hd-json.h"
+#include "hd-macro.h"
+
+#define HOSTCTL_EXIT_OK    0
+#define HOSTCTL_EXIT_ERROR 1 /* the API or the connection failed */
+#define HOSTCTL_EXIT_USAGE 2 /* the command line is wrong */
+
+typedef enum HostctlOutput {
+        HOSTCTL_OUTPUT_TABLE,
+        HOSTCTL_OUTPUT_JSON,
+} HostctlOutput;
+
+typedef struct Hostctl {
+        HcOptions options; /* from the environment, then the global flags */
+        char *token;       /* read from --token-file */
+        HcClient *client;  /* created on first use */
+        HostctlOutput output;
+} Hostctl;
+
+/* A command: argv[0] is its name. Returns the exit status. */
+typedef int (*HostctlCommandFn)(Hostctl *ctl, int argc, char **argv);
+
+typedef struct HostctlCommand {
+        const char *name;
+        const char *usage; /* arguments, after the name */
+        const char *summary;
+        HostctlCommandFn run;
+} HostctlCommand;
+
+/* ---- hostctl.c ----------------------------------------------------------------------- */
+
+/* The client, created on first use; NULL after printing why it could not be. */
+HcClient *hostctl_client(Hostctl *ctl);
+
+/* "hostctl: <message>" on stderr; each returns the exit status to use. */
+int hostctl_usage_error(const char *fmt, ...) HD_PRINTF(1, 2);
+int hostctl_error(const char *fmt, ...) HD_PRINTF(1, 2);
+/* The API's message, with " (field: x)" when it named one; prefix (may be NULL) first. */
+int hostctl_api_error(const HcError *err, const char *prefix);
+
+/* Parses -o/--output (into ctl) and -h/--help of any command along with the command's own
+ * long options (each with a val >= 256, no short forms). Returns the val of the next
+ * command option, -1 at the end of the options, or an exit status + 1000 when the
+ * command must stop now (usage error, help printed). optarg is set as by getopt. */
+#define HOSTCTL_OPT_STOP 1000
+#define HOSTCTL_COMMON_OPTIONS                      \
+        { "output", required_argument, NULL, 'o' }, \
+        {                                           \
+                "help", no_argument, NULL, 'h'      \
+        }
+int hostctl_getopt(Hostctl *ctl, int argc, char **argv, const struct option *longopts);
+
+/* `help [COMMAND]`: the overview, or one command's usage. */
+int hostctl_cmd_help(Hostctl *ctl, int argc, char **argv);
+
+/* Strict number parsing of an option value; false after printing a usage error. */
+bool hostctl_parse_int(const char *option, const char *value, long long min, long long max,
+                       long long *ret);
+
+/* ---- hostctl-output.c ---------------------------------------------------------------- */
+
+typedef struct HostctlTable HostctlTable;
+
+HostctlTable *hostctl_table_new(size_t n_columns, const char *const *headers);
+/* Adds a row of n_columns cells (copied; NULL prints as "-"). */
+int hostctl_table_add(HostctlTable *t, const char *const *cells);
+/* Prints with columns aligned, two spaces apart; the last column is not padded. */
+void hostctl_table_print(const HostctlTable *t, FILE *f);
+void hostctl_table_free(HostctlTable *t);
+HD_DEFINE_CLEANUP(HostctlTable *, hostctl_table_free)
+
+/* A JSON value as one line of text: strings bare, null as "-", arrays of scalars joined
+ * with ", ", anything else compact JSON. The caller frees it. */
+char *hostctl_value_string(const json_t *v);
+
+/* Pretty JSON (2-space indent) and a newline on stdout. */
+void hostctl_print_json(const json_t *j);
+
+/* Object members as aligned "key: value" lines, nested objects flattened to dotted keys. */
+void hostctl_print_kv(const json_t *obj);
+
+/* The INSTANCES table (NAME KIND STATE IMAGE VCPUS MEMORY UUID) of an array. */
+void hostctl_print_instances(const json_t *instances);
+/* The operations table (ID ACTION INSTANCE STATUS CREATED) of an array. */
+void hostctl_print_operations(const json_t *operations);
+/* One event as "seq time type instance data". */
+void hostctl_print_event_line(const json_t *event);
+
+/* ---- hostctl-commands.c -------------------------------------------------------------- */
+
+extern const HostctlCommand hostctl_commands[];
+extern const size_t hostctl_n_commands;

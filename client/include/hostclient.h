@@ -1,0 +1,197 @@
+/* libhostclient: a small C client for the hostd REST API (v1).
+ *
+ * Every call returns an int: >= 0 on success, a negative errno-style code on failure.
+ * On failure the optional HcError is filled with what went wrong: the HTTP status and
+ * the API's error code, message and field, or the transport (curl) error. On success
+ * the HcError is cleared. Decoded response bodies are handed back through json_t **ret
+ * (when ret is non-NULL); the caller owns them and releases them with json_decref().
+ * On failure *ret is set to NULL.
+ *
+ * Threads: an HcClient holds one connection (kept alive between requests) and must be
+ * used by one thread at a time. Different clients may be used from different threads
+ * concurrently. The library never logs and never exits.
+ *
+ * Errors: transport failures give -ECONNREFUSED (or the socket's errno, e.g. -ENOENT),
+ * -ETIMEDOUT or -EIO; HTTP errors map to -EINVAL (400), -EACCES (401/403),
+ * -ENOENT (404), -EOPNOTSUPP (405/501), -EBUSY (409), -ESTALE (412), -E2BIG (413),
+ * -EPROTO (415), -EAGAIN (429), -EHOSTDOWN (503), -ENOSPC (507) and -EIO (others);
+ * a response that is not the expected JSON gives -EBADMSG. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HC_DEFAULT_SOCKET "/run/hostd/hostd.sock"
+
+typedef struct HcClient HcClient;
+
+typedef struct HcError {
+        int http_status;   /* 0 when no HTTP response was received */
+        char code[64];     /* the API's error code ("not_found", …), or a transport
+                            * code ("connect_failed", "timeout", "transport", "protocol") */
+        char message[512]; /* human readable, lowercase, no trailing period */
+        char field[128];   /* dotted path of the offending field, or "" */
+        int curl_code;     /* CURLcode of a transport failure, or 0 */
+} HcError;
+
+typedef struct HcOptions {
+        /* Where hostd listens. url ("http://host:port", "https://…") wins when set;
+         * otherwise socket_path; otherwise HC_DEFAULT_SOCKET. */
+        const char *socket_path;
+        const char *url;
+        /* Sent as "Authorization: Bearer <token>" when non-NULL and non-empty. */
+        const char *token;
+        /* Limit for a whole ordinary request, in seconds: 0 means 30, negative means
+         * none. Calls that wait on the server (wait_s, timeout_s arguments) get that
+         * time added; hc_events_follow() has no overall limit. */
+        int timeout_s;
+} HcOptions;
+
+/* Filters and paging for hc_instance_list(); every field is optional (NULL/0). */
+typedef struct HcListOptions {
+        const char *kind;          /* "container" | "vm" */
+        const char *state;         /* "running", … */
+        const char *const *labels; /* "key=value" strings, all must match */
+        size_t n_labels;
+        int limit;         /* page size 1..1000; 0 = server default */
+        const char *after; /* cursor from the previous page's "next" */
+} HcListOptions;
+
+/* Filters and paging for hc_operation_list(); every field is optional (NULL/0). */
+typedef struct HcOperationListOptions {
+        const char *status;   /* "pending", "running", "success", "failure", "cancelled" */
+        const char *instance; /* name or UUID */
+        int limit;
+        const char *after;
+} HcOperationListOptions;
+
+/* Callback of hc_events_follow(): return 0 to go on, > 0 to stop (the follow call then
+ * returns 0), < 0 to stop with that error. The event is borrowed: json_incref() it to
+ * keep it past the call. */
+typedef int (*HcEventCallback)(json_t *event, void *userdata);
+
+/* ---- Client ------------------------------------------------------------------------ */
+
+/* Fills opts from HOSTD_SOCKET, HOSTD_URL and HOSTD_TOKEN (the token value itself);
+ * variables that are unset or empty leave their field as it is. The strings point into
+ * the environment. Returns the number of variables used. */
+int hc_options_from_env(HcOptions *opts);
+
+/* Creates a client; nothing is connected until the first request. opts may be NULL
+ * (default socket, no token). Returns NULL and fills err on bad options (a URL that is
+ * not http(s)://, a token with control characters) or when curl cannot be set up. The
+ * option strings are copied. */
+HcClient *hc_client_new(const HcOptions *opts, HcError *err);
+
+/* Closes the connection and frees the client; NULL is fine. */
+void hc_client_free(HcClient *client);
+
+/* What the client talks to, as error messages name it: the socket path or the base URL. */
+const char *hc_client_endpoint(const HcClient *client);
+
+/* ---- Low level ----------------------------------------------------------------------- */
+
+/* Sends one request. path_and_query starts with '/' and must already be escaped (see
+ * hc_escape()). body (borrowed, may be NULL) is sent as application/json. A 2xx answer
+ * with a JSON body is decoded into *ret (NULL when the body is empty); a 4xx/5xx answer
+ * is an error, decoded from {"error": {…}} into err. *ret_status gets the HTTP status
+ * whenever a response arrived (0 otherwise). Returns the HTTP status on success. */
+int hc_request(HcClient *client, const char *method, const char *path_and_query, json_t *body,
+               long *ret_status, json_t **ret, HcError *err);
+
+/* Percent-escapes s for use as one path segment or query value (everything but
+ * A-Z a-z 0-9 - . _ ~). Returns a malloc()ed string, or NULL on allocation failure. */
+char *hc_escape(const char *s);
+
+/* ---- Server -------------------------------------------------------------------------- */
+
+/* GET /v1: ServerInfo. */
+int hc_server_info(HcClient *client, json_t **ret, HcError *err);
+
+/* GET /v1/host: HostInfo (capacity and allocation). */
+int hc_host_info(HcClient *client, json_t **ret, HcError *err);
+
+/* GET /metrics: the Prometheus text, malloc()ed into *ret_text. */
+int hc_metrics(HcClient *client, char **ret_text, HcError *err);
+
+/* ---- Instances ----------------------------------------------------------------------- */
+
+/* GET /v1/instances: one page, {"instances": […], "next": cursor|null}. opts may be NULL. */
+int hc_instance_list(HcClient *client, const HcListOptions *opts, json_t **ret, HcError *err);
+
+/* POST /v1/instances with an InstanceSpec (borrowed). *ret gets the Instance and
+ * *ret_etag (optional, malloc()ed) its ETag. */
+int hc_instance_create(HcClient *client, json_t *spec, json_t **ret, char **ret_etag, HcError *err);
+
+/* GET /v1/instances/{name}: name or UUID. *ret_etag (optional) gets the ETag, quotes
+ * included, ready to pass as if_match. */
+int hc_instance_get(HcClient *client, const char *name, json_t **ret, char **ret_etag,
+                    HcError *err);
+
+/* PATCH /v1/instances/{name} with a JSON merge patch (borrowed). if_match (optional)
+ * makes the change conditional: a concurrent change gives -ESTALE (412). */
+int hc_instance_patch(HcClient *client, const char *name, json_t *patch, const char *if_match,
+                      json_t **ret, char **ret_etag, HcError *err);
+
+/* Same, with the patch {"labels": labels}: a value null removes that label. */
+int hc_instance_patch_labels(HcClient *client, const char *name, json_t *labels,
+                             const char *if_match, json_t **ret, char **ret_etag, HcError *err);
+
+/* DELETE /v1/instances/{name}: *ret gets the Operation. force stops it first; wait_s > 0
+ * waits up to that long (max 3600) on the server for the operation to finish. */
+int hc_instance_delete(HcClient *client, const char *name, bool force, int wait_s, json_t **ret,
+                       HcError *err);
+
+/* POST /v1/instances/{name}/{action}: action is one of start, stop, restart, kill, pause,
+ * resume. args (borrowed, may be NULL) is the optional body: {"timeout": s} for stop and
+ * restart, {"signal": "TERM"|n} for kill. wait_s as for hc_instance_delete(). *ret gets
+ * the Operation; an operation that finished with status "failure" is still a success
+ * of this call — see hc_operation_check(). */
+int hc_instance_action(HcClient *client, const char *name, const char *action, json_t *args,
+                       int wait_s, json_t **ret, HcError *err);
+
+/* ---- Operations ---------------------------------------------------------------------- */
+
+/* GET /v1/operations: one page, newest first. opts may be NULL. */
+int hc_operation_list(HcClient *client, const HcOperationListOptions *opts, json_t **ret,
+                      HcError *err);
+
+/* GET /v1/operations/{id}. */
+int hc_operation_get(HcClient *client, const char *id, json_t **ret, HcError *err);
+
+/* Waits up to timeout_s seconds (0: just fetch it) for the operation to reach a final
+ * status, using GET /v1/operations/{id}/wait, and returns it as it is then: a wait that
+ * expires is not an error — check "status" or hc_operation_is_final(). */
+int hc_operation_wait(HcClient *client, const char *id, int timeout_s, json_t **ret, HcError *err);
+
+/* DELETE /v1/operations/{id}: cancels; -EBUSY (409) when it is already final. */
+int hc_operation_cancel(HcClient *client, const char *id, json_t **ret, HcError *err);
+
+/* True when the Operation's status is success, failure or cancelled. */
+bool hc_operation_is_final(const json_t *operation);
+
+/* Turns an Operation's outcome into an error: 0 for "success", -EIO for "failure"
+ * (err gets the operation's error code and message), -ECANCELED for "cancelled",
+ * -EINPROGRESS while it is not final. */
+int hc_operation_check(const json_t *operation, HcError *err);
+
+/* ---- Events -------------------------------------------------------------------------- */
+
+/* GET /v1/events: follows the event stream, calling cb for each event (one NDJSON line)
+ * until cb asks to stop or the stream fails. since >= 0 replays retained events with a
+ * larger seq first; since < 0 starts with live events. type_prefix (optional) filters
+ * by type ("instance."). Returns 0 when cb stopped the stream, cb's negative value when
+ * it returned one, and an error (-ECONNRESET) when the server ended the stream. */
+int hc_events_follow(HcClient *client, int64_t since, const char *type_prefix, HcEventCallback cb,
+                     void *userdata, HcError *err);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,958 @@
+/* libhostclient against a fake HTTP server: a thread that accepts on a Unix socket (or
+ * loopback TCP) in a temporary directory, records each request and answers with canned
+ * responses. Checks request building (method, path, query escaping, headers, body) and
+ * the decoding of responses, API errors, transport errors and the event stream. */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hostclient.h"
+
+/* ---- The fake server ----------------------------------------------------------------- */
+
+#define FAKE_MAX      16
+#define FAKE_MAX_PART 8
+
+typedef struct FakeResponse {
+        char *parts[FAKE_MAX_PART]; /* written one after another, 20 ms apart */
+        bool close_after;           /* close the connection after answering */
+        bool hold;                  /* keep it open until the client closes it */
+        bool no_answer;             /* never answer (timeouts) */
+} FakeResponse;
+
+typedef struct FakeRequest {
+        char method[16];
+        char target[2048];
+        char headers[8192]; /* the raw header lines */
+        char *body;
+        size_t body_len;
+} FakeRequest;
+
+typedef struct FakeServer {
+        int listen_fd;
+        char dir[64];
+        char path[96];
+        int port; /* TCP when > 0 */
+        pthread_t thread;
+        pthread_mutex_t lock;
+        FakeResponse responses[FAKE_MAX];
+        size_t n_responses, next_response;
+        FakeRequest requests[FAKE_MAX];
+        size_t n_requests;
+        int accepts;
+        volatile bool stop;
+} FakeServer;
+
+static void sleep_ms(int ms)
+{
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+}
+
+/* Waits for fd to be readable, giving up when the server stops. */
+static bool fake_wait_readable(FakeServer *s, int fd)
+{
+        while (!s->stop) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                if (poll(&p, 1, 50) > 0)
+                        return true;
+        }
+        return false;
+}
+
+static ssize_t fake_read(FakeServer *s, int fd, char *buf, size_t n)
+{
+        if (!fake_wait_readable(s, fd))
+                return -1;
+        return read(fd, buf, n);
+}
+
+static void fake_write_all(int fd, const char *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+                if (w <= 0)
+                        return;
+                p += w;
+                n -= (size_t)w;
+        }
+}
+
+static void fake_drain_until_eof(FakeServer *s, int fd)
+{
+        char buf[4096];
+        while (fake_read(s, fd, buf, sizeof(buf)) > 0)
+                ;
+}
+
+static size_t fake_content_length(const char *headers)
+{
+        for (const char *p = headers; p && *p; p = strstr(p, "\r\n"), p = p ? p + 2 : NULL)
+                if (strncasecmp(p, "content-length:", 15) == 0)
+                        return strtoul(p + 15, NULL, 10);
+        return 0;
+}
+
+/* Serves one connection: returns when the client closes it or a response says so. */
+static void fake_serve(FakeServer *s, int fd)
+{
+        char buf[65536];
+        size_t len = 0;
+
+        for (;;) {
+                char *end;
+                buf[len] = '\0';
+                while (!(end = strstr(buf, "\r\n\r\n"))) {
+                        ssize_t n = fake_read(s, fd, buf + len, sizeof(buf) - 1 - len);
+                        if (n <= 0)
+                                return;
+                        len += (size_t)n;
+                        buf[len] = '\0';
+                }
+
+                FakeRequest req = { 0 };
+                size_t head_len = (size_t)(end - buf) + 4;
+                char *line_end = strstr(buf, "\r\n");
+                *line_end = '\0';
+                sscanf(buf, "%15s %2047s", req.method, req.target);
+                snprintf(req.headers, sizeof(req.headers), "%.*s", (int)(end + 2 - (line_end + 2)),
+                         line_end + 2);
+                req.body_len = fake_content_length(req.headers);
+                while (len < head_len + req.body_len) {
+                        ssize_t n = fake_read(s, fd, buf + len, sizeof(buf) - 1 - len);
+                        if (n <= 0)
+                                return;
+                        len += (size_t)n;
+                }
+                req.body = malloc(req.body_len + 1);
+                memcpy(req.body, buf + head_len, req.body_len);
+                req.body[req.body_len] = '\0';
+                memmove(buf, buf + head_len + req.body_len, len - head_len - req.body_len);
+                len -= head_len + req.body_len;
+
+                FakeResponse *resp = NULL;
+                pthread_mutex_lock(&s->lock);
+                if (s->n_requests < FAKE_MAX)
+                        s->requests[s->n_requests++] = req;
+                else
+                        free(req.body);
+                if (s->next_response < s->n_responses)
+                        resp = &s->responses[s->next_response++];
+                pthread_mutex_unlock(&s->lock);
+
+                if (!resp) {
+                        static const char none[] = "HTTP/1.1 599 No Canned Response\r\n"
+                                                   "Content-Length: 0\r\n\r\n";
+                        fake_write_all(fd, none, sizeof(none) - 1);
+                        continue;
+                }
+                if (resp->no_answer) {
+                        fake_drain_until_eof(s, fd);
+                        return;
+                }
+                for (size_t i = 0; i < FAKE_MAX_PART && resp->parts[i]; i++) {
+                        if (i > 0)
+                                sleep_ms(20);
+                        fake_write_all(fd, resp->parts[i], strlen(resp->parts[i]));
+                }
+                if (resp->hold)
+                        fake_drain_until_eof(s, fd);
+                if (resp->hold || resp->close_after)
+                        return;
+        }
+}
+
+static void *fake_thread(void *userdata)
+{
+        FakeServer *s = userdata;
+        while (fake_wait_readable(s, s->listen_fd)) {
+                int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                pthread_mutex_lock(&s->lock);
+                s->accepts++;
+                pthread_mutex_unlock(&s->lock);
+                fake_serve(s, fd);
+                close(fd);
+        }
+        return NULL;
+}
+
+static FakeServer *fake_start(bool tcp)
+{
+        FakeServer *s = calloc(1, sizeof(*s));
+        ck_assert_ptr_nonnull(s);
+        pthread_mutex_init(&s->lock, NULL);
+        snprintf(s->dir, sizeof(s->dir), "/tmp/test-client-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(s->dir));
+        if (tcp) {
+                struct sockaddr_in a = { .sin_family = AF_INET,
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                socklen_t alen = sizeof(a);
+                s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                ck_assert_int_ge(s->listen_fd, 0);
+                ck_assert_int_eq(bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+                ck_assert_int_eq(getsockname(s->listen_fd, (struct sockaddr *)&a, &alen), 0);
+                s->port = ntohs(a.sin_port);
+        } else {
+                struct sockaddr_un a = { .sun_family = AF_UNIX };
+                snprintf(s->path, sizeof(s->path), "%s/hostd.sock", s->dir);
+                snprintf(a.sun_path, sizeof(a.sun_path), "%s", s->path);
+                s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                ck_assert_int_ge(s->listen_fd, 0);
+                ck_assert_int_eq(bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+        }
+        ck_assert_int_eq(listen(s->listen_fd, 8), 0);
+        ck_assert_int_eq(pthread_create(&s->thread, NULL, fake_thread, s), 0);
+        return s;
+}
+
+static void fake_stop(FakeServer *s)
+{
+        if (!s)
+                return;
+        s->stop = true;
+        pthread_join(s->thread, NULL);
+        close(s->listen_fd);
+        if (s->path[0])
+                unlink(s->path);
+        rmdir(s->dir);
+        for (size_t i = 0; i < s->n_responses; i++)
+                for (size_t j = 0; j < FAKE_MAX_PART; j++)
+                        free(s->responses[i].parts[j]);
+        for (size_t i = 0; i < s->n_requests; i++)
+                free(s->requests[i].body);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+}
+
+static FakeResponse *fake_push_raw(FakeServer *s, const char *first_part)
+{
+        pthread_mutex_lock(&s->lock);
+        ck_assert_uint_lt(s->n_responses, FAKE_MAX);
+        FakeResponse *r = &s->responses[s->n_responses++];
+        if (first_part)
+                r->parts[0] = strdup(first_part);
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
+/* A complete response with a Content-Length; extra_headers are "Name: value\r\n" lines. */
+static FakeResponse *fake_push(FakeServer *s, int status, const char *extra_headers,
+                               const char *body)
+{
+        char *text = NULL;
+        ck_assert_int_ge(asprintf(&text,
+                                  "HTTP/1.1 %d Canned\r\nContent-Type: application/json\r\n"
+                                  "%sContent-Length: %zu\r\n\r\n%s",
+                                  status, extra_headers ? extra_headers : "", strlen(body), body),
+                         0);
+        FakeResponse *r = fake_push_raw(s, NULL);
+        r->parts[0] = text;
+        return r;
+}
+
+static FakeRequest *fake_request(FakeServer *s, size_t i)
+{
+        pthread_mutex_lock(&s->lock);
+        FakeRequest *r = i < s->n_requests ? &s->requests[i] : NULL;
+        pthread_mutex_unlock(&s->lock);
+        ck_assert_msg(r, "request %zu was not received", i);
+        return r;
+}
+
+static int fake_accepts(FakeServer *s)
+{
+        pthread_mutex_lock(&s->lock);
+        int n = s->accepts;
+        pthread_mutex_unlock(&s->lock);
+        return n;
+}
+
+/* The value of a request header (case-insensitive name), or NULL; static storage. */
+static const char *fake_header(const FakeRequest *r, const char *name)
+{
+        static char value[1024];
+        size_t n = strlen(name);
+        for (const char *p = r->headers; p && *p; p = strstr(p, "\r\n"), p = p ? p + 2 : NULL) {
+                if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+                        const char *v = p + n + 1;
+                        while (*v == ' ')
+                                v++;
+                        const char *e = strstr(v, "\r\n");
+                        snprintf(value, sizeof(value), "%.*s", (int)(e ? e - v : (long)strlen(v)),
+                                 v);
+                        return value;
+                }
+        }
+        return NULL;
+}
+
+/* ---- Fixture ------------------------------------------------------------------------- */
+
+static FakeServer *srv;
+static HcClient *cli;
+
+static void setup(void)
+{
+        HcError err;
+        srv = fake_start(false);
+        cli = hc_client_new(&(HcOptions){ .socket_path = srv->path, .timeout_s = 5 }, &err);
+        ck_assert_msg(cli, "hc_client_new: %s", err.message);
+}
+
+static void teardown(void)
+{
+        hc_client_free(cli);
+        cli = NULL;
+        fake_stop(srv);
+        srv = NULL;
+}
+
+static const char op_json[] = "{\"id\": \"op-1\", \"action\": \"start\", \"status\": \"success\","
+                              " \"instance\": {\"uuid\": \"u-1\", \"name\": \"web-1\"}}";
+
+/* ---- Requests ------------------------------------------------------------------------ */
+
+START_TEST(test_server_info)
+{
+        json_t *info = NULL;
+        HcError err;
+
+        fake_push(srv, 200, NULL, "{\"name\": \"hostd\", \"version\": \"0.1.0\"}");
+        ck_assert_int_eq(hc_server_info(cli, &info, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(info, "name")), "hostd");
+        ck_assert_int_eq(err.http_status, 0);
+        ck_assert_str_eq(err.code, "");
+        json_decref(info);
+
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "GET");
+        ck_assert_str_eq(r->target, "/v1");
+        ck_assert_str_eq(fake_header(r, "Accept"), "application/json");
+        ck_assert_ptr_null(fake_header(r, "Authorization"));
+        ck_assert_ptr_null(fake_header(r, "Content-Type"));
+        ck_assert_ptr_nonnull(fake_header(r, "User-Agent"));
+        ck_assert_uint_eq(r->body_len, 0);
+        ck_assert_str_eq(hc_client_endpoint(cli), srv->path);
+}
+END_TEST
+
+START_TEST(test_bearer_token)
+{
+        HcError err;
+        HcClient *c = hc_client_new(
+                &(HcOptions){ .socket_path = srv->path, .token = "s3cr3t-token" }, &err);
+        ck_assert_ptr_nonnull(c);
+        fake_push(srv, 200, NULL, "{}");
+        ck_assert_int_eq(hc_host_info(c, NULL, &err), 0);
+        hc_client_free(c);
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->target, "/v1/host");
+        ck_assert_str_eq(fake_header(r, "Authorization"), "Bearer s3cr3t-token");
+
+        /* A token that would inject a header is refused. */
+        ck_assert_ptr_null(hc_client_new(&(HcOptions){ .token = "a\r\nX-Evil: 1" }, &err));
+        ck_assert_str_eq(err.code, "invalid_argument");
+        ck_assert_ptr_null(hc_client_new(&(HcOptions){ .url = "ftp://example.com" }, &err));
+        ck_assert_str_eq(err.code, "invalid_argument");
+}
+END_TEST
+
+START_TEST(test_tcp_url)
+{
+        FakeServer *tcp = fake_start(true);
+        char url[64];
+        HcError err;
+        json_t *host = NULL;
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/", tcp->port);
+        HcClient *c = hc_client_new(&(HcOptions){ .url = url, .token = "tok" }, &err);
+        ck_assert_ptr_nonnull(c);
+        url[strlen(url) - 1] = '\0';
+        ck_assert_str_eq(hc_client_endpoint(c), url);
+        fake_push(tcp, 200, NULL, "{\"cpus\": 2}");
+        ck_assert_int_eq(hc_host_info(c, &host, &err), 0);
+        ck_assert_int_eq(json_integer_value(json_object_get(host, "cpus")), 2);
+        json_decref(host);
+        hc_client_free(c);
+
+        FakeRequest *r = fake_request(tcp, 0);
+        ck_assert_str_eq(r->target, "/v1/host");
+        ck_assert_str_eq(fake_header(r, "Authorization"), "Bearer tok");
+        fake_stop(tcp);
+}
+END_TEST
+
+START_TEST(test_list_query_escaping)
+{
+        const char *labels[] = { "tier=web", "a b=c&d/\xc3\xa9" };
+        HcListOptions opts = {
+                .kind = "container",
+                .state = "running",
+                .labels = labels,
+                .n_labels = 2,
+                .limit = 5,
+                .after = "abc/+=",
+        };
+        json_t *page = NULL;
+        HcError err;
+
+        fake_push(srv, 200, NULL, "{\"instances\": [], \"next\": null}");
+        fake_push(srv, 200, NULL, "{\"instances\": [], \"next\": null}");
+        ck_assert_int_eq(hc_instance_list(cli, &opts, &page, &err), 0);
+        ck_assert(json_is_array(json_object_get(page, "instances")));
+        json_decref(page);
+        ck_assert_int_eq(hc_instance_list(cli, NULL, NULL, &err), 0);
+
+        ck_assert_str_eq(fake_request(srv, 0)->target,
+                         "/v1/instances?kind=container&state=running&label=tier%3Dweb"
+                         "&label=a%20b%3Dc%26d%2F%C3%A9&limit=5&after=abc%2F%2B%3D");
+        ck_assert_str_eq(fake_request(srv, 1)->target, "/v1/instances");
+}
+END_TEST
+
+START_TEST(test_get_escapes_name_and_returns_etag)
+{
+        json_t *in = NULL;
+        char *etag = NULL;
+        HcError err;
+
+        fake_push(srv, 200, "etag: \"7\"\r\n", "{\"name\": \"web-1\", \"revision\": 7}");
+        ck_assert_int_eq(hc_instance_get(cli, "web 1/..", &in, &etag, &err), 0);
+        ck_assert_str_eq(etag, "\"7\"");
+        ck_assert_int_eq(json_integer_value(json_object_get(in, "revision")), 7);
+        json_decref(in);
+        free(etag);
+        ck_assert_str_eq(fake_request(srv, 0)->target, "/v1/instances/web%201%2F..");
+
+        ck_assert_int_eq(hc_instance_get(cli, "", &in, NULL, &err), -EINVAL);
+        ck_assert_ptr_null(in);
+}
+END_TEST
+
+START_TEST(test_create_sends_spec)
+{
+        json_error_t je;
+        json_t *spec = json_loads("{\"name\": \"web-1\", \"kind\": \"container\", \"image\": "
+                                  "\"busybox\", \"command\": [\"sh\", \"-c\", \"echo \\\"hi\\\"\"],"
+                                  " \"resources\": {\"vcpus\": 1.5}}",
+                                  0, &je);
+        json_t *in = NULL;
+        char *etag = NULL;
+        HcError err;
+
+        ck_assert_ptr_nonnull(spec);
+        fake_push(srv, 201, "Location: /v1/instances/web-1\r\nETag: \"1\"\r\n",
+                  "{\"name\": \"web-1\", \"state\": \"created\"}");
+        ck_assert_int_eq(hc_instance_create(cli, spec, &in, &etag, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(in, "state")), "created");
+        ck_assert_str_eq(etag, "\"1\"");
+
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "POST");
+        ck_assert_str_eq(r->target, "/v1/instances");
+        ck_assert_str_eq(fake_header(r, "Content-Type"), "application/json");
+        ck_assert_ptr_null(fake_header(r, "Expect"));
+        json_t *sent = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+        ck_assert_msg(sent, "body is not JSON: %s", r->body);
+        ck_assert(json_equal(sent, spec));
+        json_decref(sent);
+        json_decref(spec);
+        json_decref(in);
+        free(etag);
+
+        ck_assert_int_eq(hc_instance_create(cli, NULL, &in, NULL, &err), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_patch_labels_if_match)
+{
+        json_t *labels = json_pack("{s:s,s:n}", "tier", "web", "old");
+        json_t *in = NULL;
+        char *etag = NULL;
+        json_error_t je;
+        HcError err;
+
+        fake_push(srv, 200, "ETag: \"4\"\r\n", "{\"labels\": {\"tier\": \"web\"}}");
+        ck_assert_int_eq(hc_instance_patch_labels(cli, "web-1", labels, "\"3\"", &in, &etag, &err),
+                         0);
+        ck_assert_str_eq(etag, "\"4\"");
+        json_decref(in);
+        free(etag);
+
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "PATCH");
+        ck_assert_str_eq(r->target, "/v1/instances/web-1");
+        ck_assert_str_eq(fake_header(r, "Content-Type"), "application/merge-patch+json");
+        ck_assert_str_eq(fake_header(r, "If-Match"), "\"3\"");
+        json_t *sent = json_loadb(r->body, r->body_len, 0, &je);
+        json_t *want = json_pack("{s:O}", "labels", labels);
+        ck_assert(json_equal(sent, want));
+        json_decref(sent);
+        json_decref(want);
+
+        /* A concurrent change: 412. */
+        fake_push(
+                srv, 412, NULL,
+                "{\"error\": {\"code\": \"precondition_failed\", \"message\": \"etag mismatch\"}}");
+        ck_assert_int_eq(hc_instance_patch_labels(cli, "web-1", labels, "\"3\"", &in, &etag, &err),
+                         -ESTALE);
+        ck_assert_ptr_null(in);
+        ck_assert_ptr_null(etag);
+        ck_assert_int_eq(err.http_status, 412);
+        ck_assert_str_eq(err.code, "precondition_failed");
+        ck_assert_str_eq(err.message, "etag mismatch");
+        ck_assert_str_eq(err.field, "");
+
+        /* No If-Match when none is given. */
+        fake_push(srv, 200, NULL, "{}");
+        ck_assert_int_eq(hc_instance_patch_labels(cli, "web-1", labels, NULL, NULL, NULL, &err), 0);
+        ck_assert_ptr_null(fake_header(fake_request(srv, 2), "If-Match"));
+        json_decref(labels);
+}
+END_TEST
+
+START_TEST(test_delete_and_actions)
+{
+        json_t *op = NULL;
+        json_t *args = json_pack("{s:s}", "signal", "TERM");
+        json_error_t je;
+        HcError err;
+
+        for (int i = 0; i < 5; i++)
+                fake_push(srv, i == 0 ? 200 : 202, "Location: /v1/operations/op-1\r\n", op_json);
+
+        ck_assert_int_eq(hc_instance_delete(cli, "web-1", true, 30, &op, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(op, "id")), "op-1");
+        json_decref(op);
+        ck_assert_int_eq(hc_instance_delete(cli, "web-1", false, 0, NULL, &err), 0);
+        ck_assert_int_eq(hc_instance_action(cli, "web-1", "kill", args, 5, &op, &err), 0);
+        json_decref(op);
+        ck_assert_int_eq(hc_instance_action(cli, "web-1", "start", NULL, 0, NULL, &err), 0);
+        ck_assert_int_eq(hc_instance_action(cli, "web-1", "stop", NULL, 99999, NULL, &err), 0);
+
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "DELETE");
+        ck_assert_str_eq(r->target, "/v1/instances/web-1?force=true&wait=30");
+        ck_assert_uint_eq(r->body_len, 0);
+        ck_assert_str_eq(fake_request(srv, 1)->target, "/v1/instances/web-1");
+
+        r = fake_request(srv, 2);
+        ck_assert_str_eq(r->method, "POST");
+        ck_assert_str_eq(r->target, "/v1/instances/web-1/kill?wait=5");
+        ck_assert_str_eq(fake_header(r, "Content-Type"), "application/json");
+        json_t *sent = json_loadb(r->body, r->body_len, 0, &je);
+        ck_assert(json_equal(sent, args));
+        json_decref(sent);
+
+        /* No arguments: an empty body, and not curl's form content type. */
+        r = fake_request(srv, 3);
+        ck_assert_str_eq(r->method, "POST");
+        ck_assert_str_eq(r->target, "/v1/instances/web-1/start");
+        ck_assert_str_eq(fake_header(r, "Content-Length"), "0");
+        ck_assert_ptr_null(fake_header(r, "Content-Type"));
+        ck_assert_str_eq(fake_request(srv, 4)->target, "/v1/instances/web-1/stop?wait=3600");
+        json_decref(args);
+}
+END_TEST
+
+START_TEST(test_operations)
+{
+        json_t *op = NULL;
+        HcError err;
+        HcOperationListOptions opts = { .status = "running", .instance = "web 1", .limit = 2 };
+
+        fake_push(srv, 200, NULL, "{\"operations\": [], \"next\": null}");
+        fake_push(srv, 200, NULL, op_json);
+        fake_push(srv, 200, NULL, op_json);
+        fake_push(srv, 200, NULL, op_json);
+        fake_push(srv, 409, NULL,
+                  "{\"error\": {\"code\": \"conflict\", \"message\": \"operation is final\"}}");
+
+        ck_assert_int_eq(hc_operation_list(cli, &opts, NULL, &err), 0);
+        ck_assert_int_eq(hc_operation_get(cli, "op-1", NULL, &err), 0);
+        ck_assert_int_eq(hc_operation_wait(cli, "op-1", 5, &op, &err), 0);
+        ck_assert(hc_operation_is_final(op));
+        json_decref(op);
+        ck_assert_int_eq(hc_operation_wait(cli, "op-1", 0, NULL, &err), 0);
+        ck_assert_int_eq(hc_operation_cancel(cli, "op-1", &op, &err), -EBUSY);
+        ck_assert_ptr_null(op);
+        ck_assert_int_eq(err.http_status, 409);
+        ck_assert_str_eq(err.code, "conflict");
+
+        ck_assert_str_eq(fake_request(srv, 0)->target,
+                         "/v1/operations?status=running&instance=web%201&limit=2");
+        ck_assert_str_eq(fake_request(srv, 1)->target, "/v1/operations/op-1");
+        ck_assert_str_eq(fake_request(srv, 2)->target, "/v1/operations/op-1/wait?timeout=5");
+        ck_assert_str_eq(fake_request(srv, 3)->target, "/v1/operations/op-1");
+        ck_assert_str_eq(fake_request(srv, 4)->method, "DELETE");
+        ck_assert_str_eq(fake_request(srv, 4)->target, "/v1/operations/op-1");
+}
+END_TEST
+
+START_TEST(test_operation_check)
+{
+        HcError err;
+        json_t *ok = json_pack("{s:s}", "status", "success");
+        json_t *failed = json_pack("{s:s,s:{s:s,s:s}}", "status", "failure", "error", "code",
+                                   "internal", "message", "exec failed: `sh` not found");
+        json_t *cancelled = json_pack("{s:s}", "status", "cancelled");
+        json_t *running = json_pack("{s:s}", "status", "running");
+
+        ck_assert_int_eq(hc_operation_check(ok, &err), 0);
+        ck_assert_int_eq(hc_operation_check(failed, &err), -EIO);
+        ck_assert_str_eq(err.code, "internal");
+        ck_assert_str_eq(err.message, "exec failed: `sh` not found");
+        ck_assert_int_eq(hc_operation_check(cancelled, &err), -ECANCELED);
+        ck_assert_int_eq(hc_operation_check(running, &err), -EINPROGRESS);
+        ck_assert(hc_operation_is_final(failed));
+        ck_assert(!hc_operation_is_final(running));
+        ck_assert(!hc_operation_is_final(NULL));
+        json_decref(ok);
+        json_decref(failed);
+        json_decref(cancelled);
+        json_decref(running);
+}
+END_TEST
+
+/* ---- Errors -------------------------------------------------------------------------- */
+
+START_TEST(test_api_errors)
+{
+        json_t *in = (json_t *)1;
+        json_t *spec = json_pack("{s:s}", "name", "x");
+        HcError err;
+
+        fake_push(srv, 400, NULL,
+                  "{\"error\": {\"code\": \"invalid_argument\", \"message\": "
+                  "\"resources.memory_mb must be \\u2265 16\", \"field\": "
+                  "\"resources.memory_mb\"}}");
+        ck_assert_int_eq(hc_instance_create(cli, spec, &in, NULL, &err), -EINVAL);
+        ck_assert_ptr_null(in);
+        ck_assert_int_eq(err.http_status, 400);
+        ck_assert_int_eq(err.curl_code, 0);
+        ck_assert_str_eq(err.code, "invalid_argument");
+        ck_assert_str_eq(err.message, "resources.memory_mb must be \xe2\x89\xa5 16");
+        ck_assert_str_eq(err.field, "resources.memory_mb");
+
+        /* Not the API's error shape: the status names it, the body's start is shown. */
+        fake_push_raw(srv, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n"
+                           "Content-Length: 5\r\n\r\nnope\n");
+        ck_assert_int_eq(hc_instance_get(cli, "x", &in, NULL, &err), -ENOENT);
+        ck_assert_str_eq(err.code, "not_found");
+        ck_assert_str_eq(err.message, "server answered HTTP 404: nope");
+        ck_assert_str_eq(err.field, "");
+
+        fake_push(srv, 503, NULL,
+                  "{\"error\": {\"code\": \"unavailable\", \"message\": \"vm driver "
+                  "unavailable: no libvirt\"}}");
+        ck_assert_int_eq(hc_instance_action(cli, "x", "start", NULL, 0, &in, &err), -EHOSTDOWN);
+        ck_assert_str_eq(err.message, "vm driver unavailable: no libvirt");
+        fake_push(srv, 507, NULL, "{\"error\": {\"code\": \"insufficient_capacity\"}}");
+        ck_assert_int_eq(hc_instance_create(cli, spec, NULL, NULL, &err), -ENOSPC);
+        ck_assert_str_eq(err.code, "insufficient_capacity");
+        ck_assert_str_eq(err.message, "server answered HTTP 507");
+
+        /* Malformed success bodies. */
+        fake_push(srv, 200, NULL, "{\"truncated\": ");
+        ck_assert_int_eq(hc_server_info(cli, &in, &err), -EBADMSG);
+        ck_assert_str_eq(err.code, "protocol");
+        fake_push(srv, 200, NULL, "[1, 2]");
+        ck_assert_int_eq(hc_server_info(cli, &in, &err), -EBADMSG);
+        fake_push(srv, 200, NULL, "");
+        ck_assert_int_eq(hc_server_info(cli, &in, &err), -EBADMSG);
+        ck_assert_ptr_null(in);
+        json_decref(spec);
+}
+END_TEST
+
+START_TEST(test_connect_error)
+{
+        char path[256];
+        HcError err;
+        snprintf(path, sizeof(path), "%s/missing.sock", srv->dir);
+        HcClient *c = hc_client_new(&(HcOptions){ .socket_path = path }, &err);
+        ck_assert_ptr_nonnull(c);
+
+        ck_assert_int_eq(hc_server_info(c, NULL, &err), -ENOENT);
+        ck_assert_int_eq(err.http_status, 0);
+        ck_assert_int_eq(err.curl_code, 7); /* CURLE_COULDNT_CONNECT */
+        ck_assert_str_eq(err.code, "connect_failed");
+        char want[512];
+        snprintf(want, sizeof(want), "cannot connect to %s: No such file or directory", path);
+        ck_assert_str_eq(err.message, want);
+        hc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_timeout)
+{
+        HcError err;
+        HcClient *c = hc_client_new(&(HcOptions){ .socket_path = srv->path, .timeout_s = 1 }, &err);
+        FakeResponse *r = fake_push_raw(srv, NULL);
+        r->no_answer = true;
+        ck_assert_int_eq(hc_server_info(c, NULL, &err), -ETIMEDOUT);
+        ck_assert_str_eq(err.code, "timeout");
+        ck_assert_int_eq(err.curl_code, 28); /* CURLE_OPERATION_TIMEDOUT */
+        hc_client_free(c);
+}
+END_TEST
+
+START_TEST(test_keep_alive)
+{
+        HcError err;
+        fake_push(srv, 200, NULL, "{}");
+        fake_push(srv, 200, "Connection: close\r\n", "{}")->close_after = true;
+        fake_push(srv, 200, NULL, "{}");
+        ck_assert_int_eq(hc_server_info(cli, NULL, &err), 0);
+        ck_assert_int_eq(hc_server_info(cli, NULL, &err), 0);
+        ck_assert_int_eq(fake_accepts(srv), 1); /* the second request reused the connection */
+        ck_assert_int_eq(hc_server_info(cli, NULL, &err), 0);
+        ck_assert_int_eq(fake_accepts(srv), 2); /* the server closed it: a new one */
+}
+END_TEST
+
+/* ---- Low level, metrics, helpers ----------------------------------------------------- */
+
+START_TEST(test_request_low_level)
+{
+        json_t *body = json_pack("{s:i}", "x", 1);
+        json_t *ret = NULL;
+        long status = -1;
+        HcError err;
+
+        fake_push(srv, 200, NULL, "[true]");
+        ck_assert_int_eq(hc_request(cli, "PUT", "/v1/things?q=a%20b", body, &status, &ret, &err),
+                         200);
+        ck_assert_int_eq(status, 200);
+        ck_assert(json_is_array(ret));
+        json_decref(ret);
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "PUT");
+        ck_assert_str_eq(r->target, "/v1/things?q=a%20b");
+        ck_assert_str_eq(r->body, "{\"x\":1}");
+
+        fake_push_raw(srv, "HTTP/1.1 204 No Content\r\n\r\n");
+        ck_assert_int_eq(hc_request(cli, "DELETE", "/v1/x", NULL, &status, &ret, &err), 204);
+        ck_assert_ptr_null(ret);
+
+        fake_push(srv, 409, NULL, "{\"error\": {\"code\": \"conflict\", \"message\": \"busy\"}}");
+        ck_assert_int_eq(hc_request(cli, "GET", "/v1/x", NULL, &status, &ret, &err), -EBUSY);
+        ck_assert_int_eq(status, 409);
+
+        ck_assert_int_eq(hc_request(cli, "GET", "v1", NULL, &status, NULL, &err), -EINVAL);
+        ck_assert_int_eq(hc_request(cli, "GET", "/v1 x", NULL, NULL, NULL, &err), -EINVAL);
+        ck_assert_int_eq(hc_request(cli, "get", "/v1", NULL, NULL, NULL, &err), -EINVAL);
+        ck_assert_int_eq(hc_request(cli, "GET", "/v1\r\nX: y", NULL, NULL, NULL, &err), -EINVAL);
+        json_decref(body);
+}
+END_TEST
+
+START_TEST(test_metrics)
+{
+        static const char text[] = "# TYPE hostd_events_last_seq gauge\nhostd_events_last_seq 3\n";
+        char *got = NULL;
+        char *resp = NULL;
+        HcError err;
+
+        ck_assert_int_ge(asprintf(&resp,
+                                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                                  "Content-Length: %zu\r\n\r\n%s",
+                                  strlen(text), text),
+                         0);
+        fake_push_raw(srv, resp);
+        free(resp);
+        ck_assert_int_eq(hc_metrics(cli, &got, &err), 0);
+        ck_assert_str_eq(got, text);
+        free(got);
+        ck_assert_str_eq(fake_request(srv, 0)->target, "/metrics");
+        ck_assert_str_eq(fake_header(fake_request(srv, 0), "Accept"), "text/plain");
+}
+END_TEST
+
+START_TEST(test_escape_and_env)
+{
+        char *e = hc_escape("a b/\xc3\xa9~._-?&=%");
+        ck_assert_str_eq(e, "a%20b%2F%C3%A9~._-%3F%26%3D%25");
+        free(e);
+        e = hc_escape("");
+        ck_assert_str_eq(e, "");
+        free(e);
+
+        HcOptions o = { .socket_path = "/keep" };
+        unsetenv("HOSTD_SOCKET");
+        setenv("HOSTD_URL", "http://h:1", 1);
+        setenv("HOSTD_TOKEN", "tkn", 1);
+        ck_assert_int_eq(hc_options_from_env(&o), 2);
+        ck_assert_str_eq(o.socket_path, "/keep");
+        ck_assert_str_eq(o.url, "http://h:1");
+        ck_assert_str_eq(o.token, "tkn");
+        setenv("HOSTD_SOCKET", "/s", 1);
+        setenv("HOSTD_URL", "", 1);
+        ck_assert_int_eq(hc_options_from_env(&o), 2);
+        ck_assert_str_eq(o.socket_path, "/s");
+        unsetenv("HOSTD_SOCKET");
+        unsetenv("HOSTD_URL");
+        unsetenv("HOSTD_TOKEN");
+}
+END_TEST
+
+/* ---- Events -------------------------------------------------------------------------- */
+
+typedef struct Seen {
+        int64_t seqs[16];
+        size_t n;
+        int stop_at; /* return stop_result when this seq arrives */
+        int stop_result;
+} Seen;
+
+static int on_event(json_t *event, void *userdata)
+{
+        Seen *s = userdata;
+        int64_t seq = json_integer_value(json_object_get(event, "seq"));
+        if (s->n < 16)
+                s->seqs[s->n++] = seq;
+        return seq == s->stop_at ? s->stop_result : 0;
+}
+
+static const char events_head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+                                  "Transfer-Encoding: chunked\r\n\r\n";
+
+/* One HTTP chunk holding data. */
+static char *chunk(const char *data)
+{
+        char *c = NULL;
+        ck_assert_int_ge(asprintf(&c, "%zx\r\n%s\r\n", strlen(data), data), 0);
+        return c;
+}
+
+/* Three events split across chunks at awkward places, with a blank keep-alive line. */
+static FakeResponse *push_event_stream(bool end)
+{
+        FakeResponse *r = fake_push_raw(srv, events_head);
+        r->parts[1] = chunk("{\"seq\": 1, \"type\": \"a.b\"}\n{\"se");
+        r->parts[2] = chunk("q\": 2, \"type\": \"a.c\"}\r\n\n");
+        r->parts[3] = chunk("{\"seq\": 3, \"type\": \"x\"}");
+        if (end)
+                r->parts[4] = strdup("0\r\n\r\n");
+        else
+                r->hold = true;
+        return r;
+}
+
+START_TEST(test_events_stream_ends)
+{
+        Seen seen = { .stop_at = -1 };
+        HcError err;
+
+        /* The last event has no newline before the server ends the stream. */
+        push_event_stream(true);
+        ck_assert_int_eq(hc_events_follow(cli, 0, "instance.", on_event, &seen, &err), -ECONNRESET);
+        ck_assert_str_eq(err.code, "stream_ended");
+        ck_assert_uint_eq(seen.n, 3);
+        ck_assert_int_eq(seen.seqs[0], 1);
+        ck_assert_int_eq(seen.seqs[1], 2);
+        ck_assert_int_eq(seen.seqs[2], 3);
+
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->target, "/v1/events?since=0&type=instance.");
+        ck_assert_str_eq(fake_header(r, "Accept"), "application/x-ndjson");
+}
+END_TEST
+
+START_TEST(test_events_callback_stops)
+{
+        Seen seen = { .stop_at = 2, .stop_result = 1 };
+        HcError err;
+
+        push_event_stream(false);
+        ck_assert_int_eq(hc_events_follow(cli, -1, NULL, on_event, &seen, &err), 0);
+        ck_assert_uint_eq(seen.n, 2);
+        ck_assert_str_eq(err.code, "");
+        ck_assert_str_eq(fake_request(srv, 0)->target, "/v1/events");
+
+        /* A negative result is handed back as the error. */
+        seen = (Seen){ .stop_at = 1, .stop_result = -42 };
+        push_event_stream(false);
+        ck_assert_int_eq(hc_events_follow(cli, 5, NULL, on_event, &seen, &err), -42);
+        ck_assert_uint_eq(seen.n, 1);
+        ck_assert_str_eq(fake_request(srv, 1)->target, "/v1/events?since=5");
+
+        /* The client goes on working after an aborted stream. */
+        fake_push(srv, 200, NULL, "{}");
+        ck_assert_int_eq(hc_server_info(cli, NULL, &err), 0);
+}
+END_TEST
+
+START_TEST(test_events_errors)
+{
+        Seen seen = { .stop_at = -1 };
+        HcError err;
+
+        fake_push(srv, 400, NULL,
+                  "{\"error\": {\"code\": \"invalid_argument\", \"message\": \"since must be an "
+                  "integer\", \"field\": \"since\"}}");
+        ck_assert_int_eq(hc_events_follow(cli, 0, NULL, on_event, &seen, &err), -EINVAL);
+        ck_assert_int_eq(err.http_status, 400);
+        ck_assert_str_eq(err.field, "since");
+        ck_assert_str_eq(err.message, "since must be an integer");
+
+        FakeResponse *r = fake_push_raw(srv, events_head);
+        r->parts[1] = chunk("{\"seq\": 1}\nnot json at all\n");
+        r->hold = true;
+        ck_assert_int_eq(hc_events_follow(cli, 0, NULL, on_event, &seen, &err), -EBADMSG);
+        ck_assert_str_eq(err.code, "protocol");
+        ck_assert_uint_eq(seen.n, 1);
+}
+END_TEST
+
+static Suite *client_suite(void)
+{
+        Suite *s = suite_create("client");
+        TCase *tc = tcase_create("requests");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 30);
+        tcase_add_test(tc, test_server_info);
+        tcase_add_test(tc, test_bearer_token);
+        tcase_add_test(tc, test_tcp_url);
+        tcase_add_test(tc, test_list_query_escaping);
+        tcase_add_test(tc, test_get_escapes_name_and_returns_etag);
+        tcase_add_test(tc, test_create_sends_spec);
+        tcase_add_test(tc, test_patch_labels_if_match);
+        tcase_add_test(tc, test_delete_and_actions);
+        tcase_add_test(tc, test_operations);
+        tcase_add_test(tc, test_operation_check);
+        tcase_add_test(tc, test_api_errors);
+        tcase_add_test(tc, test_connect_error);
+        tcase_add_test(tc, test_timeout);
+        tcase_add_test(tc, test_keep_alive);
+        tcase_add_test(tc, test_request_low_level);
+        tcase_add_test(tc, test_metrics);
+        tcase_add_test(tc, test_escape_and_env);
+        tcase_add_test(tc, test_events_stream_ends);
+        tcase_add_test(tc, test_events_callback_stops);
+        tcase_add_test(tc, test_events_errors);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(client_suite());
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
