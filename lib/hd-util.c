@@ -25,6 +25,8 @@ int64_t hd_monotonic_ms(void)
 
 void hd_time_format(int64_t ms, char buf[static 32])
 {
+        if (ms < 0)
+                ms = 0; /* no instant before the epoch is ever recorded */
         time_t sec = (time_t)(ms / 1000);
         struct tm tm;
         gmtime_r(&sec, &tm);
@@ -37,7 +39,8 @@ int hd_time_parse(const char *s, int64_t *ret_ms)
 {
         struct tm tm = { 0 };
         int msec = 0;
-        if (!s)
+        /* strptime skips spaces and accepts 02-30; insist on the exact form. */
+        if (!s || !isdigit((unsigned char)s[0]))
                 return -EINVAL;
         const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
         if (!rest)
@@ -53,6 +56,11 @@ int hd_time_parse(const char *s, int64_t *ret_ms)
                 return -EINVAL;
         time_t sec = timegm(&tm);
         if (sec == (time_t)-1)
+                return -EINVAL;
+        char again[32], given[20];
+        hd_time_format((int64_t)sec * 1000, again);
+        snprintf(given, sizeof(given), "%.19s", s);
+        if (strncmp(again, given, 19) != 0)
                 return -EINVAL;
         *ret_ms = (int64_t)sec * 1000 + msec;
         return 0;
@@ -121,7 +129,7 @@ bool hd_str_startswith(const char *s, const char *prefix)
 
 int hd_parse_int64(const char *s, int64_t *ret)
 {
-        if (!s || !*s || isspace((unsigned char)*s))
+        if (!s || !(isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1]))))
                 return -EINVAL;
         char *end = NULL;
         errno = 0;
@@ -136,7 +144,8 @@ int hd_parse_int64(const char *s, int64_t *ret)
 
 int hd_parse_double(const char *s, double *ret)
 {
-        if (!s || !*s || isspace((unsigned char)*s))
+        if (!s || !(isdigit((unsigned char)s[0]) || s[0] == '.' ||
+                    (s[0] == '-' && (isdigit((unsigned char)s[1]) || s[1] == '.'))))
                 return -EINVAL;
         char *end = NULL;
         errno = 0;
@@ -161,8 +170,18 @@ int hd_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
                 return -ENOMEM;
         for (;;) {
                 if (len == cap) {
-                        if (cap >= max)
-                                return -EFBIG;
+                        if (cap >= max) {
+                                /* Exactly max bytes is fine; one more is not. */
+                                char extra;
+                                ssize_t n = read(fd, &extra, 1);
+                                if (n < 0 && errno != EINTR)
+                                        return -errno;
+                                if (n == 0)
+                                        break;
+                                if (n > 0)
+                                        return -EFBIG;
+                                continue;
+                        }
                         cap = cap * 2 > max ? max : cap * 2;
                         char *nb = realloc(buf, cap + 1);
                         if (!nb)

@@ -27,7 +27,8 @@ bool hd_uuid_is_valid(const char *s);
 bool hd_name_is_valid(const char *s);
 
 bool hd_str_startswith(const char *s, const char *prefix);
-/* Strict decimal parsers: the whole string, no sign unless allowed, no overflow. */
+/* Strict decimal parsers: the whole string, an optional leading '-', no '+', no
+ * spaces, no overflow. */
 int hd_parse_int64(const char *s, int64_t *ret);
 int hd_parse_double(const char *s, double *ret);
 

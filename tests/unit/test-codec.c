@@ -1,0 +1,1251 @@
+/* Tests for api/: the string tables, HdKVList/HdStrv, the struct helpers and the
+ * codec (parsing, validation, canonical output, patches, actions). */
+#include <check.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "hd-codec.h"
+#include "hd-spec.h"
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static json_t *parse_ok(const char *body)
+{
+        json_t *j = NULL;
+        HdError *err = NULL;
+        int r = hd_codec_parse_object(body, strlen(body), &j, &err);
+        ck_assert_msg(r == 0, "parse failed for %s: %s", body, err ? err->message : "?");
+        ck_assert_ptr_null(err);
+        ck_assert_ptr_nonnull(j);
+        return j;
+}
+
+/* Parses body and validates it as a spec, which must succeed. */
+static void spec_ok(const char *body, HdInstanceSpec *ret)
+{
+        _cleanup_json_ json_t *j = parse_ok(body);
+        _cleanup_error_ HdError *err = NULL;
+        int r = hd_codec_instance_spec_from_json(j, ret, &err);
+        ck_assert_msg(r == 0, "spec rejected: %s: %s (field %s)", body, err ? err->message : "?",
+                      err && err->field ? err->field : "-");
+        ck_assert_ptr_null(err);
+}
+
+/* Validation must fail with -EINVAL on exactly field, with msg in the message. */
+static void spec_bad(const char *body, const char *field, const char *msg)
+{
+        _cleanup_json_ json_t *j = parse_ok(body);
+        _cleanup_error_ HdError *err = NULL;
+        HdInstanceSpec s;
+        memset(&s, 0xaa, sizeof(s));
+        int r = hd_codec_instance_spec_from_json(j, &s, &err);
+        ck_assert_msg(r == -EINVAL, "expected -EINVAL for %s, got %d", body, r);
+        ck_assert_ptr_nonnull(err);
+        ck_assert_int_eq(err->code, -EINVAL);
+        ck_assert_ptr_nonnull(err->field);
+        ck_assert_msg(strcmp(err->field, field) == 0, "%s: field `%s`, expected `%s` (%s)", body,
+                      err->field, field, err->message);
+        if (msg)
+                ck_assert_msg(strstr(err->message, msg), "%s: message `%s` lacks `%s`", body,
+                              err->message, msg);
+        /* On failure ret is left empty, so clearing it is harmless. */
+        ck_assert_ptr_null(s.name);
+        hd_instance_spec_clear(&s);
+}
+
+static char *dumps(const json_t *j)
+{
+        char *s = json_dumps(j, JSON_COMPACT);
+        ck_assert_ptr_nonnull(s);
+        return s;
+}
+
+/* A string of n copies of c. */
+static char *repeat(char c, size_t n)
+{
+        char *s = malloc(n + 1);
+        ck_assert_ptr_nonnull(s);
+        memset(s, c, n);
+        s[n] = '\0';
+        return s;
+}
+
+static char *fmt(const char *f, ...) HD_PRINTF(1, 2);
+static char *fmt(const char *f, ...)
+{
+        char *s = NULL;
+        va_list ap;
+        va_start(ap, f);
+        int r = vasprintf(&s, f, ap);
+        va_end(ap);
+        ck_assert_int_ge(r, 0);
+        return s;
+}
+
+#define CT(extra) "{\"name\":\"web-1\",\"kind\":\"container\",\"image\":\"busybox\"" extra "}"
+#define VM(extra) "{\"name\":\"vm-1\",\"kind\":\"vm\",\"image\":\"debian\"" extra "}"
+
+/* ---- string tables -------------------------------------------------------- */
+
+START_TEST(test_string_tables)
+{
+        for (int k = 0; k < HD_KIND__COUNT; k++)
+                ck_assert_int_eq(hd_kind_from_string(hd_kind_to_string(k)), k);
+        for (int s = 0; s < HD_STATE__COUNT; s++)
+                ck_assert_int_eq(hd_state_from_string(hd_state_to_string(s)), s);
+        for (int p = 0; p < HD_RESTART__COUNT; p++)
+                ck_assert_int_eq(hd_restart_policy_from_string(hd_restart_policy_to_string(p)), p);
+        for (int a = 0; a < HD_ACTION__COUNT; a++)
+                ck_assert_int_eq(hd_action_from_string(hd_action_to_string(a)), a);
+        for (int s = 0; s < HD_OP__COUNT; s++)
+                ck_assert_int_eq(hd_op_status_from_string(hd_op_status_to_string(s)), s);
+
+        ck_assert_str_eq(hd_kind_to_string(HD_KIND_VM), "vm");
+        ck_assert_str_eq(hd_state_to_string(HD_STATE_DELETING), "deleting");
+        ck_assert_str_eq(hd_restart_policy_to_string(HD_RESTART_ON_FAILURE), "on-failure");
+        ck_assert_str_eq(hd_action_to_string(HD_ACTION_KILL), "kill");
+        ck_assert_str_eq(hd_op_status_to_string(HD_OP_CANCELLED), "cancelled");
+
+        ck_assert_ptr_null(hd_kind_to_string(HD_KIND_INVALID));
+        ck_assert_ptr_null(hd_state_to_string(HD_STATE__COUNT));
+        ck_assert_int_eq(hd_kind_from_string("VM"), HD_KIND_INVALID);
+        ck_assert_int_eq(hd_kind_from_string(NULL), HD_KIND_INVALID);
+        ck_assert_int_eq(hd_state_from_string(""), HD_STATE_INVALID);
+        ck_assert_int_eq(hd_restart_policy_from_string("on_failure"), HD_RESTART_INVALID);
+        ck_assert_int_eq(hd_action_from_string("exec"), HD_ACTION_INVALID);
+        ck_assert_int_eq(hd_op_status_from_string("done"), HD_OP_INVALID);
+
+        ck_assert(!hd_op_status_is_final(HD_OP_PENDING));
+        ck_assert(!hd_op_status_is_final(HD_OP_RUNNING));
+        ck_assert(hd_op_status_is_final(HD_OP_SUCCESS));
+        ck_assert(hd_op_status_is_final(HD_OP_FAILURE));
+        ck_assert(hd_op_status_is_final(HD_OP_CANCELLED));
+}
+END_TEST
+
+/* ---- HdKVList, HdStrv, copies ----------------------------------------------- */
+
+START_TEST(test_kvlist)
+{
+        _cleanup_(hd_kvlist_clear) HdKVList l = { 0 };
+        const char *keys[] = { "m", "c", "x", "a", "q", "b" };
+        for (size_t i = 0; i < HD_ARRAY_SIZE(keys); i++)
+                ck_assert_int_eq(hd_kvlist_set(&l, keys[i], keys[i]), 0);
+        ck_assert_uint_eq(l.n, 6);
+        for (size_t i = 1; i < l.n; i++)
+                ck_assert_int_lt(strcmp(l.items[i - 1].key, l.items[i].key), 0);
+
+        ck_assert_int_eq(hd_kvlist_set(&l, "c", "new"), 0);
+        ck_assert_uint_eq(l.n, 6);
+        ck_assert_str_eq(hd_kvlist_get(&l, "c"), "new");
+        ck_assert_str_eq(hd_kvlist_get(&l, "a"), "a");
+        ck_assert_str_eq(hd_kvlist_get(&l, "x"), "x");
+        ck_assert_ptr_null(hd_kvlist_get(&l, "zz"));
+        ck_assert_ptr_null(hd_kvlist_get(NULL, "a"));
+
+        ck_assert_int_eq(hd_kvlist_remove(&l, "m"), 1);
+        ck_assert_int_eq(hd_kvlist_remove(&l, "m"), 0);
+        ck_assert_int_eq(hd_kvlist_remove(&l, "nope"), 0);
+        ck_assert_uint_eq(l.n, 5);
+        ck_assert_ptr_null(hd_kvlist_get(&l, "m"));
+        ck_assert_str_eq(l.items[0].key, "a");
+        ck_assert_str_eq(l.items[4].key, "x");
+
+        ck_assert_int_eq(hd_kvlist_set(&l, NULL, "v"), -EINVAL);
+        ck_assert_int_eq(hd_kvlist_set(&l, "k", NULL), -EINVAL);
+
+        _cleanup_(hd_kvlist_clear) HdKVList c;
+        ck_assert_int_eq(hd_kvlist_copy(&c, &l), 0);
+        ck_assert_uint_eq(c.n, l.n);
+        for (size_t i = 0; i < l.n; i++) {
+                ck_assert_str_eq(c.items[i].key, l.items[i].key);
+                ck_assert_str_eq(c.items[i].value, l.items[i].value);
+                ck_assert_ptr_ne(c.items[i].key, l.items[i].key);
+        }
+
+        /* removing everything leaves a valid empty list */
+        while (l.n)
+                ck_assert_int_eq(hd_kvlist_remove(&l, l.items[0].key), 1);
+        ck_assert_ptr_null(l.items);
+        HdKVList e;
+        ck_assert_int_eq(hd_kvlist_copy(&e, &l), 0);
+        ck_assert_uint_eq(e.n, 0);
+        hd_kvlist_clear(&e);
+        hd_kvlist_clear(NULL);
+}
+END_TEST
+
+START_TEST(test_strv)
+{
+        _cleanup_(hd_strv_clear) HdStrv v = { 0 };
+        ck_assert_int_eq(hd_strv_push(&v, "a"), 0);
+        ck_assert_int_eq(hd_strv_push(&v, ""), 0);
+        ck_assert_int_eq(hd_strv_push(&v, "c"), 0);
+        ck_assert_int_eq(hd_strv_push(&v, NULL), -EINVAL);
+        ck_assert_uint_eq(v.n, 3);
+        ck_assert_str_eq(v.items[1], "");
+
+        _cleanup_(hd_strv_clear) HdStrv c;
+        ck_assert_int_eq(hd_strv_copy(&c, &v), 0);
+        ck_assert_uint_eq(c.n, 3);
+        ck_assert_str_eq(c.items[2], "c");
+        ck_assert_ptr_ne(c.items[0], v.items[0]);
+        hd_strv_clear(NULL);
+}
+END_TEST
+
+START_TEST(test_struct_copy_clear)
+{
+        HdInstance *i = calloc(1, sizeof(*i));
+        ck_assert_ptr_nonnull(i);
+        spec_ok(CT(",\"command\":[\"sh\"],\"env\":{\"A\":\"1\"},\"workdir\":\"/w\","
+                   "\"labels\":{\"t\":\"v\"}"),
+                &i->spec);
+        strcpy(i->uuid, "11111111-2222-4333-8444-555555555555");
+        i->reason = strdup("oom");
+        i->placement.host = strdup("local");
+        i->placement.reason = strdup("admitted");
+        i->revision = 7;
+
+        HdInstance c;
+        ck_assert_int_eq(hd_instance_copy(&c, i), 0);
+        ck_assert_str_eq(c.uuid, i->uuid);
+        ck_assert_str_eq(c.spec.name, "web-1");
+        ck_assert_ptr_ne(c.spec.name, i->spec.name);
+        ck_assert_str_eq(c.spec.command.items[0], "sh");
+        ck_assert_str_eq(hd_kvlist_get(&c.spec.env, "A"), "1");
+        ck_assert_str_eq(c.spec.workdir, "/w");
+        ck_assert_ptr_null(c.spec.user);
+        ck_assert_str_eq(c.reason, "oom");
+        ck_assert_ptr_null(c.error);
+        ck_assert_str_eq(c.placement.host, "local");
+        ck_assert_ptr_null(c.placement.driver);
+        ck_assert_int_eq(c.revision, 7);
+
+        _cleanup_json_ json_t *a = hd_codec_instance_to_json(i);
+        _cleanup_json_ json_t *b = hd_codec_instance_to_json(&c);
+        ck_assert(json_equal(a, b));
+
+        hd_instance_clear(&c);
+        ck_assert_ptr_null(c.spec.name);
+        hd_instance_clear(&c); /* twice is fine */
+        hd_instance_free(i);
+        hd_instance_free(NULL);
+
+        HdOperation *o = calloc(1, sizeof(*o));
+        o->instance_name = strdup("x");
+        o->args_json = strdup("{}");
+        o->error_code = strdup("internal");
+        HdEvent *e = calloc(1, sizeof(*e));
+        e->type = strdup("instance.created");
+        e->data_json = strdup("{}");
+        HdOperation **ops = calloc(2, sizeof(*ops));
+        ops[0] = o;
+        hd_operation_array_free(ops, 2);
+        HdEvent **evs = calloc(1, sizeof(*evs));
+        evs[0] = e;
+        hd_event_array_free(evs, 1);
+        HdInstance **insts = calloc(3, sizeof(*insts));
+        insts[1] = calloc(1, sizeof(HdInstance));
+        hd_instance_array_free(insts, 3);
+        hd_instance_array_free(NULL, 0);
+        hd_operation_free(NULL);
+        hd_event_free(NULL);
+        hd_operation_clear(NULL);
+        hd_event_clear(NULL);
+        hd_placement_clear(NULL);
+        hd_instance_spec_clear(NULL);
+}
+END_TEST
+
+/* ---- hd_codec_parse_object ------------------------------------------------ */
+
+static void parse_bad(const char *body, size_t len, int code, const char *field, const char *msg)
+{
+        json_t *j = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        int r = hd_codec_parse_object(body, len, &j, &err);
+        ck_assert_int_eq(r, code);
+        ck_assert_ptr_null(j);
+        ck_assert_ptr_nonnull(err);
+        ck_assert_int_eq(err->code, code);
+        if (field) {
+                ck_assert_ptr_nonnull(err->field);
+                ck_assert_str_eq(err->field, field);
+        } else
+                ck_assert_ptr_null(err->field);
+        ck_assert_msg(strstr(err->message, msg), "message `%s` lacks `%s`", err->message, msg);
+}
+
+START_TEST(test_parse_object)
+{
+        _cleanup_json_ json_t *j = parse_ok("{\"a\": [1, 2, {\"b\": null}]}");
+        ck_assert(json_is_object(j));
+
+        parse_bad("{\"name\": }", 10, -EINVAL, NULL, "malformed JSON at line 1, column 10: ");
+        parse_bad("{\n  \"a\": 1,\n  \"b\" 2}", 19, -EINVAL, NULL, "malformed JSON at line 3, ");
+        parse_bad("", 0, -EINVAL, NULL, "malformed JSON at line ");
+        parse_bad(NULL, 0, -EINVAL, NULL, "malformed JSON");
+        parse_bad("{} {}", 5, -EINVAL, NULL, "malformed JSON");
+        parse_bad("{\"a\":1", 6, -EINVAL, NULL, "malformed JSON");
+        parse_bad("[1, 2]", 6, -EINVAL, NULL, "must be a JSON object");
+        parse_bad("42", 2, -EINVAL, NULL, "malformed JSON");
+        parse_bad("\"s\"", 3, -EINVAL, NULL, "malformed JSON");
+        parse_bad("null", 4, -EINVAL, NULL, "malformed JSON");
+
+        /* duplicate keys name the key, also nested ones */
+        const char *dup = "{\"name\": \"a\", \"name\": \"b\"}";
+        parse_bad(dup, strlen(dup), -EINVAL, "name", "duplicate key `name`");
+        dup = "{\"resources\": {\"memory_mb\": 1, \"memory_mb\": 2}}";
+        parse_bad(dup, strlen(dup), -EINVAL, "memory_mb", "duplicate key `memory_mb`");
+        dup = "{\"a\\u0062\": 1, \"ab\": 2}";
+        parse_bad(dup, strlen(dup), -EINVAL, "ab", "duplicate key `ab`");
+
+        /* NUL: escaped or raw, it never gets into a string */
+        const char *nul = "{\"name\": \"a\\u0000b\"}";
+        parse_bad(nul, strlen(nul), -EINVAL, NULL, "malformed JSON");
+        const char raw[] = "{\"name\": \"a\0b\"}";
+        parse_bad(raw, sizeof(raw) - 1, -EINVAL, NULL, "malformed JSON");
+        /* a body that stops at a NUL is not silently truncated */
+        const char trail[] = "{}\0garbage";
+        parse_bad(trail, sizeof(trail) - 1, -EINVAL, NULL, "malformed JSON");
+
+        /* invalid UTF-8: rejected, and the message stays printable ASCII */
+        const char *bad = "{\"a\": \"\xff\xfe\"}";
+        json_t *none = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_codec_parse_object(bad, strlen(bad), &none, &err), -EINVAL);
+        for (const char *p = err->message; *p; p++)
+                ck_assert((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+
+        /* too large: refused before parsing */
+        _cleanup_free_ char *big = repeat(' ', HD_MAX_BODY_BYTES + 1);
+        big[0] = '{';
+        big[HD_MAX_BODY_BYTES] = '}';
+        parse_bad(big, HD_MAX_BODY_BYTES + 1, -EFBIG, NULL, "larger than");
+        big[HD_MAX_BODY_BYTES - 1] = '}';
+        _cleanup_json_ json_t *fits = NULL;
+        ck_assert_int_eq(hd_codec_parse_object(big, HD_MAX_BODY_BYTES, &fits, NULL), 0);
+}
+END_TEST
+
+/* ---- spec: accepted input and defaults ------------------------------------ */
+
+START_TEST(test_spec_defaults_container)
+{
+        HdInstanceSpec s;
+        spec_ok(CT(""), &s);
+        ck_assert_str_eq(s.name, "web-1");
+        ck_assert_int_eq(s.kind, HD_KIND_CONTAINER);
+        ck_assert_str_eq(s.image, "busybox");
+        ck_assert_uint_eq(s.command.n, 0);
+        ck_assert_uint_eq(s.env.n, 0);
+        ck_assert_ptr_null(s.workdir);
+        ck_assert_ptr_null(s.user);
+        ck_assert_str_eq(s.hostname, "web-1");
+        ck_assert_uint_eq(s.labels.n, 0);
+        ck_assert_double_eq(s.resources.vcpus, HD_DEFAULT_VCPUS);
+        ck_assert_int_eq(s.resources.memory_mb, HD_DEFAULT_MEMORY_MB);
+        ck_assert_int_eq(s.resources.pids_max, HD_DEFAULT_PIDS_MAX);
+        ck_assert_int_eq(s.resources.disk_gb, 0);
+        ck_assert_int_eq(s.restart_policy, HD_RESTART_NO);
+        ck_assert_int_eq(s.restart_max_retries, 0);
+        ck_assert(!s.autostart);
+        hd_instance_spec_clear(&s);
+        ck_assert_ptr_null(s.name);
+}
+END_TEST
+
+START_TEST(test_spec_defaults_vm)
+{
+        HdInstanceSpec s;
+        spec_ok(VM(""), &s);
+        ck_assert_int_eq(s.kind, HD_KIND_VM);
+        ck_assert_str_eq(s.hostname, "vm-1");
+        ck_assert_double_eq(s.resources.vcpus, 1.0);
+        ck_assert_int_eq(s.resources.memory_mb, 256);
+        ck_assert_int_eq(s.resources.pids_max, 0);
+        ck_assert_int_eq(s.resources.disk_gb, 0);
+        hd_instance_spec_clear(&s);
+
+        spec_ok(VM(",\"resources\":{\"vcpus\":2,\"memory_mb\":64,\"disk_gb\":10},"
+                   "\"hostname\":\"Guest-7\""),
+                &s);
+        ck_assert_double_eq(s.resources.vcpus, 2.0);
+        ck_assert_int_eq(s.resources.memory_mb, 64);
+        ck_assert_int_eq(s.resources.disk_gb, 10);
+        ck_assert_str_eq(s.hostname, "Guest-7");
+        hd_instance_spec_clear(&s);
+
+        spec_ok(VM(",\"resources\":{\"vcpus\":4.0}"), &s);
+        ck_assert_double_eq(s.resources.vcpus, 4.0);
+        hd_instance_spec_clear(&s);
+}
+END_TEST
+
+START_TEST(test_spec_full_container)
+{
+        HdInstanceSpec s;
+        spec_ok("{\"name\":\"a\",\"kind\":\"container\","
+                "\"image\":\"registry.example.com:5000/lib/busybox:1.36@sha256:abc\","
+                "\"command\":[\"sh\",\"-c\",\"echo \\\"hi\\\"\\nexit 3\"],"
+                "\"env\":{\"PATH\":\"/bin\",\"_X1\":\"tab\\there\",\"EMPTY\":\"\"},"
+                "\"workdir\":\"/srv/app\",\"user\":\"1000:1000\",\"hostname\":\"box\","
+                "\"labels\":{\"tier\":\"web\",\"app.kubernetes.io/name\":\"x\",\"e\":\"\"},"
+                "\"resources\":{\"vcpus\":1.25,\"memory_mb\":16,\"pids_max\":4194304},"
+                "\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":1000},"
+                "\"autostart\":true}",
+                &s);
+        ck_assert_uint_eq(s.command.n, 3);
+        ck_assert_str_eq(s.command.items[2], "echo \"hi\"\nexit 3");
+        ck_assert_uint_eq(s.env.n, 3);
+        ck_assert_str_eq(s.env.items[0].key, "EMPTY"); /* sorted */
+        ck_assert_str_eq(hd_kvlist_get(&s.env, "_X1"), "tab\there");
+        ck_assert_str_eq(s.workdir, "/srv/app");
+        ck_assert_str_eq(s.user, "1000:1000");
+        ck_assert_str_eq(s.hostname, "box");
+        ck_assert_str_eq(hd_kvlist_get(&s.labels, "app.kubernetes.io/name"), "x");
+        ck_assert_double_eq(s.resources.vcpus, 1.25);
+        ck_assert_int_eq(s.resources.memory_mb, 16);
+        ck_assert_int_eq(s.resources.pids_max, 4194304);
+        ck_assert_int_eq(s.restart_policy, HD_RESTART_ON_FAILURE);
+        ck_assert_int_eq(s.restart_max_retries, 1000);
+        ck_assert(s.autostart);
+        hd_instance_spec_clear(&s);
+}
+END_TEST
+
+START_TEST(test_spec_accepts_edges)
+{
+        static const char *const ok[] = {
+                CT(",\"resources\":{\"vcpus\":0.01}"),
+                CT(",\"resources\":{\"vcpus\":512}"),
+                CT(",\"resources\":{\"vcpus\":511.99}"),
+                CT(",\"resources\":{\"vcpus\":0.07}"),
+                CT(",\"resources\":{\"memory_mb\":16777216}"),
+                CT(",\"resources\":{\"pids_max\":1}"),
+                VM(",\"resources\":{\"vcpus\":512,\"disk_gb\":65536,\"memory_mb\":16777216}"),
+                VM(",\"resources\":{\"disk_gb\":1}"),
+                CT(",\"user\":\"root\""),
+                CT(",\"user\":\"www-data:www-data\""),
+                CT(",\"user\":\"4294967294\""),
+                CT(",\"user\":\"_svc.x:0\""),
+                CT(",\"workdir\":\"/\""),
+                CT(",\"command\":[]"),
+                CT(",\"command\":[\"sh\",\"\"]"),
+                CT(",\"env\":{}"),
+                CT(",\"env\":{\"A\":\"line1\\nline2\\u0001\"}"),
+                CT(",\"labels\":{}"),
+                CT(",\"hostname\":\"a\""),
+                CT(",\"restart_policy\":{\"name\":\"always\"}"),
+                CT(",\"restart_policy\":{\"name\":\"no\",\"max_retries\":0}"),
+                CT(",\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":0}"),
+                CT(",\"autostart\":false"),
+                "{\"name\":\"0\",\"kind\":\"container\",\"image\":\"a\"}",
+                "{\"image\":\"a\",\"kind\":\"vm\",\"name\":\"9-z\"}",
+                /* 36 characters but not a UUID */
+                "{\"name\":\"abcdefgh-abcd-abcd-abcd-abcdefghijkl\",\"kind\":\"vm\",\"image\":"
+                "\"a\"}",
+        };
+        for (size_t i = 0; i < HD_ARRAY_SIZE(ok); i++) {
+                HdInstanceSpec s;
+                spec_ok(ok[i], &s);
+                hd_instance_spec_clear(&s);
+        }
+
+        HdInstanceSpec s;
+        spec_ok(CT(",\"resources\":{\"vcpus\":0.07}"), &s);
+        ck_assert_double_eq(s.resources.vcpus, 0.07);
+        hd_instance_spec_clear(&s);
+
+        /* 63-character name, 63-character label key, 256-character value */
+        _cleanup_free_ char *n63 = repeat('a', 63);
+        _cleanup_free_ char *k63 = repeat('k', 63);
+        _cleanup_free_ char *v256 = repeat('v', 256);
+        _cleanup_free_ char *body = fmt("{\"name\":\"%s\",\"kind\":\"container\",\"image\":\"i\","
+                                        "\"labels\":{\"%s\":\"%s\"}}",
+                                        n63, k63, v256);
+        spec_ok(body, &s);
+        ck_assert_str_eq(s.hostname, n63);
+        hd_instance_spec_clear(&s);
+
+        /* 256 characters of two bytes each is within the limit */
+        _cleanup_free_ char *wide = calloc(1, 2 * 256 + 1);
+        for (int i = 0; i < 256; i++)
+                memcpy(wide + 2 * i, "\xc3\xa9", 2);
+        _cleanup_free_ char *wbody = fmt(CT(",\"labels\":{\"k\":\"%s\"}"), wide);
+        spec_ok(wbody, &s);
+        hd_instance_spec_clear(&s);
+}
+END_TEST
+
+/* ---- spec: rejections ------------------------------------------------------- */
+
+typedef struct BadCase {
+        const char *body;
+        const char *field;
+        const char *msg;
+} BadCase;
+
+static const BadCase bad_cases[] = {
+        /* unknown fields, top-level and nested */
+        { CT(",\"foo\":1"), "foo", "unknown field `foo`" },
+        { CT(",\"Name\":\"x\""), "Name", "unknown field `Name`" },
+        { CT(",\"resources\":{\"memory_mb\":64,\"cpu\":1}"), "resources.cpu",
+          "unknown field `cpu`" },
+        { CT(",\"restart_policy\":{\"name\":\"no\",\"delay\":1}"), "restart_policy.delay",
+          "unknown field `delay`" },
+        /* unknown beats wrong type beats missing beats bad value */
+        { "{\"name\":5,\"foo\":1}", "foo", "unknown field" },
+        { "{\"name\":5}", "name", "must be a string" },
+        { "{\"name\":\"BAD\",\"kind\":\"vm\"}", "image", "is required" },
+        { "{\"name\":\"ok\",\"kind\":\"vm\",\"image\":\"a\",\"resources\":{\"memory_mb\":\"x\","
+          "\"bogus\":1}}",
+          "resources.bogus", "unknown field" },
+        /* wrong types */
+        { "{\"name\":null,\"kind\":\"vm\",\"image\":\"a\"}", "name", "must be a string" },
+        { "{\"name\":\"a\",\"kind\":1,\"image\":\"a\"}", "kind", "must be a string" },
+        { "{\"name\":\"a\",\"kind\":\"vm\",\"image\":[]}", "image", "must be a string" },
+        { CT(",\"command\":\"sh -c x\""), "command", "must be an array" },
+        { CT(",\"command\":[\"sh\",\"-c\",3]"), "command[2]", "must be a string" },
+        { CT(",\"env\":[]"), "env", "must be an object" },
+        { CT(",\"env\":{\"PATH\":1}"), "env.PATH", "must be a string" },
+        { CT(",\"env\":{\"A\":null}"), "env.A", "must be a string" },
+        { CT(",\"workdir\":1"), "workdir", "must be a string" },
+        { CT(",\"user\":1000"), "user", "must be a string" },
+        { CT(",\"hostname\":true"), "hostname", "must be a string" },
+        { CT(",\"labels\":[]"), "labels", "must be an object" },
+        { CT(",\"labels\":{\"tier\":1}"), "labels.tier", "must be a string" },
+        { CT(",\"resources\":1"), "resources", "must be an object" },
+        { CT(",\"resources\":{\"memory_mb\":256.5}"), "resources.memory_mb", "must be an integer" },
+        { CT(",\"resources\":{\"memory_mb\":256.0}"), "resources.memory_mb", "must be an integer" },
+        { CT(",\"resources\":{\"memory_mb\":\"256\"}"), "resources.memory_mb",
+          "must be an integer" },
+        { CT(",\"resources\":{\"vcpus\":\"1\"}"), "resources.vcpus", "must be a number" },
+        { CT(",\"resources\":{\"vcpus\":true}"), "resources.vcpus", "must be a number" },
+        { CT(",\"resources\":{\"pids_max\":1e3}"), "resources.pids_max", "must be an integer" },
+        { VM(",\"resources\":{\"disk_gb\":null}"), "resources.disk_gb", "must be an integer" },
+        { CT(",\"restart_policy\":\"always\""), "restart_policy", "must be an object" },
+        { CT(",\"restart_policy\":{\"name\":1}"), "restart_policy.name", "must be a string" },
+        { CT(",\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":\"3\"}"),
+          "restart_policy.max_retries", "must be an integer" },
+        { CT(",\"autostart\":\"yes\""), "autostart", "must be a boolean" },
+        { CT(",\"autostart\":1"), "autostart", "must be a boolean" },
+        /* missing required */
+        { "{}", "name", "is required" },
+        { "{\"kind\":\"vm\",\"image\":\"a\"}", "name", "is required" },
+        { "{\"name\":\"a\",\"image\":\"a\"}", "kind", "is required" },
+        { "{\"name\":\"a\",\"kind\":\"container\"}", "image", "is required" },
+        { CT(",\"restart_policy\":{}"), "restart_policy.name", "is required" },
+        /* names */
+        { "{\"name\":\"\",\"kind\":\"vm\",\"image\":\"a\"}", "name", "must not be empty" },
+        { "{\"name\":\"Web\",\"kind\":\"vm\",\"image\":\"a\"}", "name",
+          "`Web` is not a valid name" },
+        { "{\"name\":\"-web\",\"kind\":\"vm\",\"image\":\"a\"}", "name", "not a valid name" },
+        { "{\"name\":\"web-\",\"kind\":\"vm\",\"image\":\"a\"}", "name", "not a valid name" },
+        { "{\"name\":\"web_1\",\"kind\":\"vm\",\"image\":\"a\"}", "name", "not a valid name" },
+        { "{\"name\":\"web.1\",\"kind\":\"vm\",\"image\":\"a\"}", "name", "not a valid name" },
+        { "{\"name\":\"a b\",\"kind\":\"vm\",\"image\":\"a\"}", "name", "not a valid name" },
+        { "{\"name\":\"a\\nb\",\"kind\":\"vm\",\"image\":\"a\"}", "name", "not a valid name" },
+        { "{\"name\":\"caf\\u00e9\",\"kind\":\"vm\",\"image\":\"a\"}", "name", "not a valid name" },
+        { "{\"name\":\"0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f\",\"kind\":\"vm\",\"image\":\"a\"}",
+          "name", "UUID" },
+        /* kind */
+        { "{\"name\":\"a\",\"kind\":\"lxc\",\"image\":\"a\"}", "kind", "`lxc` is not a kind" },
+        { "{\"name\":\"a\",\"kind\":\"VM\",\"image\":\"a\"}", "kind", "is not a kind" },
+        /* kind-specific */
+        { VM(",\"command\":[\"sh\"]"), "command", "`command` is not supported for kind `vm`" },
+        { VM(",\"command\":[]"), "command", "not supported for kind `vm`" },
+        { VM(",\"env\":{}"), "env", "`env` is not supported for kind `vm`" },
+        { VM(",\"workdir\":\"/\""), "workdir", "`workdir` is not supported for kind `vm`" },
+        { VM(",\"user\":\"root\""), "user", "`user` is not supported for kind `vm`" },
+        { VM(",\"resources\":{\"pids_max\":10}"), "resources.pids_max",
+          "`resources.pids_max` is not supported for kind `vm`" },
+        { CT(",\"resources\":{\"disk_gb\":10}"), "resources.disk_gb",
+          "`resources.disk_gb` is not supported for kind `container`" },
+        { VM(",\"resources\":{\"vcpus\":1.5}"), "resources.vcpus", "whole number" },
+        { VM(",\"resources\":{\"memory_mb\":63}"), "resources.memory_mb",
+          "must be between 64 and 16777216 for kind `vm`" },
+        /* image */
+        { "{\"name\":\"a\",\"kind\":\"vm\",\"image\":\"\"}", "image", "must not be empty" },
+        { "{\"name\":\"a\",\"kind\":\"vm\",\"image\":\"bad image\"}", "image",
+          "not a valid image reference" },
+        { "{\"name\":\"a\",\"kind\":\"vm\",\"image\":\"a\\tb\"}", "image", "not a valid image" },
+        /* resources: negative, zero, absurd */
+        { CT(",\"resources\":{\"memory_mb\":-1}"), "resources.memory_mb",
+          "must be between 16 and 16777216" },
+        { CT(",\"resources\":{\"memory_mb\":0}"), "resources.memory_mb", "between 16 and" },
+        { CT(",\"resources\":{\"memory_mb\":15}"), "resources.memory_mb", "between 16 and" },
+        { CT(",\"resources\":{\"memory_mb\":16777217}"), "resources.memory_mb",
+          "between 16 and 16777216" },
+        { CT(",\"resources\":{\"memory_mb\":9223372036854775807}"), "resources.memory_mb",
+          "between" },
+        { CT(",\"resources\":{\"memory_mb\":-9223372036854775807}"), "resources.memory_mb",
+          "between" },
+        { CT(",\"resources\":{\"vcpus\":0}"), "resources.vcpus",
+          "must be greater than 0 and at most 512" },
+        { CT(",\"resources\":{\"vcpus\":-1.5}"), "resources.vcpus", "greater than 0" },
+        { CT(",\"resources\":{\"vcpus\":512.01}"), "resources.vcpus", "at most 512" },
+        { CT(",\"resources\":{\"vcpus\":1e300}"), "resources.vcpus", "at most 512" },
+        { CT(",\"resources\":{\"vcpus\":0.001}"), "resources.vcpus", "multiple of 0.01" },
+        { CT(",\"resources\":{\"vcpus\":1.005}"), "resources.vcpus", "multiple of 0.01" },
+        { CT(",\"resources\":{\"pids_max\":0}"), "resources.pids_max",
+          "must be between 1 and 4194304" },
+        { CT(",\"resources\":{\"pids_max\":4194305}"), "resources.pids_max", "between 1 and" },
+        { VM(",\"resources\":{\"disk_gb\":0}"), "resources.disk_gb", "between 1 and 65536" },
+        { VM(",\"resources\":{\"disk_gb\":65537}"), "resources.disk_gb", "between 1 and 65536" },
+        { VM(",\"resources\":{\"vcpus\":513}"), "resources.vcpus", "at most 512" },
+        /* command, env, workdir, user, hostname */
+        { CT(",\"command\":[\"\"]"), "command[0]", "must not be empty" },
+        { CT(",\"env\":{\"1A\":\"x\"}"), "env.1A", "not a valid variable name" },
+        { CT(",\"env\":{\"A-B\":\"x\"}"), "env.A-B", "not a valid variable name" },
+        { CT(",\"env\":{\"\":\"x\"}"), "env.", "not a valid variable name" },
+        { CT(",\"env\":{\"A=B\":\"x\"}"), "env.A=B", "not a valid variable name" },
+        { CT(",\"workdir\":\"srv\""), "workdir", "`srv` is not an absolute path" },
+        { CT(",\"workdir\":\"\""), "workdir", "not an absolute path" },
+        { CT(",\"workdir\":\"/a\\nb\""), "workdir", "control characters" },
+        { CT(",\"workdir\":\"/a\\u007fb\""), "workdir", "control characters" },
+        { CT(",\"user\":\"\""), "user", "not a valid user" },
+        { CT(",\"user\":\"-x\""), "user", "not a valid user" },
+        { CT(",\"user\":\"a:\""), "user", "not a valid user" },
+        { CT(",\"user\":\":a\""), "user", "not a valid user" },
+        { CT(",\"user\":\"a:b:c\""), "user", "not a valid user" },
+        { CT(",\"user\":\"a b\""), "user", "not a valid user" },
+        { CT(",\"user\":\"a\\u0001\""), "user", "not a valid user" },
+        { CT(",\"user\":\"4294967295\""), "user", "not a valid user" },
+        { CT(",\"hostname\":\"\""), "hostname", "not a valid hostname" },
+        { CT(",\"hostname\":\"-a\""), "hostname", "not a valid hostname" },
+        { CT(",\"hostname\":\"a.example.com\""), "hostname", "not a valid hostname" },
+        { CT(",\"hostname\":\"a_b\""), "hostname", "not a valid hostname" },
+        /* labels */
+        { CT(",\"labels\":{\"-tier\":\"x\"}"), "labels.-tier", "not a valid label key" },
+        { CT(",\"labels\":{\"tier-\":\"x\"}"), "labels.tier-", "not a valid label key" },
+        { CT(",\"labels\":{\"\":\"x\"}"), "labels.", "not a valid label key" },
+        { CT(",\"labels\":{\"a b\":\"x\"}"), "labels.a b", "not a valid label key" },
+        { CT(",\"labels\":{\"tier\":\"a\\nb\"}"), "labels.tier", "control characters" },
+        { CT(",\"labels\":{\"tier\":\"a\\u007f\"}"), "labels.tier", "control characters" },
+        /* restart policy */
+        { CT(",\"restart_policy\":{\"name\":\"sometimes\"}"), "restart_policy.name",
+          "`sometimes` is not a restart policy" },
+        { CT(",\"restart_policy\":{\"name\":\"always\",\"max_retries\":3}"),
+          "restart_policy.max_retries", "only allowed with restart policy `on-failure`" },
+        { CT(",\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":1001}"),
+          "restart_policy.max_retries", "between 0 and 1000" },
+        { CT(",\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":-1}"),
+          "restart_policy.max_retries", "between 0 and 1000" },
+};
+
+START_TEST(test_spec_bad)
+{
+        spec_bad(bad_cases[_i].body, bad_cases[_i].field, bad_cases[_i].msg);
+}
+END_TEST
+
+START_TEST(test_spec_bad_limits)
+{
+        /* 64-character name */
+        _cleanup_free_ char *n64 = repeat('a', 64);
+        _cleanup_free_ char *b1 = fmt("{\"name\":\"%s\",\"kind\":\"vm\",\"image\":\"a\"}", n64);
+        spec_bad(b1, "name", "at most 63 characters");
+
+        /* 64-character label key, 257-character value */
+        _cleanup_free_ char *k64 = repeat('k', 64);
+        _cleanup_free_ char *b2 = fmt(CT(",\"labels\":{\"%s\":\"v\"}"), k64);
+        _cleanup_free_ char *f2 = fmt("labels.%s", k64);
+        spec_bad(b2, f2, "not a valid label key");
+        _cleanup_free_ char *v257 = repeat('v', 257);
+        _cleanup_free_ char *b3 = fmt(CT(",\"labels\":{\"k\":\"%s\"}"), v257);
+        spec_bad(b3, "labels.k", "at most 256 characters");
+
+        /* 65 labels: too many; 64 are fine */
+        char *labels = strdup("");
+        for (int i = 0; i < 65; i++) {
+                char *next = fmt("%s%s\"l%d\":\"v\"", labels, i ? "," : "", i);
+                free(labels);
+                labels = next;
+                if (i == 63) {
+                        _cleanup_free_ char *ok = fmt(CT(",\"labels\":{%s}"), labels);
+                        HdInstanceSpec s;
+                        spec_ok(ok, &s);
+                        ck_assert_uint_eq(s.labels.n, 64);
+                        hd_instance_spec_clear(&s);
+                }
+        }
+        _cleanup_free_ char *b4 = fmt(CT(",\"labels\":{%s}"), labels);
+        free(labels);
+        spec_bad(b4, "labels", "at most 64 labels");
+
+        /* 256-character image */
+        _cleanup_free_ char *img = repeat('i', 256);
+        _cleanup_free_ char *b5 = fmt("{\"name\":\"a\",\"kind\":\"vm\",\"image\":\"%s\"}", img);
+        spec_bad(b5, "image", "at most 255 characters");
+
+        /* 1025 arguments; an argument over HD_MAX_STRING */
+        char *args = strdup("\"sh\"");
+        for (int i = 1; i < HD_MAX_COMMAND_ARGS + 1; i++) {
+                char *next = fmt("%s,\"a\"", args);
+                free(args);
+                args = next;
+        }
+        _cleanup_free_ char *b6 = fmt(CT(",\"command\":[%s]"), args);
+        free(args);
+        spec_bad(b6, "command", "at most 1024 arguments");
+        _cleanup_free_ char *longarg = repeat('x', HD_MAX_STRING + 1);
+        _cleanup_free_ char *b7 = fmt(CT(",\"command\":[\"sh\",\"%s\"]"), longarg);
+        spec_bad(b7, "command[1]", "at most 4096 bytes");
+
+        /* 1025 variables; a value over HD_MAX_STRING */
+        char *env = strdup("");
+        for (int i = 0; i < HD_MAX_ENV + 1; i++) {
+                char *next = fmt("%s%s\"V%d\":\"\"", env, i ? "," : "", i);
+                free(env);
+                env = next;
+        }
+        _cleanup_free_ char *b8 = fmt(CT(",\"env\":{%s}"), env);
+        free(env);
+        spec_bad(b8, "env", "at most 1024 variables");
+        _cleanup_free_ char *b9 = fmt(CT(",\"env\":{\"A\":\"%s\"}"), longarg);
+        spec_bad(b9, "env.A", "at most 4096 bytes");
+
+        /* a 65-character hostname */
+        _cleanup_free_ char *h = repeat('h', 64);
+        _cleanup_free_ char *b10 = fmt(CT(",\"hostname\":\"%s\""), h);
+        spec_bad(b10, "hostname", "not a valid hostname");
+}
+END_TEST
+
+START_TEST(test_spec_not_object)
+{
+        _cleanup_json_ json_t *a = json_array();
+        _cleanup_error_ HdError *err = NULL;
+        HdInstanceSpec s;
+        ck_assert_int_eq(hd_codec_instance_spec_from_json(a, &s, &err), -EINVAL);
+        ck_assert_ptr_null(s.name);
+        ck_assert_int_eq(hd_codec_instance_spec_from_json(NULL, &s, NULL), -EINVAL);
+}
+END_TEST
+
+/* ---- canonical JSON and round trips ---------------------------------------- */
+
+static void assert_round_trip(const char *body)
+{
+        HdInstanceSpec a, b;
+        spec_ok(body, &a);
+        _cleanup_json_ json_t *ja = hd_codec_instance_spec_to_json(&a);
+        ck_assert_ptr_nonnull(ja);
+        _cleanup_free_ char *ta = dumps(ja);
+
+        /* its own output is accepted unchanged, through text too */
+        spec_ok(ta, &b);
+        _cleanup_json_ json_t *jb = hd_codec_instance_spec_to_json(&b);
+        _cleanup_free_ char *tb = dumps(jb);
+        ck_assert_str_eq(ta, tb);
+        ck_assert(json_equal(ja, jb));
+
+        /* and a copy has the same canonical form */
+        HdInstanceSpec c;
+        ck_assert_int_eq(hd_instance_spec_copy(&c, &a), 0);
+        _cleanup_json_ json_t *jc = hd_codec_instance_spec_to_json(&c);
+        ck_assert(json_equal(ja, jc));
+
+        hd_instance_spec_clear(&a);
+        hd_instance_spec_clear(&b);
+        hd_instance_spec_clear(&c);
+}
+
+START_TEST(test_spec_canonical)
+{
+        HdInstanceSpec s;
+        spec_ok(CT(",\"labels\":{\"z\":\"1\",\"a\":\"2\"},\"autostart\":true,"
+                   "\"env\":{\"B\":\"b\",\"A\":\"a\"},\"user\":\"u\""),
+                &s);
+        _cleanup_json_ json_t *j = hd_codec_instance_spec_to_json(&s);
+        _cleanup_free_ char *t = dumps(j);
+        ck_assert_str_eq(
+                t,
+                "{\"name\":\"web-1\",\"kind\":\"container\",\"image\":\"busybox\",\"command\":[],"
+                "\"env\":{\"A\":\"a\",\"B\":\"b\"},\"user\":\"u\",\"hostname\":\"web-1\","
+                "\"labels\":{\"a\":\"2\",\"z\":\"1\"},"
+                "\"resources\":{\"vcpus\":1.0,\"memory_mb\":256,\"pids_max\":1024},"
+                "\"restart_policy\":{\"name\":\"no\",\"max_retries\":0},\"autostart\":true}");
+        hd_instance_spec_clear(&s);
+
+        spec_ok(VM(",\"resources\":{\"vcpus\":2,\"disk_gb\":8},"
+                   "\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":5}"),
+                &s);
+        _cleanup_json_ json_t *v = hd_codec_instance_spec_to_json(&s);
+        _cleanup_free_ char *vt = dumps(v);
+        ck_assert_str_eq(vt, "{\"name\":\"vm-1\",\"kind\":\"vm\",\"image\":\"debian\","
+                             "\"hostname\":\"vm-1\",\"labels\":{},"
+                             "\"resources\":{\"vcpus\":2.0,\"memory_mb\":256,\"disk_gb\":8},"
+                             "\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":5},"
+                             "\"autostart\":false}");
+        ck_assert(json_is_real(json_object_get(json_object_get(v, "resources"), "vcpus")));
+        hd_instance_spec_clear(&s);
+
+        /* a VM without disk_gb leaves it out; a container never has it */
+        spec_ok(VM(""), &s);
+        _cleanup_json_ json_t *v2 = hd_codec_instance_spec_to_json(&s);
+        ck_assert_ptr_null(json_object_get(json_object_get(v2, "resources"), "disk_gb"));
+        ck_assert_ptr_null(json_object_get(json_object_get(v2, "resources"), "pids_max"));
+        ck_assert_ptr_null(json_object_get(v2, "command"));
+        ck_assert_ptr_null(json_object_get(v2, "env"));
+        ck_assert_ptr_null(json_object_get(v2, "workdir"));
+        hd_instance_spec_clear(&s);
+
+        ck_assert_ptr_null(hd_codec_instance_spec_to_json(NULL));
+}
+END_TEST
+
+START_TEST(test_spec_round_trip)
+{
+        assert_round_trip(CT(""));
+        assert_round_trip(VM(""));
+        assert_round_trip(VM(",\"resources\":{\"vcpus\":512,\"memory_mb\":64,\"disk_gb\":65536},"
+                             "\"labels\":{\"os\":\"debian\"},\"autostart\":true"));
+        assert_round_trip(CT(",\"command\":[\"sh\",\"-c\",\"printf '%s\\\\n' \\u00e9\\t\"],"
+                             "\"env\":{\"X\":\"\\u0001\\n\",\"PATH\":\"/bin:/usr/bin\"},"
+                             "\"workdir\":\"/tmp\",\"user\":\"1:2\",\"hostname\":\"Host-1\","
+                             "\"labels\":{\"a/b.c_d-e\":\"\\u00e9\\u00e8\",\"x\":\"\"},"
+                             "\"resources\":{\"vcpus\":0.07,\"memory_mb\":16777216,"
+                             "\"pids_max\":1},"
+                             "\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":1000},"
+                             "\"autostart\":true"));
+        assert_round_trip(CT(",\"resources\":{\"vcpus\":511.99}"));
+        assert_round_trip(CT(",\"resources\":{\"vcpus\":0.1}"));
+        assert_round_trip(CT(",\"resources\":{\"vcpus\":3.3}"));
+        assert_round_trip(CT(",\"restart_policy\":{\"name\":\"always\"}"));
+}
+END_TEST
+
+START_TEST(test_instance_to_json)
+{
+        HdInstance i = { 0 };
+        spec_ok(CT(",\"labels\":{\"tier\":\"web\"}"), &i.spec);
+        strcpy(i.uuid, "0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f");
+        i.state = HD_STATE_RUNNING;
+        i.revision = 3;
+        i.created_at = 1795341600123;
+        i.updated_at = 1795341601000;
+
+        _cleanup_json_ json_t *j = hd_codec_instance_to_json(&i);
+        ck_assert_ptr_nonnull(j);
+        _cleanup_free_ char *t = dumps(j);
+        ck_assert_str_eq(
+                t,
+                "{\"name\":\"web-1\",\"kind\":\"container\",\"image\":\"busybox\",\"command\":[],"
+                "\"env\":{},\"hostname\":\"web-1\",\"labels\":{\"tier\":\"web\"},"
+                "\"resources\":{\"vcpus\":1.0,\"memory_mb\":256,\"pids_max\":1024},"
+                "\"restart_policy\":{\"name\":\"no\",\"max_retries\":0},\"autostart\":false,"
+                "\"uuid\":\"0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f\",\"state\":\"running\","
+                "\"exit_code\":null,\"reason\":null,\"error\":null,"
+                "\"placement\":{\"host\":null,\"driver\":null,\"reason\":null},"
+                "\"revision\":3,\"created_at\":\"2026-11-22T10:00:00.123Z\","
+                "\"updated_at\":\"2026-11-22T10:00:01.000Z\"}");
+
+        i.state = HD_STATE_EXITED;
+        i.has_exit_code = true;
+        i.exit_code = 137;
+        i.reason = strdup("signal");
+        i.error = strdup("bad \xff bytes"); /* not UTF-8: still representable */
+        i.placement.host = strdup("local");
+        i.placement.driver = strdup("container");
+        i.placement.reason = strdup("admitted");
+        _cleanup_json_ json_t *k = hd_codec_instance_to_json(&i);
+        ck_assert_ptr_nonnull(k);
+        ck_assert_str_eq(json_string_value(json_object_get(k, "state")), "exited");
+        ck_assert_int_eq(json_integer_value(json_object_get(k, "exit_code")), 137);
+        ck_assert_str_eq(json_string_value(json_object_get(k, "reason")), "signal");
+        ck_assert_str_eq(json_string_value(json_object_get(k, "error")), "bad ? bytes");
+        json_t *pl = json_object_get(k, "placement");
+        ck_assert_str_eq(json_string_value(json_object_get(pl, "host")), "local");
+        ck_assert_str_eq(json_string_value(json_object_get(pl, "driver")), "container");
+        ck_assert_str_eq(json_string_value(json_object_get(pl, "reason")), "admitted");
+
+        /* the spec part of an instance is accepted back as a spec once the status
+         * fields are taken out */
+        const char *status[] = { "uuid",      "state",    "exit_code",  "reason",    "error",
+                                 "placement", "revision", "created_at", "updated_at" };
+        for (size_t n = 0; n < HD_ARRAY_SIZE(status); n++)
+                ck_assert_int_eq(json_object_del(k, status[n]), 0);
+        HdInstanceSpec back;
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_codec_instance_spec_from_json(k, &back, &err), 0);
+        hd_instance_spec_clear(&back);
+
+        hd_instance_clear(&i);
+        ck_assert_ptr_null(hd_codec_instance_to_json(NULL));
+}
+END_TEST
+
+/* ---- PATCH ------------------------------------------------------------------ */
+
+static void patch_bad(const char *body, const char *field, const char *msg)
+{
+        _cleanup_json_ json_t *j = parse_ok(body);
+        _cleanup_error_ HdError *err = NULL;
+        HdInstancePatch p;
+        ck_assert_int_eq(hd_codec_instance_patch_from_json(j, &p, &err), -EINVAL);
+        ck_assert_ptr_nonnull(err->field);
+        ck_assert_msg(strcmp(err->field, field) == 0, "%s: field %s (%s)", body, err->field,
+                      err->message);
+        ck_assert_msg(strstr(err->message, msg), "%s: %s", body, err->message);
+        ck_assert(!p.has_labels);
+        hd_instance_patch_clear(&p);
+}
+
+START_TEST(test_patch)
+{
+        _cleanup_(hd_instance_patch_clear) HdInstancePatch p;
+        _cleanup_json_ json_t *j =
+                parse_ok("{\"labels\":{\"tier\":\"db\",\"old\":null,\"new\":\"1\"}}");
+        ck_assert_int_eq(hd_codec_instance_patch_from_json(j, &p, NULL), 0);
+        ck_assert(p.has_labels);
+        ck_assert_uint_eq(p.set_labels.n, 2);
+        ck_assert_str_eq(hd_kvlist_get(&p.set_labels, "tier"), "db");
+        ck_assert_uint_eq(p.remove_labels.n, 1);
+        ck_assert_str_eq(p.remove_labels.items[0], "old");
+
+        HdInstanceSpec s;
+        spec_ok(CT(",\"labels\":{\"tier\":\"web\",\"old\":\"x\",\"keep\":\"k\"}"), &s);
+        ck_assert_int_eq(hd_codec_instance_patch_apply(&p, &s, NULL), 0);
+        ck_assert_uint_eq(s.labels.n, 3);
+        ck_assert_str_eq(hd_kvlist_get(&s.labels, "tier"), "db");
+        ck_assert_str_eq(hd_kvlist_get(&s.labels, "new"), "1");
+        ck_assert_str_eq(hd_kvlist_get(&s.labels, "keep"), "k");
+        ck_assert_ptr_null(hd_kvlist_get(&s.labels, "old"));
+
+        /* removing an absent key is fine */
+        ck_assert_int_eq(hd_codec_instance_patch_apply(&p, &s, NULL), 0);
+        ck_assert_uint_eq(s.labels.n, 3);
+        hd_instance_spec_clear(&s);
+
+        /* an empty patch changes nothing */
+        _cleanup_(hd_instance_patch_clear) HdInstancePatch e;
+        _cleanup_json_ json_t *je = parse_ok("{}");
+        ck_assert_int_eq(hd_codec_instance_patch_from_json(je, &e, NULL), 0);
+        ck_assert(!e.has_labels);
+        spec_ok(CT(",\"labels\":{\"a\":\"b\"}"), &s);
+        ck_assert_int_eq(hd_codec_instance_patch_apply(&e, &s, NULL), 0);
+        ck_assert_uint_eq(s.labels.n, 1);
+        hd_instance_spec_clear(&s);
+}
+END_TEST
+
+START_TEST(test_patch_bad)
+{
+        patch_bad("{\"name\":\"x\"}", "name", "unknown field `name`");
+        patch_bad("{\"labels\":{},\"foo\":1}", "foo", "unknown field `foo`");
+        patch_bad("{\"labels\":[]}", "labels", "must be an object");
+        patch_bad("{\"labels\":null}", "labels", "must be an object");
+        patch_bad("{\"labels\":{\"a\":\"x\",\"tier\":5}}", "labels.tier",
+                  "must be a string or null");
+        patch_bad("{\"labels\":{\"-a\":\"x\"}}", "labels.-a", "not a valid label key");
+        patch_bad("{\"labels\":{\"-a\":null}}", "labels.-a", "not a valid label key");
+        patch_bad("{\"labels\":{\"a\":\"x\\ny\"}}", "labels.a", "control characters");
+
+        char *labels = strdup("");
+        for (int i = 0; i < 65; i++) {
+                char *next = fmt("%s%s\"l%d\":\"v\"", labels, i ? "," : "", i);
+                free(labels);
+                labels = next;
+        }
+        _cleanup_free_ char *body = fmt("{\"labels\":{%s}}", labels);
+        free(labels);
+        patch_bad(body, "labels", "at most 64 labels");
+
+        _cleanup_json_ json_t *a = json_array();
+        HdInstancePatch p;
+        ck_assert_int_eq(hd_codec_instance_patch_from_json(a, &p, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_patch_apply_limit)
+{
+        HdInstanceSpec s;
+        spec_ok(CT(""), &s);
+        for (int i = 0; i < 60; i++) {
+                char k[16];
+                snprintf(k, sizeof(k), "l%d", i);
+                ck_assert_int_eq(hd_kvlist_set(&s.labels, k, "v"), 0);
+        }
+
+        /* 60 + 5 new = 65: refused, spec unchanged */
+        _cleanup_(hd_instance_patch_clear) HdInstancePatch p;
+        _cleanup_json_ json_t *j = parse_ok(
+                "{\"labels\":{\"n1\":\"v\",\"n2\":\"v\",\"n3\":\"v\",\"n4\":\"v\",\"n5\":\"v\"}}");
+        ck_assert_int_eq(hd_codec_instance_patch_from_json(j, &p, NULL), 0);
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_codec_instance_patch_apply(&p, &s, &err), -EINVAL);
+        ck_assert_str_eq(err->field, "labels");
+        ck_assert_uint_eq(s.labels.n, 60);
+        ck_assert_ptr_null(hd_kvlist_get(&s.labels, "n1"));
+
+        /* with one removal it fits exactly */
+        _cleanup_(hd_instance_patch_clear) HdInstancePatch q;
+        _cleanup_json_ json_t *k = parse_ok("{\"labels\":{\"n1\":\"v\",\"n2\":\"v\",\"n3\":\"v\","
+                                            "\"n4\":\"v\",\"n5\":\"v\",\"l0\":null}}");
+        ck_assert_int_eq(hd_codec_instance_patch_from_json(k, &q, NULL), 0);
+        ck_assert_int_eq(hd_codec_instance_patch_apply(&q, &s, NULL), 0);
+        ck_assert_uint_eq(s.labels.n, 64);
+        hd_instance_spec_clear(&s);
+}
+END_TEST
+
+/* ---- action arguments -------------------------------------------------------- */
+
+static void args_ok(HdAction a, const char *body, const char *expect)
+{
+        _cleanup_json_ json_t *j = body ? parse_ok(body) : NULL;
+        _cleanup_free_ char *args = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        int r = hd_codec_action_args_from_json(a, j, &args, &err);
+        ck_assert_msg(r == 0, "%s %s: %s", hd_action_to_string(a), body ? body : "(none)",
+                      err ? err->message : "?");
+        ck_assert_str_eq(args, expect);
+}
+
+static void args_bad(HdAction a, const char *body, const char *field, const char *msg)
+{
+        _cleanup_json_ json_t *j = parse_ok(body);
+        char *args = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_codec_action_args_from_json(a, j, &args, &err), -EINVAL);
+        ck_assert_ptr_null(args);
+        ck_assert_ptr_nonnull(err->field);
+        ck_assert_msg(strcmp(err->field, field) == 0, "%s: field %s", body, err->field);
+        ck_assert_msg(strstr(err->message, msg), "%s: %s", body, err->message);
+}
+
+START_TEST(test_action_args)
+{
+        args_ok(HD_ACTION_STOP, NULL, "{\"timeout\":10}");
+        args_ok(HD_ACTION_STOP, "{}", "{\"timeout\":10}");
+        args_ok(HD_ACTION_STOP, "{\"timeout\":0}", "{\"timeout\":0}");
+        args_ok(HD_ACTION_RESTART, "{\"timeout\":3600}", "{\"timeout\":3600}");
+        args_ok(HD_ACTION_KILL, NULL, "{\"signal\":9}");
+        args_ok(HD_ACTION_KILL, "{\"signal\":\"SIGTERM\"}", "{\"signal\":15}");
+        args_ok(HD_ACTION_KILL, "{\"signal\":\"TERM\"}", "{\"signal\":15}");
+        args_ok(HD_ACTION_KILL, "{\"signal\":\"HUP\"}", "{\"signal\":1}");
+        args_ok(HD_ACTION_KILL, "{\"signal\":\"SIGWINCH\"}", "{\"signal\":28}");
+        args_ok(HD_ACTION_KILL, "{\"signal\":\"SYS\"}", "{\"signal\":31}");
+        args_ok(HD_ACTION_KILL, "{\"signal\":1}", "{\"signal\":1}");
+        args_ok(HD_ACTION_KILL, "{\"signal\":64}", "{\"signal\":64}");
+        for (HdAction a = HD_ACTION_START; a < HD_ACTION__COUNT; a++)
+                if (a != HD_ACTION_STOP && a != HD_ACTION_RESTART && a != HD_ACTION_KILL) {
+                        args_ok(a, NULL, "{}");
+                        args_ok(a, "{}", "{}");
+                        args_bad(a, "{\"timeout\":1}", "timeout", "unknown field `timeout`");
+                }
+
+        args_bad(HD_ACTION_STOP, "{\"timeout\":-1}", "timeout", "between 0 and 3600");
+        args_bad(HD_ACTION_STOP, "{\"timeout\":3601}", "timeout", "between 0 and 3600");
+        args_bad(HD_ACTION_STOP, "{\"timeout\":\"10\"}", "timeout", "must be an integer");
+        args_bad(HD_ACTION_STOP, "{\"timeout\":1.5}", "timeout", "must be an integer");
+        args_bad(HD_ACTION_STOP, "{\"timeout\":null}", "timeout", "must be an integer");
+        args_bad(HD_ACTION_RESTART, "{\"force\":true}", "force", "unknown field `force`");
+        args_bad(HD_ACTION_STOP, "{\"signal\":9}", "signal", "unknown field");
+        args_bad(HD_ACTION_KILL, "{\"timeout\":9}", "timeout", "unknown field");
+        args_bad(HD_ACTION_KILL, "{\"signal\":0}", "signal", "between 1 and 64");
+        args_bad(HD_ACTION_KILL, "{\"signal\":65}", "signal", "between 1 and 64");
+        args_bad(HD_ACTION_KILL, "{\"signal\":-9}", "signal", "between 1 and 64");
+        args_bad(HD_ACTION_KILL, "{\"signal\":\"sigterm\"}", "signal", "`sigterm` is not a signal");
+        args_bad(HD_ACTION_KILL, "{\"signal\":\"SIGFOO\"}", "signal", "not a signal");
+        args_bad(HD_ACTION_KILL, "{\"signal\":\"SIG\"}", "signal", "not a signal");
+        args_bad(HD_ACTION_KILL, "{\"signal\":\"15\"}", "signal", "not a signal");
+        args_bad(HD_ACTION_KILL, "{\"signal\":15.0}", "signal", "must be a string or an integer");
+        args_bad(HD_ACTION_KILL, "{\"signal\":true}", "signal", "must be a string or an integer");
+
+        char *args = NULL;
+        ck_assert_int_eq(hd_codec_action_args_from_json(HD_ACTION_INVALID, NULL, &args, NULL),
+                         -EINVAL);
+        ck_assert_int_eq(hd_codec_action_args_from_json(HD_ACTION__COUNT, NULL, &args, NULL),
+                         -EINVAL);
+        _cleanup_json_ json_t *arr = json_array();
+        ck_assert_int_eq(hd_codec_action_args_from_json(HD_ACTION_STOP, arr, &args, NULL), -EINVAL);
+        ck_assert_ptr_null(args);
+}
+END_TEST
+
+/* ---- operations, events, errors --------------------------------------------- */
+
+START_TEST(test_operation_to_json)
+{
+        HdOperation o = { 0 };
+        strcpy(o.id, "11111111-2222-4333-8444-555555555555");
+        o.action = HD_ACTION_STOP;
+        strcpy(o.instance_uuid, "0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f");
+        o.instance_name = strdup("web-1");
+        o.status = HD_OP_RUNNING;
+        o.args_json = strdup("{\"timeout\":10}");
+        o.progress_done = 1;
+        o.progress_total = 2;
+        o.created_at = 1795341600123;
+        o.updated_at = 1795341600123;
+
+        _cleanup_json_ json_t *j = hd_codec_operation_to_json(&o);
+        _cleanup_free_ char *t = dumps(j);
+        ck_assert_str_eq(t, "{\"id\":\"11111111-2222-4333-8444-555555555555\",\"action\":\"stop\","
+                            "\"instance\":{\"uuid\":\"0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f\","
+                            "\"name\":\"web-1\"},\"status\":\"running\","
+                            "\"args\":{\"timeout\":10},\"error\":null,"
+                            "\"progress\":{\"done\":1,\"total\":2},"
+                            "\"created_at\":\"2026-11-22T10:00:00.123Z\","
+                            "\"updated_at\":\"2026-11-22T10:00:00.123Z\",\"finished_at\":null}");
+
+        o.status = HD_OP_FAILURE;
+        o.error_code = strdup("unavailable");
+        o.error_message = strdup("driver `vm` is unavailable");
+        o.finished_at = 1795341601000;
+        free(o.args_json);
+        o.args_json = strdup("not json");
+        _cleanup_json_ json_t *k = hd_codec_operation_to_json(&o);
+        ck_assert_ptr_nonnull(k);
+        json_t *e = json_object_get(k, "error");
+        ck_assert_str_eq(json_string_value(json_object_get(e, "code")), "unavailable");
+        ck_assert_str_eq(json_string_value(json_object_get(e, "message")),
+                         "driver `vm` is unavailable");
+        ck_assert_str_eq(json_string_value(json_object_get(k, "finished_at")),
+                         "2026-11-22T10:00:01.000Z");
+        ck_assert(json_is_object(json_object_get(k, "args")));
+        ck_assert_uint_eq(json_object_size(json_object_get(k, "args")), 0);
+
+        /* an array is not an object; NULL is {} too */
+        free(o.args_json);
+        o.args_json = strdup("[1]");
+        _cleanup_json_ json_t *l = hd_codec_operation_to_json(&o);
+        ck_assert_uint_eq(json_object_size(json_object_get(l, "args")), 0);
+        free(o.args_json);
+        o.args_json = NULL;
+        _cleanup_json_ json_t *m = hd_codec_operation_to_json(&o);
+        ck_assert(json_is_object(json_object_get(m, "args")));
+
+        hd_operation_clear(&o);
+        ck_assert_ptr_null(hd_codec_operation_to_json(NULL));
+}
+END_TEST
+
+START_TEST(test_event_to_json)
+{
+        HdEvent e = { 0 };
+        e.seq = 42;
+        e.time = 1795341600123;
+        e.type = strdup("instance.state");
+        strcpy(e.instance_uuid, "0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f");
+        e.instance_name = strdup("web-1");
+        e.data_json = strdup("{\"from\":\"created\",\"to\":\"starting\"}");
+        _cleanup_json_ json_t *j = hd_codec_event_to_json(&e);
+        _cleanup_free_ char *t = dumps(j);
+        ck_assert_str_eq(t, "{\"seq\":42,\"time\":\"2026-11-22T10:00:00.123Z\","
+                            "\"type\":\"instance.state\","
+                            "\"instance\":{\"uuid\":\"0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f\","
+                            "\"name\":\"web-1\"},"
+                            "\"data\":{\"from\":\"created\",\"to\":\"starting\"}}");
+        hd_event_clear(&e);
+
+        e.seq = 43;
+        e.type = strdup("operation.updated");
+        strcpy(e.operation_id, "11111111-2222-4333-8444-555555555555");
+        e.data_json = strdup("{\"status\":");
+        _cleanup_json_ json_t *k = hd_codec_event_to_json(&e);
+        _cleanup_free_ char *kt = dumps(k);
+        ck_assert_str_eq(kt, "{\"seq\":43,\"time\":\"1970-01-01T00:00:00.000Z\","
+                             "\"type\":\"operation.updated\","
+                             "\"operation\":\"11111111-2222-4333-8444-555555555555\","
+                             "\"data\":{}}");
+        hd_event_clear(&e);
+        ck_assert_ptr_null(hd_codec_event_to_json(NULL));
+}
+END_TEST
+
+START_TEST(test_error_to_json)
+{
+        _cleanup_json_ json_t *a = hd_codec_error_to_json("invalid_argument", "must be a string",
+                                                          "resources.memory_mb");
+        _cleanup_free_ char *ta = dumps(a);
+        ck_assert_str_eq(ta,
+                         "{\"error\":{\"code\":\"invalid_argument\","
+                         "\"message\":\"must be a string\",\"field\":\"resources.memory_mb\"}}");
+        _cleanup_json_ json_t *b = hd_codec_error_to_json("not_found", "no such instance", NULL);
+        _cleanup_free_ char *tb = dumps(b);
+        ck_assert_str_eq(tb,
+                         "{\"error\":{\"code\":\"not_found\",\"message\":\"no such instance\"}}");
+}
+END_TEST
+
+START_TEST(test_label_key)
+{
+        static const char *const ok[] = {
+                "a", "A", "0", "tier", "app.kubernetes.io/name", "a-b_c", "a__b", "x.y/z-1"
+        };
+        static const char *const bad[] = { "",   "-a",  "a-",  "_a",  "a_", ".a",
+                                           "a/", "a b", "a:b", "a=b", "é",  "a\n" };
+        for (size_t i = 0; i < HD_ARRAY_SIZE(ok); i++)
+                ck_assert_msg(hd_codec_label_key_is_valid(ok[i]), "%s", ok[i]);
+        for (size_t i = 0; i < HD_ARRAY_SIZE(bad); i++)
+                ck_assert_msg(!hd_codec_label_key_is_valid(bad[i]), "%s", bad[i]);
+        ck_assert(!hd_codec_label_key_is_valid(NULL));
+        _cleanup_free_ char *k63 = repeat('k', 63);
+        _cleanup_free_ char *k64 = repeat('k', 64);
+        ck_assert(hd_codec_label_key_is_valid(k63));
+        ck_assert(!hd_codec_label_key_is_valid(k64));
+}
+END_TEST
+
+/* ---- suite -------------------------------------------------------------------- */
+
+static Suite *codec_suite(void)
+{
+        Suite *s = suite_create("codec");
+
+        TCase *tc = tcase_create("spec-types");
+        tcase_add_test(tc, test_string_tables);
+        tcase_add_test(tc, test_kvlist);
+        tcase_add_test(tc, test_strv);
+        tcase_add_test(tc, test_struct_copy_clear);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("parse");
+        tcase_add_test(tc, test_parse_object);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("spec");
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_spec_defaults_container);
+        tcase_add_test(tc, test_spec_defaults_vm);
+        tcase_add_test(tc, test_spec_full_container);
+        tcase_add_test(tc, test_spec_accepts_edges);
+        tcase_add_loop_test(tc, test_spec_bad, 0, (int)HD_ARRAY_SIZE(bad_cases));
+        tcase_add_test(tc, test_spec_bad_limits);
+        tcase_add_test(tc, test_spec_not_object);
+        tcase_add_test(tc, test_spec_canonical);
+        tcase_add_test(tc, test_spec_round_trip);
+        tcase_add_test(tc, test_instance_to_json);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("patch");
+        tcase_add_test(tc, test_patch);
+        tcase_add_test(tc, test_patch_bad);
+        tcase_add_test(tc, test_patch_apply_limit);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("output");
+        tcase_add_test(tc, test_action_args);
+        tcase_add_test(tc, test_operation_to_json);
+        tcase_add_test(tc, test_event_to_json);
+        tcase_add_test(tc, test_error_to_json);
+        tcase_add_test(tc, test_label_key);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(codec_suite());
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
