@@ -81,9 +81,8 @@ bool hd_core_is_shutting_down(HdCore *c)
 
 void hd_core_shutdown(HdCore *c)
 {
-        if (!c)
+        if (!c || atomic_exchange(&c->shutting_down, true))
                 return;
-        atomic_store(&c->shutting_down, true);
         pthread_mutex_lock(&c->ev_lock);
         pthread_cond_broadcast(&c->ev_cond);
         pthread_mutex_unlock(&c->ev_lock);
