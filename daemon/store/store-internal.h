@@ -1,6 +1,11 @@
-/* Private to the store (store.c, store-migrate.c) and its unit tests. Nothing
- * outside daemon/store and tests/unit/test-{store,migrations}.c includes this. */
+/* Private to the store (store.c, store-instances.c, store-ops-events.c,
+ * store-migrate.c) and its unit tests. Nothing outside daemon/store and
+ * tests/unit/test-{store,migrations}.c includes this. */
 #pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -22,6 +27,135 @@ int hd_store_sqlite_error(HdError **err, sqlite3 *db, const char *fmt, ...) HD_P
 
 /* Runs one or more SQL statements that return no rows. */
 int hd_store_exec(sqlite3 *db, const char *sql, HdError **err);
+
+/* ---- connections and statements (store.c) -------------------------------------- */
+
+#define HD_STORE_READERS 4
+
+/* Column lists of the row decoders: decode_instance(), decode_operation() and
+ * decode_event() read columns by these positions. */
+#define HD_STORE_INSTANCE_COLUMNS                                                    \
+        "uuid, name, spec, state, revision, exit_code, reason, error, provisioned, " \
+        "placement_host, placement_driver, placement_reason, created_at, updated_at"
+#define HD_STORE_OPERATION_COLUMNS                                                            \
+        "id, action, instance_uuid, instance_name, status, args, error_code, error_message, " \
+        "progress_done, progress_total, created_at, updated_at, finished_at"
+#define HD_STORE_EVENT_COLUMNS "seq, time, type, instance_uuid, instance_name, operation_id, data"
+
+/* The statements every connection caches; their SQL is in store.c. */
+typedef enum HdStoreStmt {
+        HD_STORE_STMT_INSTANCE_INSERT,
+        HD_STORE_STMT_INSTANCE_UPDATE,
+        HD_STORE_STMT_INSTANCE_REVISION,
+        HD_STORE_STMT_INSTANCE_DELETE,
+        HD_STORE_STMT_INSTANCE_BY_NAME,
+        HD_STORE_STMT_INSTANCE_BY_UUID,
+        HD_STORE_STMT_LABELS_DELETE,
+        HD_STORE_STMT_LABELS_INSERT,
+        HD_STORE_STMT_ALLOCATED,
+        HD_STORE_STMT_COUNTS,
+        HD_STORE_STMT_OP_INSERT,
+        HD_STORE_STMT_OP_UPDATE,
+        HD_STORE_STMT_OP_GET,
+        HD_STORE_STMT_OP_ROWID,
+        HD_STORE_STMT_OP_UNFINISHED,
+        HD_STORE_STMT_EVENT_INSERT,
+        HD_STORE_STMT_EVENT_TRIM,
+        HD_STORE_STMT_EVENTS_SINCE,
+        HD_STORE_STMT_EVENT_LAST_SEQ,
+        HD_STORE_STMT__COUNT,
+} HdStoreStmt;
+
+/* Instance lists are built from their filter's shape: kind?, state?, after? (3 bits)
+ * and the number of label pairs. Shapes with up to HD_STORE_LIST_LABELS_CACHED pairs
+ * are cached per connection; longer ones are prepared for the call. */
+#define HD_STORE_LIST_LABELS_CACHED 4
+#define HD_STORE_LIST_SHAPES        (8 * (HD_STORE_LIST_LABELS_CACHED + 1))
+/* Operation lists: status?, instance?, after?. */
+#define HD_STORE_OPLIST_SHAPES 8
+
+typedef struct HdStoreConn {
+        sqlite3 *db;
+        sqlite3_stmt *stmts[HD_STORE_STMT__COUNT];
+        sqlite3_stmt *list[HD_STORE_LIST_SHAPES];
+        sqlite3_stmt *oplist[HD_STORE_OPLIST_SHAPES];
+} HdStoreConn;
+
+struct HdStore {
+        int version; /* the schema version the database is at */
+        int64_t event_retention;
+
+        pthread_mutex_t write_lock; /* held for the life of an HdStoreTx */
+        HdStoreConn writer;
+
+        pthread_mutex_t pool_lock;
+        pthread_cond_t pool_cond;
+        HdStoreConn readers[HD_STORE_READERS];
+        HdStoreConn *free_readers[HD_STORE_READERS];
+        size_t n_free;
+        bool locks_ready;
+};
+
+struct HdStoreTx {
+        HdStore *store;
+};
+
+/* Resets a cached statement when the variable goes out of scope. */
+static inline void hd_store_stmt_resetp(sqlite3_stmt **st)
+{
+        if (*st) {
+                sqlite3_reset(*st);
+                sqlite3_clear_bindings(*st);
+        }
+}
+#define _cleanup_reset_ _cleanup_(hd_store_stmt_resetp)
+
+/* Runs call (an sqlite3_bind_*()) only while the local `rc` is still SQLITE_OK,
+ * keeping the first failure in rc. */
+#define HD_STORE_BIND(call)          \
+        do {                         \
+                if (rc == SQLITE_OK) \
+                        rc = (call); \
+        } while (0)
+
+/* Whether a step result is a UNIQUE or PRIMARY KEY violation. */
+bool hd_store_is_unique_violation(int rc);
+
+/* Prepares sql into *slot (persistent, owned by c) unless it is already there. */
+int hd_store_conn_prepare(HdStoreConn *c, const char *sql, sqlite3_stmt **slot, HdError **err);
+/* Sets *ret to c's cached statement id, preparing it on first use. The statement
+ * stays owned by c; reset it when done (_cleanup_reset_). */
+int hd_store_conn_stmt(HdStoreConn *c, HdStoreStmt id, sqlite3_stmt **ret, HdError **err);
+
+/* Copies a text column into *ret (NULL for SQL NULL); -ENOMEM on failure. */
+int hd_store_col_strdup(sqlite3_stmt *st, int col, char **ret);
+/* Copies a uuid column into buf ("" for SQL NULL); -EIO when it does not fit. */
+int hd_store_col_uuid(sqlite3_stmt *st, int col, char buf[static HD_UUID_STRING_MAX]);
+
+/* ---- reader pool (store.c) ------------------------------------------------------ */
+
+typedef struct HdStoreReaderLease {
+        HdStore *store;
+        HdStoreConn *conn;
+} HdStoreReaderLease;
+
+/* Takes a reader connection from the pool, waiting for one to come free. */
+HdStoreReaderLease hd_store_reader_acquire(HdStore *s);
+/* Gives the lease's connection back to the pool; a lease already given back is fine. */
+void hd_store_reader_releasep(HdStoreReaderLease *l);
+#define _cleanup_lease_ _cleanup_(hd_store_reader_releasep)
+
+/* ---- row collection (store.c) --------------------------------------------------- */
+
+typedef int (*HdStoreDecodeFn)(sqlite3_stmt *st, void **ret, HdError **err);
+typedef void (*HdStoreFreeFn)(void *p);
+
+/* Steps st to the end (or past max rows, when max > 0), decoding each row into a
+ * new array handed to *ret (the caller frees it and its rows); on failure nothing
+ * is handed out. *ret_more (may be NULL) says whether a row was left after max. */
+int hd_store_collect_rows(sqlite3_stmt *st, size_t max, HdStoreDecodeFn decode,
+                          HdStoreFreeFn free_one, void ***ret, size_t *ret_n, bool *ret_more,
+                          HdError **err);
 
 /* ---- store-migrate.c ---------------------------------------------------------- */
 
