@@ -1,4 +1,7 @@
 /* The codec: untrusted JSON → validated structs, and structs → the API's JSON.
+ * This file holds the shared validation helpers, request-body parsing and the
+ * instance spec; hd-codec-patch.c holds PATCH bodies and action arguments, and
+ * hd-codec-output.c the JSON the API returns.
  *
  * Validation of an object runs in a fixed order so that the error a client sees
  * is predictable: unknown fields first, then types, then required fields, then
@@ -7,18 +10,15 @@
 
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 
+#include "hd-codec-internal.h"
 #include "hd-util.h"
 
 /* ---- small helpers -------------------------------------------------------- */
 
-/* Sets a validation error on field. */
-static int fail(HdError **err, const char *field, const char *fmt, ...) HD_PRINTF(3, 4);
-
-static int fail(HdError **err, const char *field, const char *fmt, ...)
+int hd_codec_fail(HdError **err, const char *field, const char *fmt, ...)
 {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
@@ -30,8 +30,7 @@ static int fail(HdError **err, const char *field, const char *fmt, ...)
         return hd_error_set_field(err, -EINVAL, field, "%s", msg);
 }
 
-/* "prefix.key", or just "key" without a prefix. NULL on allocation failure. */
-static char *field_join(const char *prefix, const char *key)
+char *hd_codec_field_join(const char *prefix, const char *key)
 {
         char *f = NULL;
         if (asprintf(&f, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", key) < 0)
@@ -42,7 +41,7 @@ static char *field_join(const char *prefix, const char *key)
 /* How many bytes of s to quote in a message: at most 64, cut at a character
  * boundary so the message stays valid UTF-8. */
 #define QUOTE_MAX 64
-static int quote_len(const char *s)
+int hd_codec_quote_len(const char *s)
 {
         size_t n = strnlen(s, QUOTE_MAX + 1);
         if (n <= QUOTE_MAX)
@@ -52,7 +51,6 @@ static int quote_len(const char *s)
                 n--;
         return (int)n;
 }
-#define Q(s) quote_len(s), (s)
 
 static size_t utf8_chars(const char *s)
 {
@@ -84,46 +82,6 @@ static bool in_set(const char *s, const char *extra)
         return true;
 }
 
-/* A JSON string for output. Text that is not valid UTF-8 (a driver's error
- * message, say) is kept with its non-ASCII bytes replaced by '?'. NULL → NULL. */
-static json_t *jstr(const char *s)
-{
-        if (!s)
-                return NULL;
-        json_t *j = json_string(s);
-        if (j)
-                return j;
-        _cleanup_free_ char *copy = strdup(s);
-        if (!copy)
-                return NULL;
-        for (char *p = copy; *p; p++)
-                if ((unsigned char)*p >= 0x80)
-                        *p = '?';
-        return json_string(copy);
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-        return s ? jstr(s) : json_null();
-}
-
-static json_t *jtime(int64_t ms)
-{
-        char buf[32];
-        hd_time_format(ms, buf);
-        return json_string(buf);
-}
-
-/* Adds v under key, taking ownership; false when v is NULL or on allocation failure. */
-static bool add(json_t *o, const char *key, json_t *v)
-{
-        if (!o || !v) {
-                json_decref(v);
-                return false;
-        }
-        return json_object_set_new(o, key, v) == 0;
-}
-
 static bool field_allowed(const char *key, const char *const *allowed)
 {
         for (; *allowed; allowed++)
@@ -132,32 +90,21 @@ static bool field_allowed(const char *key, const char *const *allowed)
         return false;
 }
 
-static int check_unknown(const json_t *o, const char *prefix, const char *const *allowed,
-                         HdError **err)
+int hd_codec_check_unknown(const json_t *o, const char *prefix, const char *const *allowed,
+                           HdError **err)
 {
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)o, key, v)
-        {
+        json_object_foreach ((json_t *)o, key, v) {
                 if (field_allowed(key, allowed))
                         continue;
-                _cleanup_free_ char *f = field_join(prefix, key);
-                return fail(err, f ? f : key, "unknown field `%.*s`", Q(key));
+                _cleanup_free_ char *f = hd_codec_field_join(prefix, key);
+                return hd_codec_fail(err, f ? f : key, "unknown field `%.*s`", HD_CODEC_Q(key));
         }
         return 0;
 }
 
-typedef enum JType {
-        JT_STRING,
-        JT_INTEGER,
-        JT_NUMBER,
-        JT_BOOLEAN,
-        JT_OBJECT,
-        JT_ARRAY,
-} JType;
-
-/* A NULL v (field absent) passes. */
-static int check_type(const json_t *v, JType t, const char *field, HdError **err)
+int hd_codec_check_type(const json_t *v, JType t, const char *field, HdError **err)
 {
         static const char *const what[] = {
                 [JT_STRING] = "a string",   [JT_INTEGER] = "an integer", [JT_NUMBER] = "a number",
@@ -189,7 +136,7 @@ static int check_type(const json_t *v, JType t, const char *field, HdError **err
         default:
                 ok = false;
         }
-        return ok ? 0 : fail(err, field, "must be %s", what[t]);
+        return ok ? 0 : hd_codec_fail(err, field, "must be %s", what[t]);
 }
 
 /* Every member of an object (or element of an array) must be of type t. */
@@ -198,35 +145,33 @@ static int check_member_types(const json_t *v, JType t, const char *prefix, HdEr
         if (json_is_object(v)) {
                 const char *key;
                 json_t *m;
-                json_object_foreach((json_t *)v, key, m)
-                {
-                        if (check_type(m, t, "", NULL) == 0)
+                json_object_foreach ((json_t *)v, key, m) {
+                        if (hd_codec_check_type(m, t, "", NULL) == 0)
                                 continue;
-                        _cleanup_free_ char *f = field_join(prefix, key);
-                        return check_type(m, t, f ? f : prefix, err);
+                        _cleanup_free_ char *f = hd_codec_field_join(prefix, key);
+                        return hd_codec_check_type(m, t, f ? f : prefix, err);
                 }
         } else if (json_is_array(v)) {
                 size_t i;
                 json_t *m;
-                json_array_foreach(v, i, m)
-                {
-                        if (check_type(m, t, "", NULL) == 0)
+                json_array_foreach (v, i, m) {
+                        if (hd_codec_check_type(m, t, "", NULL) == 0)
                                 continue;
                         char f[64];
                         snprintf(f, sizeof(f), "%s[%zu]", prefix, i);
-                        return check_type(m, t, f, err);
+                        return hd_codec_check_type(m, t, f, err);
                 }
         }
         return 0;
 }
 
-static int check_int_range(const json_t *v, int64_t min, int64_t max, const char *field,
-                           const char *suffix, HdError **err)
+int hd_codec_check_int_range(const json_t *v, int64_t min, int64_t max, const char *field,
+                             const char *suffix, HdError **err)
 {
         json_int_t n = json_integer_value(v);
         if (n < min || n > max)
-                return fail(err, field, "must be between %" PRId64 " and %" PRId64 "%s", min, max,
-                            suffix);
+                return hd_codec_fail(err, field, "must be between %" PRId64 " and %" PRId64 "%s",
+                                     min, max, suffix);
         return 0;
 }
 
@@ -269,8 +214,9 @@ int hd_codec_parse_object(const char *body, size_t len, json_t **ret, HdError **
                 if (json_error_code(&jerr) == json_error_duplicate_key) {
                         _cleanup_free_ char *key = duplicate_key_from_text(jerr.text);
                         if (key)
-                                return fail(err, key, "duplicate key `%.*s` at line %d, column %d",
-                                            Q(key), jerr.line, jerr.column);
+                                return hd_codec_fail(err, key,
+                                                     "duplicate key `%.*s` at line %d, column %d",
+                                                     HD_CODEC_Q(key), jerr.line, jerr.column);
                 }
                 return hd_error_set(err, -EINVAL, "malformed JSON at line %d, column %d: %s",
                                     jerr.line, jerr.column, jerr.text);
@@ -354,50 +300,51 @@ static bool user_is_valid(const char *s)
 static int check_name(const char *name, HdError **err)
 {
         if (!*name)
-                return fail(err, "name", "must not be empty");
+                return hd_codec_fail(err, "name", "must not be empty");
         if (strlen(name) > 63)
-                return fail(err, "name", "must be at most 63 characters");
+                return hd_codec_fail(err, "name", "must be at most 63 characters");
         if (!hd_name_is_valid(name))
-                return fail(err, "name",
-                            "`%.*s` is not a valid name: use lowercase letters, digits and `-`, "
-                            "starting and ending with a letter or digit",
-                            Q(name));
+                return hd_codec_fail(
+                        err, "name",
+                        "`%.*s` is not a valid name: use lowercase letters, digits and `-`, "
+                        "starting and ending with a letter or digit",
+                        HD_CODEC_Q(name));
         /* {name} in a path is a name or a UUID: the two must not be confusable. */
         if (hd_uuid_is_valid(name))
-                return fail(err, "name", "`%s` has the form of a UUID, which names cannot have",
-                            name);
+                return hd_codec_fail(err, "name",
+                                     "`%s` has the form of a UUID, which names cannot have", name);
         return 0;
 }
 
 static int check_image(const char *image, HdError **err)
 {
         if (!*image)
-                return fail(err, "image", "must not be empty");
+                return hd_codec_fail(err, "image", "must not be empty");
         if (strlen(image) > 255)
-                return fail(err, "image", "must be at most 255 characters");
+                return hd_codec_fail(err, "image", "must be at most 255 characters");
         if (!in_set(image, "._:/@-"))
-                return fail(err, "image",
-                            "`%.*s` is not a valid image reference: use [A-Za-z0-9._:/@-]",
-                            Q(image));
+                return hd_codec_fail(err, "image",
+                                     "`%.*s` is not a valid image reference: use [A-Za-z0-9._:/@-]",
+                                     HD_CODEC_Q(image));
         return 0;
 }
 
 static int parse_command(const json_t *a, HdStrv *ret, HdError **err)
 {
         if (json_array_size(a) > HD_MAX_COMMAND_ARGS)
-                return fail(err, "command", "must have at most %d arguments", HD_MAX_COMMAND_ARGS);
+                return hd_codec_fail(err, "command", "must have at most %d arguments",
+                                     HD_MAX_COMMAND_ARGS);
 
         size_t i;
         json_t *v;
-        json_array_foreach(a, i, v)
-        {
+        json_array_foreach (a, i, v) {
                 const char *s = json_string_value(v);
                 char f[32];
                 snprintf(f, sizeof(f), "command[%zu]", i);
                 if (i == 0 && !*s)
-                        return fail(err, f, "must not be empty");
+                        return hd_codec_fail(err, f, "must not be empty");
                 if (json_string_length(v) > HD_MAX_STRING)
-                        return fail(err, f, "must be at most %d bytes", HD_MAX_STRING);
+                        return hd_codec_fail(err, f, "must be at most %d bytes", HD_MAX_STRING);
                 if (hd_strv_push(ret, s) < 0)
                         return hd_error_set(err, -ENOMEM, "out of memory");
         }
@@ -407,63 +354,63 @@ static int parse_command(const json_t *a, HdStrv *ret, HdError **err)
 static int parse_env(const json_t *o, HdKVList *ret, HdError **err)
 {
         if (json_object_size(o) > HD_MAX_ENV)
-                return fail(err, "env", "must have at most %d variables", HD_MAX_ENV);
+                return hd_codec_fail(err, "env", "must have at most %d variables", HD_MAX_ENV);
 
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)o, key, v)
-        {
-                _cleanup_free_ char *f = field_join("env", key);
+        json_object_foreach ((json_t *)o, key, v) {
+                _cleanup_free_ char *f = hd_codec_field_join("env", key);
                 if (!f)
                         return hd_error_set(err, -ENOMEM, "out of memory");
                 if (!env_key_is_valid(key) || strlen(key) > HD_MAX_STRING)
-                        return fail(
+                        return hd_codec_fail(
                                 err, f,
                                 "`%.*s` is not a valid variable name: use [A-Za-z_][A-Za-z0-9_]*",
-                                Q(key));
+                                HD_CODEC_Q(key));
                 if (json_string_length(v) > HD_MAX_STRING)
-                        return fail(err, f, "must be at most %d bytes", HD_MAX_STRING);
+                        return hd_codec_fail(err, f, "must be at most %d bytes", HD_MAX_STRING);
                 if (hd_kvlist_set(ret, key, json_string_value(v)) < 0)
                         return hd_error_set(err, -ENOMEM, "out of memory");
         }
         return 0;
 }
 
-static int check_label_value(const char *value, const char *field, HdError **err)
+int hd_codec_check_label_value(const char *value, const char *field, HdError **err)
 {
         if (utf8_chars(value) > HD_MAX_LABEL_VALUE)
-                return fail(err, field, "must be at most %d characters", HD_MAX_LABEL_VALUE);
+                return hd_codec_fail(err, field, "must be at most %d characters",
+                                     HD_MAX_LABEL_VALUE);
         if (has_control(value))
-                return fail(err, field, "must not contain control characters");
+                return hd_codec_fail(err, field, "must not contain control characters");
         return 0;
 }
 
-static int check_label_key(const char *key, const char *field, HdError **err)
+int hd_codec_check_label_key(const char *key, const char *field, HdError **err)
 {
         if (!hd_codec_label_key_is_valid(key))
-                return fail(err, field,
-                            "`%.*s` is not a valid label key: use up to %d of [A-Za-z0-9._/-], "
-                            "starting and ending with a letter or digit",
-                            Q(key), HD_MAX_LABEL_KEY);
+                return hd_codec_fail(
+                        err, field,
+                        "`%.*s` is not a valid label key: use up to %d of [A-Za-z0-9._/-], "
+                        "starting and ending with a letter or digit",
+                        HD_CODEC_Q(key), HD_MAX_LABEL_KEY);
         return 0;
 }
 
 static int parse_labels(const json_t *o, HdKVList *ret, HdError **err)
 {
         if (json_object_size(o) > HD_MAX_LABELS)
-                return fail(err, "labels", "must have at most %d labels", HD_MAX_LABELS);
+                return hd_codec_fail(err, "labels", "must have at most %d labels", HD_MAX_LABELS);
 
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)o, key, v)
-        {
-                _cleanup_free_ char *f = field_join("labels", key);
+        json_object_foreach ((json_t *)o, key, v) {
+                _cleanup_free_ char *f = hd_codec_field_join("labels", key);
                 if (!f)
                         return hd_error_set(err, -ENOMEM, "out of memory");
-                int r = check_label_key(key, f, err);
+                int r = hd_codec_check_label_key(key, f, err);
                 if (r < 0)
                         return r;
-                r = check_label_value(json_string_value(v), f, err);
+                r = hd_codec_check_label_value(json_string_value(v), f, err);
                 if (r < 0)
                         return r;
                 if (hd_kvlist_set(ret, key, json_string_value(v)) < 0)
@@ -477,16 +424,16 @@ static int parse_vcpus(const json_t *v, HdKind kind, double *ret, HdError **err)
         const char *f = "resources.vcpus";
         double d = json_number_value(v);
         if (!isfinite(d) || d <= 0 || d > HD_MAX_VCPUS)
-                return fail(err, f, "must be greater than 0 and at most %g", HD_MAX_VCPUS);
+                return hd_codec_fail(err, f, "must be greater than 0 and at most %g", HD_MAX_VCPUS);
         if (kind == HD_KIND_VM) {
                 if (d != floor(d))
-                        return fail(err, f, "must be a whole number for kind `vm`");
+                        return hd_codec_fail(err, f, "must be a whole number for kind `vm`");
                 *ret = d;
                 return 0;
         }
         double hundredths = round(d * 100.0);
         if (fabs(d * 100.0 - hundredths) > 1e-6 || hundredths < 1)
-                return fail(err, f, "must be a multiple of 0.01");
+                return hd_codec_fail(err, f, "must be a multiple of 0.01");
         *ret = hundredths / 100.0;
         return 0;
 }
@@ -512,21 +459,21 @@ static int parse_resources(const json_t *o, HdKind kind, HdResources *ret, HdErr
                         return r;
         }
         if ((v = json_object_get(o, "memory_mb"))) {
-                r = check_int_range(v, vm ? HD_MIN_VM_MEMORY_MB : HD_MIN_MEMORY_MB,
-                                    HD_MAX_MEMORY_MB, "resources.memory_mb",
-                                    vm ? " for kind `vm`" : "", err);
+                r = hd_codec_check_int_range(v, vm ? HD_MIN_VM_MEMORY_MB : HD_MIN_MEMORY_MB,
+                                             HD_MAX_MEMORY_MB, "resources.memory_mb",
+                                             vm ? " for kind `vm`" : "", err);
                 if (r < 0)
                         return r;
                 ret->memory_mb = json_integer_value(v);
         }
         if ((v = json_object_get(o, "pids_max"))) {
-                r = check_int_range(v, 1, HD_MAX_PIDS, "resources.pids_max", "", err);
+                r = hd_codec_check_int_range(v, 1, HD_MAX_PIDS, "resources.pids_max", "", err);
                 if (r < 0)
                         return r;
                 ret->pids_max = json_integer_value(v);
         }
         if ((v = json_object_get(o, "disk_gb"))) {
-                r = check_int_range(v, 1, HD_MAX_DISK_GB, "resources.disk_gb", "", err);
+                r = hd_codec_check_int_range(v, 1, HD_MAX_DISK_GB, "resources.disk_gb", "", err);
                 if (r < 0)
                         return r;
                 ret->disk_gb = json_integer_value(v);
@@ -545,21 +492,22 @@ static int parse_restart_policy(const json_t *o, HdRestartPolicy *ret_policy, in
         const char *name = json_string_value(json_object_get(o, "name"));
         HdRestartPolicy p = hd_restart_policy_from_string(name);
         if (p == HD_RESTART_INVALID)
-                return fail(err, "restart_policy.name",
-                            "`%.*s` is not a restart policy: use `no`, `on-failure` or `always`",
-                            Q(name));
+                return hd_codec_fail(
+                        err, "restart_policy.name",
+                        "`%.*s` is not a restart policy: use `no`, `on-failure` or `always`",
+                        HD_CODEC_Q(name));
 
         const json_t *v = json_object_get(o, "max_retries");
         int64_t retries = 0;
         if (v) {
-                int r = check_int_range(v, 0, HD_MAX_RESTART_RETRIES, "restart_policy.max_retries",
-                                        "", err);
+                int r = hd_codec_check_int_range(v, 0, HD_MAX_RESTART_RETRIES,
+                                                 "restart_policy.max_retries", "", err);
                 if (r < 0)
                         return r;
                 retries = json_integer_value(v);
                 if (retries != 0 && p != HD_RESTART_ON_FAILURE)
-                        return fail(err, "restart_policy.max_retries",
-                                    "is only allowed with restart policy `on-failure`");
+                        return hd_codec_fail(err, "restart_policy.max_retries",
+                                             "is only allowed with restart policy `on-failure`");
         }
         *ret_policy = p;
         *ret_retries = retries;
@@ -576,14 +524,16 @@ static int check_kind_fields(const json_t *j, HdKind kind, HdError **err)
         if (kind == HD_KIND_VM) {
                 for (size_t i = 0; i < HD_ARRAY_SIZE(vm_top); i++)
                         if (json_object_get(j, vm_top[i]))
-                                return fail(err, vm_top[i], "`%s` is not supported for kind `%s`",
-                                            vm_top[i], k);
+                                return hd_codec_fail(err, vm_top[i],
+                                                     "`%s` is not supported for kind `%s`",
+                                                     vm_top[i], k);
                 if (json_object_get(res, "pids_max"))
-                        return fail(err, "resources.pids_max",
-                                    "`resources.pids_max` is not supported for kind `%s`", k);
+                        return hd_codec_fail(err, "resources.pids_max",
+                                             "`resources.pids_max` is not supported for kind `%s`",
+                                             k);
         } else if (json_object_get(res, "disk_gb"))
-                return fail(err, "resources.disk_gb",
-                            "`resources.disk_gb` is not supported for kind `%s`", k);
+                return hd_codec_fail(err, "resources.disk_gb",
+                                     "`resources.disk_gb` is not supported for kind `%s`", k);
         return 0;
 }
 
@@ -594,13 +544,14 @@ static int spec_check_shape(const json_t *j, HdError **err)
         int r;
 
         /* 1. unknown fields, at every level we can see */
-        r = check_unknown(j, NULL, spec_fields, err);
+        r = hd_codec_check_unknown(j, NULL, spec_fields, err);
         if (r < 0)
                 return r;
-        if (json_is_object(res) && (r = check_unknown(res, "resources", resources_fields, err)) < 0)
+        if (json_is_object(res) &&
+            (r = hd_codec_check_unknown(res, "resources", resources_fields, err)) < 0)
                 return r;
         if (json_is_object(rp) &&
-            (r = check_unknown(rp, "restart_policy", restart_fields, err)) < 0)
+            (r = hd_codec_check_unknown(rp, "restart_policy", restart_fields, err)) < 0)
                 return r;
 
         /* 2. types */
@@ -622,39 +573,39 @@ static int spec_check_shape(const json_t *j, HdError **err)
                 { "autostart", JT_BOOLEAN },
         };
         for (size_t i = 0; i < HD_ARRAY_SIZE(top); i++)
-                if ((r = check_type(json_object_get(j, top[i].name), top[i].type, top[i].name,
-                                    err)) < 0)
+                if ((r = hd_codec_check_type(json_object_get(j, top[i].name), top[i].type,
+                                             top[i].name, err)) < 0)
                         return r;
         if ((r = check_member_types(json_object_get(j, "command"), JT_STRING, "command", err)) <
                     0 ||
             (r = check_member_types(json_object_get(j, "env"), JT_STRING, "env", err)) < 0 ||
             (r = check_member_types(json_object_get(j, "labels"), JT_STRING, "labels", err)) < 0)
                 return r;
-        if ((r = check_type(json_object_get(res, "vcpus"), JT_NUMBER, "resources.vcpus", err)) <
-                    0 ||
-            (r = check_type(json_object_get(res, "memory_mb"), JT_INTEGER, "resources.memory_mb",
-                            err)) < 0 ||
-            (r = check_type(json_object_get(res, "pids_max"), JT_INTEGER, "resources.pids_max",
-                            err)) < 0 ||
-            (r = check_type(json_object_get(res, "disk_gb"), JT_INTEGER, "resources.disk_gb",
-                            err)) < 0 ||
-            (r = check_type(json_object_get(rp, "name"), JT_STRING, "restart_policy.name", err)) <
-                    0 ||
-            (r = check_type(json_object_get(rp, "max_retries"), JT_INTEGER,
-                            "restart_policy.max_retries", err)) < 0)
+        if ((r = hd_codec_check_type(json_object_get(res, "vcpus"), JT_NUMBER, "resources.vcpus",
+                                     err)) < 0 ||
+            (r = hd_codec_check_type(json_object_get(res, "memory_mb"), JT_INTEGER,
+                                     "resources.memory_mb", err)) < 0 ||
+            (r = hd_codec_check_type(json_object_get(res, "pids_max"), JT_INTEGER,
+                                     "resources.pids_max", err)) < 0 ||
+            (r = hd_codec_check_type(json_object_get(res, "disk_gb"), JT_INTEGER,
+                                     "resources.disk_gb", err)) < 0 ||
+            (r = hd_codec_check_type(json_object_get(rp, "name"), JT_STRING, "restart_policy.name",
+                                     err)) < 0 ||
+            (r = hd_codec_check_type(json_object_get(rp, "max_retries"), JT_INTEGER,
+                                     "restart_policy.max_retries", err)) < 0)
                 return r;
 
         /* 3. required */
         static const char *const required[] = { "name", "kind", "image" };
         for (size_t i = 0; i < HD_ARRAY_SIZE(required); i++)
                 if (!json_object_get(j, required[i]))
-                        return fail(err, required[i], "is required");
+                        return hd_codec_fail(err, required[i], "is required");
         if (rp && !json_object_get(rp, "name"))
-                return fail(err, "restart_policy.name", "is required");
+                return hd_codec_fail(err, "restart_policy.name", "is required");
         return 0;
 }
 
-/* ---- instance spec: from and to JSON -------------------------------------- */
+/* ---- instance spec: from JSON --------------------------------------------- */
 
 int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdError **err)
 {
@@ -679,7 +630,8 @@ int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdErr
         const char *kind = json_string_value(json_object_get(j, "kind"));
         s.kind = hd_kind_from_string(kind);
         if (s.kind == HD_KIND_INVALID)
-                return fail(err, "kind", "`%.*s` is not a kind: use `container` or `vm`", Q(kind));
+                return hd_codec_fail(err, "kind", "`%.*s` is not a kind: use `container` or `vm`",
+                                     HD_CODEC_Q(kind));
 
         r = check_kind_fields(j, s.kind, err);
         if (r < 0)
@@ -701,13 +653,14 @@ int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdErr
         if ((v = json_object_get(j, "workdir"))) {
                 const char *w = json_string_value(v);
                 if (w[0] != '/') {
-                        r = fail(err, "workdir", "`%.*s` is not an absolute path", Q(w));
+                        r = hd_codec_fail(err, "workdir", "`%.*s` is not an absolute path",
+                                          HD_CODEC_Q(w));
                         goto fail;
                 }
                 if (json_string_length(v) > HD_MAX_STRING || has_control(w)) {
-                        r = fail(err, "workdir",
-                                 "must be at most %d bytes without control characters",
-                                 HD_MAX_STRING);
+                        r = hd_codec_fail(err, "workdir",
+                                          "must be at most %d bytes without control characters",
+                                          HD_MAX_STRING);
                         goto fail;
                 }
                 if (!(s.workdir = strdup(w)))
@@ -717,10 +670,11 @@ int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdErr
         if ((v = json_object_get(j, "user"))) {
                 const char *u = json_string_value(v);
                 if (!user_is_valid(u)) {
-                        r = fail(err, "user",
-                                 "`%.*s` is not a valid user: use a name or uid, optionally "
-                                 "followed by `:group`",
-                                 Q(u));
+                        r = hd_codec_fail(
+                                err, "user",
+                                "`%.*s` is not a valid user: use a name or uid, optionally "
+                                "followed by `:group`",
+                                HD_CODEC_Q(u));
                         goto fail;
                 }
                 if (!(s.user = strdup(u)))
@@ -729,10 +683,11 @@ int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdErr
 
         const char *hostname = json_string_value(json_object_get(j, "hostname"));
         if (hostname && !is_rfc1123_label(hostname)) {
-                r = fail(err, "hostname",
-                         "`%.*s` is not a valid hostname: use up to 63 letters, digits and `-`, "
-                         "starting and ending with a letter or digit",
-                         Q(hostname));
+                r = hd_codec_fail(
+                        err, "hostname",
+                        "`%.*s` is not a valid hostname: use up to 63 letters, digits and `-`, "
+                        "starting and ending with a letter or digit",
+                        HD_CODEC_Q(hostname));
                 goto fail;
         }
         if (!(s.hostname = strdup(hostname ? hostname : name)))
@@ -760,370 +715,4 @@ oom:
 fail:
         hd_instance_spec_clear(&s);
         return r;
-}
-
-static json_t *kvlist_to_json(const HdKVList *l)
-{
-        _cleanup_json_ json_t *o = json_object();
-        for (size_t i = 0; o && i < l->n; i++)
-                if (!add(o, l->items[i].key, jstr(l->items[i].value)))
-                        return NULL;
-        return TAKE_PTR(o);
-}
-
-static json_t *strv_to_json(const HdStrv *v)
-{
-        _cleanup_json_ json_t *a = json_array();
-        for (size_t i = 0; a && i < v->n; i++)
-                if (json_array_append_new(a, jstr(v->items[i])) < 0)
-                        return NULL;
-        return TAKE_PTR(a);
-}
-
-/* Appends the canonical spec fields to o; false on failure. */
-static bool spec_fields_to_json(json_t *o, const HdInstanceSpec *s)
-{
-        bool ct = s->kind == HD_KIND_CONTAINER;
-        bool ok = add(o, "name", jstr(s->name)) &&
-                  add(o, "kind", jstr(hd_kind_to_string(s->kind))) &&
-                  add(o, "image", jstr(s->image));
-        if (ok && ct)
-                ok = add(o, "command", strv_to_json(&s->command)) &&
-                     add(o, "env", kvlist_to_json(&s->env)) &&
-                     (!s->workdir || add(o, "workdir", jstr(s->workdir))) &&
-                     (!s->user || add(o, "user", jstr(s->user)));
-        ok = ok && add(o, "hostname", jstr(s->hostname ? s->hostname : s->name)) &&
-             add(o, "labels", kvlist_to_json(&s->labels));
-        if (!ok)
-                return false;
-
-        _cleanup_json_ json_t *res = json_object();
-        ok = add(res, "vcpus", json_real(s->resources.vcpus)) &&
-             add(res, "memory_mb", json_integer(s->resources.memory_mb)) &&
-             (!ct || add(res, "pids_max", json_integer(s->resources.pids_max))) &&
-             (ct || s->resources.disk_gb == 0 ||
-              add(res, "disk_gb", json_integer(s->resources.disk_gb)));
-        if (!ok || !add(o, "resources", TAKE_PTR(res)))
-                return false;
-
-        _cleanup_json_ json_t *rp = json_object();
-        ok = add(rp, "name", jstr(hd_restart_policy_to_string(s->restart_policy))) &&
-             add(rp, "max_retries", json_integer(s->restart_max_retries));
-        return ok && add(o, "restart_policy", TAKE_PTR(rp)) &&
-               add(o, "autostart", json_boolean(s->autostart));
-}
-
-json_t *hd_codec_instance_spec_to_json(const HdInstanceSpec *s)
-{
-        _cleanup_json_ json_t *o = json_object();
-        if (!s || !spec_fields_to_json(o, s))
-                return NULL;
-        return TAKE_PTR(o);
-}
-
-json_t *hd_codec_instance_to_json(const HdInstance *i)
-{
-        _cleanup_json_ json_t *o = json_object();
-        if (!i || !spec_fields_to_json(o, &i->spec))
-                return NULL;
-
-        _cleanup_json_ json_t *pl = json_object();
-        bool ok = add(pl, "host", jstr_or_null(i->placement.host)) &&
-                  add(pl, "driver", jstr_or_null(i->placement.driver)) &&
-                  add(pl, "reason", jstr_or_null(i->placement.reason));
-
-        ok = ok && add(o, "uuid", jstr(i->uuid)) &&
-             add(o, "state", jstr(hd_state_to_string(i->state))) &&
-             add(o, "exit_code", i->has_exit_code ? json_integer(i->exit_code) : json_null()) &&
-             add(o, "reason", jstr_or_null(i->reason)) && add(o, "error", jstr_or_null(i->error)) &&
-             add(o, "placement", TAKE_PTR(pl)) && add(o, "revision", json_integer(i->revision)) &&
-             add(o, "created_at", jtime(i->created_at)) &&
-             add(o, "updated_at", jtime(i->updated_at));
-        return ok ? TAKE_PTR(o) : NULL;
-}
-
-/* ---- PATCH ---------------------------------------------------------------- */
-
-void hd_instance_patch_clear(HdInstancePatch *p)
-{
-        if (!p)
-                return;
-        hd_kvlist_clear(&p->set_labels);
-        hd_strv_clear(&p->remove_labels);
-        *p = (HdInstancePatch){ 0 };
-}
-
-int hd_codec_instance_patch_from_json(const json_t *j, HdInstancePatch *ret, HdError **err)
-{
-        static const char *const fields[] = { "labels", NULL };
-        _cleanup_(hd_instance_patch_clear) HdInstancePatch p = { 0 };
-        int r;
-
-        *ret = (HdInstancePatch){ 0 };
-        if (!json_is_object(j))
-                return hd_error_set(err, -EINVAL, "request body must be a JSON object");
-        r = check_unknown(j, NULL, fields, err);
-        if (r < 0)
-                return r;
-
-        const json_t *labels = json_object_get(j, "labels");
-        r = check_type(labels, JT_OBJECT, "labels", err);
-        if (r < 0)
-                return r;
-        if (!labels) {
-                *ret = p;
-                p = (HdInstancePatch){ 0 };
-                return 0;
-        }
-
-        const char *key;
-        json_t *v;
-        json_object_foreach((json_t *)labels, key, v)
-        {
-                if (json_is_string(v) || json_is_null(v))
-                        continue;
-                _cleanup_free_ char *f = field_join("labels", key);
-                return fail(err, f ? f : "labels", "must be a string or null");
-        }
-
-        p.has_labels = true;
-        json_object_foreach((json_t *)labels, key, v)
-        {
-                _cleanup_free_ char *f = field_join("labels", key);
-                if (!f)
-                        return hd_error_set(err, -ENOMEM, "out of memory");
-                r = check_label_key(key, f, err);
-                if (r < 0)
-                        return r;
-                if (json_is_null(v)) {
-                        r = hd_strv_push(&p.remove_labels, key);
-                } else {
-                        r = check_label_value(json_string_value(v), f, err);
-                        if (r < 0)
-                                return r;
-                        r = hd_kvlist_set(&p.set_labels, key, json_string_value(v));
-                }
-                if (r < 0)
-                        return hd_error_set(err, -ENOMEM, "out of memory");
-        }
-        if (p.set_labels.n > HD_MAX_LABELS)
-                return fail(err, "labels", "must have at most %d labels", HD_MAX_LABELS);
-
-        *ret = p;
-        p = (HdInstancePatch){ 0 };
-        return 0;
-}
-
-int hd_codec_instance_patch_apply(const HdInstancePatch *p, HdInstanceSpec *spec, HdError **err)
-{
-        if (!p->has_labels)
-                return 0;
-
-        _cleanup_(hd_kvlist_clear) HdKVList labels = { 0 };
-        if (hd_kvlist_copy(&labels, &spec->labels) < 0)
-                return hd_error_set(err, -ENOMEM, "out of memory");
-        for (size_t i = 0; i < p->remove_labels.n; i++)
-                hd_kvlist_remove(&labels, p->remove_labels.items[i]);
-        for (size_t i = 0; i < p->set_labels.n; i++)
-                if (hd_kvlist_set(&labels, p->set_labels.items[i].key,
-                                  p->set_labels.items[i].value) < 0)
-                        return hd_error_set(err, -ENOMEM, "out of memory");
-        if (labels.n > HD_MAX_LABELS)
-                return fail(err, "labels",
-                            "must have at most %d labels (this change would leave %zu)",
-                            HD_MAX_LABELS, labels.n);
-
-        hd_kvlist_clear(&spec->labels);
-        spec->labels = labels;
-        labels = (HdKVList){ 0 };
-        return 0;
-}
-
-/* ---- action arguments ----------------------------------------------------- */
-
-static const struct {
-        const char *name;
-        int number;
-} signals[] = {
-        { "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },
-        { "ILL", SIGILL },       { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
-        { "BUS", SIGBUS },       { "FPE", SIGFPE },   { "KILL", SIGKILL },
-        { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
-        { "PIPE", SIGPIPE },     { "ALRM", SIGALRM }, { "TERM", SIGTERM },
-#ifdef SIGSTKFLT
-        { "STKFLT", SIGSTKFLT },
-#endif
-        { "CHLD", SIGCHLD },     { "CONT", SIGCONT }, { "STOP", SIGSTOP },
-        { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },
-        { "URG", SIGURG },       { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
-        { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
-        { "IO", SIGIO },         { "PWR", SIGPWR },   { "SYS", SIGSYS },
-};
-
-static int signal_from_name(const char *s)
-{
-        if (hd_str_startswith(s, "SIG"))
-                s += 3;
-        for (size_t i = 0; i < HD_ARRAY_SIZE(signals); i++)
-                if (strcmp(s, signals[i].name) == 0)
-                        return signals[i].number;
-        return -EINVAL;
-}
-
-int hd_codec_action_args_from_json(HdAction a, const json_t *j, char **ret_args, HdError **err)
-{
-        static const char *const none[] = { NULL };
-        static const char *const timeout[] = { "timeout", NULL };
-        static const char *const kill[] = { "signal", NULL };
-        const char *const *fields;
-        int r;
-
-        switch (a) {
-        case HD_ACTION_STOP:
-        case HD_ACTION_RESTART:
-                fields = timeout;
-                break;
-        case HD_ACTION_KILL:
-                fields = kill;
-                break;
-        case HD_ACTION_START:
-        case HD_ACTION_PAUSE:
-        case HD_ACTION_RESUME:
-        case HD_ACTION_DELETE:
-                fields = none;
-                break;
-        default:
-                return hd_error_set(err, -EINVAL, "unknown action");
-        }
-
-        if (j && !json_is_object(j))
-                return hd_error_set(err, -EINVAL, "request body must be a JSON object");
-        if (j && (r = check_unknown(j, NULL, fields, err)) < 0)
-                return r;
-
-        _cleanup_json_ json_t *args = json_object();
-        if (!args)
-                return hd_error_set(err, -ENOMEM, "out of memory");
-
-        if (fields == timeout) {
-                const json_t *v = json_object_get(j, "timeout");
-                int64_t t = 10;
-                if (v) {
-                        if ((r = check_type(v, JT_INTEGER, "timeout", err)) < 0 ||
-                            (r = check_int_range(v, 0, HD_MAX_STOP_TIMEOUT, "timeout", "", err)) <
-                                    0)
-                                return r;
-                        t = json_integer_value(v);
-                }
-                if (!add(args, "timeout", json_integer(t)))
-                        return hd_error_set(err, -ENOMEM, "out of memory");
-        } else if (fields == kill) {
-                const json_t *v = json_object_get(j, "signal");
-                int sig = SIGKILL;
-                if (json_is_integer(v)) {
-                        if ((r = check_int_range(v, 1, 64, "signal", "", err)) < 0)
-                                return r;
-                        sig = (int)json_integer_value(v);
-                } else if (json_is_string(v)) {
-                        sig = signal_from_name(json_string_value(v));
-                        if (sig < 0)
-                                return fail(err, "signal",
-                                            "`%.*s` is not a signal: use a name like `SIGTERM` "
-                                            "or a number from 1 to 64",
-                                            Q(json_string_value(v)));
-                } else if (v)
-                        return fail(err, "signal", "must be a string or an integer");
-                if (!add(args, "signal", json_integer(sig)))
-                        return hd_error_set(err, -ENOMEM, "out of memory");
-        }
-
-        char *text = json_dumps(args, JSON_COMPACT);
-        if (!text)
-                return hd_error_set(err, -ENOMEM, "out of memory");
-        *ret_args = text;
-        return 0;
-}
-
-/* ---- operations, events, errors ------------------------------------------- */
-
-/* A stored JSON object text as a value; NULL or anything but an object gives {}. */
-static json_t *embed_object(const char *text)
-{
-        json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-        if (json_is_object(j))
-                return j;
-        json_decref(j);
-        return json_object();
-}
-
-static json_t *instance_ref(const char *uuid, const char *name)
-{
-        _cleanup_json_ json_t *o = json_object();
-        if (!add(o, "uuid", jstr(uuid)) || !add(o, "name", jstr_or_null(name)))
-                return NULL;
-        return TAKE_PTR(o);
-}
-
-json_t *hd_codec_operation_to_json(const HdOperation *op)
-{
-        _cleanup_json_ json_t *o = json_object();
-        if (!op || !o)
-                return NULL;
-
-        json_t *error;
-        if (op->error_code || op->error_message) {
-                error = json_object();
-                if (!add(error, "code", jstr(op->error_code ? op->error_code : "internal")) ||
-                    !add(error, "message", jstr(op->error_message ? op->error_message : ""))) {
-                        json_decref(error);
-                        return NULL;
-                }
-        } else
-                error = json_null();
-
-        _cleanup_json_ json_t *progress = json_object();
-        bool ok = add(progress, "done", json_integer(op->progress_done)) &&
-                  add(progress, "total", json_integer(op->progress_total));
-
-        ok = add(o, "id", jstr(op->id)) && ok &&
-             add(o, "action", jstr(hd_action_to_string(op->action))) &&
-             add(o, "instance", instance_ref(op->instance_uuid, op->instance_name)) &&
-             add(o, "status", jstr(hd_op_status_to_string(op->status))) &&
-             add(o, "args", embed_object(op->args_json)) && add(o, "error", TAKE_PTR(error)) &&
-             add(o, "progress", TAKE_PTR(progress)) &&
-             add(o, "created_at", jtime(op->created_at)) &&
-             add(o, "updated_at", jtime(op->updated_at)) &&
-             add(o, "finished_at", op->finished_at ? jtime(op->finished_at) : json_null());
-        json_decref(error); /* only still set when an earlier step failed */
-        return ok ? TAKE_PTR(o) : NULL;
-}
-
-json_t *hd_codec_event_to_json(const HdEvent *e)
-{
-        _cleanup_json_ json_t *o = json_object();
-        if (!e || !o)
-                return NULL;
-
-        bool ok = add(o, "seq", json_integer(e->seq)) && add(o, "time", jtime(e->time)) &&
-                  add(o, "type", jstr(e->type));
-        if (ok && e->instance_uuid[0])
-                ok = add(o, "instance", instance_ref(e->instance_uuid, e->instance_name));
-        if (ok && e->operation_id[0])
-                ok = add(o, "operation", jstr(e->operation_id));
-        ok = ok && add(o, "data", embed_object(e->data_json));
-        return ok ? TAKE_PTR(o) : NULL;
-}
-
-json_t *hd_codec_error_to_json(const char *code, const char *message, const char *field)
-{
-        _cleanup_json_ json_t *inner = json_object();
-        if (!add(inner, "code", jstr(code ? code : "internal")) ||
-            !add(inner, "message", jstr(message ? message : "")) ||
-            (field && !add(inner, "field", jstr(field))))
-                return NULL;
-
-        _cleanup_json_ json_t *o = json_object();
-        if (!add(o, "error", TAKE_PTR(inner)))
-                return NULL;
-        return TAKE_PTR(o);
 }

@@ -98,3 +98,55 @@ void hostctl_print_event_line(const json_t *event);
 
 extern const HostctlCommand hostctl_commands[];
 extern const size_t hostctl_n_commands;
+
+/* Seconds that actions, `rm` and `wait` wait for their operation unless told. */
+#define HOSTCTL_DEFAULT_WAIT_S 60
+
+/* A growing array of borrowed strings (option values). */
+typedef struct HostctlStrv {
+        const char **v;
+        size_t n;
+} HostctlStrv;
+void hostctl_strv_clear(HostctlStrv *s);
+/* Returns HOSTCTL_EXIT_OK, or the exit status after printing an error. */
+int hostctl_strv_push(HostctlStrv *s, const char *value);
+
+/* Checks the number of positional arguments left after the options. Returns -1 when it
+ * is right, or the exit status of the usage error printed. */
+int hostctl_positional(int argc, char **argv, int min, int max, const char *what);
+
+/* For commands with no options of their own: returns -1 to go on, or an exit status. */
+int hostctl_only_common_options(Hostctl *ctl, int argc, char **argv, int min, int max,
+                                const char *what);
+
+/* An object as JSON or as "key: value" lines, following -o. */
+int hostctl_print_object(Hostctl *ctl, const json_t *obj);
+
+/* --wait S; false after printing a usage error. */
+bool hostctl_parse_wait(const char *value, long long *ret);
+
+/* Whether s has the form KEY=VALUE with a non-empty KEY. */
+bool hostctl_is_key_value(const char *s);
+
+/* One page of a list: the libhostclient call for opts with limit and after set. */
+typedef int (*HostctlPageFn)(HcClient *c, const void *opts, int limit, const char *after,
+                             json_t **ret, HcError *err);
+
+/* Follows the "next" cursors, collecting the member arrays of every page into
+ * {member: […], "next": cursor|null}; with limit > 0 it stops after limit items and
+ * keeps the cursor to go on from there. */
+int hostctl_collect(Hostctl *ctl, HostctlPageFn page_fn, const void *opts, const char *member,
+                    long long limit, json_t **ret);
+
+/* Prints an operation that an action returned; with wait_s > 0, waits for what is left of
+ * wait_s first, and then a failed, cancelled or unfinished operation is an error. */
+int hostctl_finish_operation(Hostctl *ctl, json_t *op, long long wait_s, int64_t started_ms);
+
+/* ---- hostctl-instances.c ------------------------------------------------------------- */
+
+/* `ls`, `show`, `create`, `label` and `rm`. */
+int hostctl_cmd_ls(Hostctl *ctl, int argc, char **argv);
+int hostctl_cmd_show(Hostctl *ctl, int argc, char **argv);
+int hostctl_cmd_create(Hostctl *ctl, int argc, char **argv);
+int hostctl_cmd_label(Hostctl *ctl, int argc, char **argv);
+int hostctl_cmd_rm(Hostctl *ctl, int argc, char **argv);

@@ -1,0 +1,53 @@
+/* Private to the codec (hd-codec*.c): the validation helpers that the parsing
+ * files share, and the output helper that action arguments reuse. Not installed,
+ * not for use outside api/. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "hd-error.h"
+#include "hd-macro.h"
+
+/* Sets a validation error (-EINVAL) on field; -ENOMEM if the message cannot be built. */
+int hd_codec_fail(HdError **err, const char *field, const char *fmt, ...) HD_PRINTF(3, 4);
+
+/* "prefix.key", or just "key" without a prefix. NULL on allocation failure;
+ * the caller frees. */
+char *hd_codec_field_join(const char *prefix, const char *key);
+
+/* How many bytes of s to quote in a message; use as HD_CODEC_Q(s) for "%.*s". */
+int hd_codec_quote_len(const char *s);
+#define HD_CODEC_Q(s) hd_codec_quote_len(s), (s)
+
+/* The first key of object o not in the NULL-terminated list allowed is -EINVAL
+ * naming "prefix.key". */
+int hd_codec_check_unknown(const json_t *o, const char *prefix, const char *const *allowed,
+                           HdError **err);
+
+typedef enum JType {
+        JT_STRING,
+        JT_INTEGER,
+        JT_NUMBER,
+        JT_BOOLEAN,
+        JT_OBJECT,
+        JT_ARRAY,
+} JType;
+
+/* v must be of type t; a NULL v (field absent) passes. */
+int hd_codec_check_type(const json_t *v, JType t, const char *field, HdError **err);
+
+/* The integer v must lie in [min, max]; suffix is appended to the message. */
+int hd_codec_check_int_range(const json_t *v, int64_t min, int64_t max, const char *field,
+                             const char *suffix, HdError **err);
+
+/* A label key (hd_codec_label_key_is_valid()) and value (length, no control
+ * characters), reported on field. */
+int hd_codec_check_label_key(const char *key, const char *field, HdError **err);
+int hd_codec_check_label_value(const char *value, const char *field, HdError **err);
+
+/* Adds v under key of o, taking ownership of v; false when o or v is NULL or on
+ * allocation failure. */
+bool hd_codec_add(json_t *o, const char *key, json_t *v);

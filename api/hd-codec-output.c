@@ -1,0 +1,221 @@
+/* The codec's output half: structs → the API's JSON (specs, instances,
+ * operations, events, errors). */
+#include "hd-codec.h"
+
+#include <string.h>
+
+#include "hd-codec-internal.h"
+#include "hd-util.h"
+
+/* ---- small helpers -------------------------------------------------------- */
+
+/* A JSON string for output. Text that is not valid UTF-8 (a driver's error
+ * message, say) is kept with its non-ASCII bytes replaced by '?'. NULL → NULL. */
+static json_t *jstr(const char *s)
+{
+        if (!s)
+                return NULL;
+        json_t *j = json_string(s);
+        if (j)
+                return j;
+        _cleanup_free_ char *copy = strdup(s);
+        if (!copy)
+                return NULL;
+        for (char *p = copy; *p; p++)
+                if ((unsigned char)*p >= 0x80)
+                        *p = '?';
+        return json_string(copy);
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+        return s ? jstr(s) : json_null();
+}
+
+static json_t *jtime(int64_t ms)
+{
+        char buf[32];
+        hd_time_format(ms, buf);
+        return json_string(buf);
+}
+
+bool hd_codec_add(json_t *o, const char *key, json_t *v)
+{
+        if (!o || !v) {
+                json_decref(v);
+                return false;
+        }
+        return json_object_set_new(o, key, v) == 0;
+}
+
+/* ---- instance specs and instances ----------------------------------------- */
+
+static json_t *kvlist_to_json(const HdKVList *l)
+{
+        _cleanup_json_ json_t *o = json_object();
+        for (size_t i = 0; o && i < l->n; i++)
+                if (!hd_codec_add(o, l->items[i].key, jstr(l->items[i].value)))
+                        return NULL;
+        return TAKE_PTR(o);
+}
+
+static json_t *strv_to_json(const HdStrv *v)
+{
+        _cleanup_json_ json_t *a = json_array();
+        for (size_t i = 0; a && i < v->n; i++)
+                if (json_array_append_new(a, jstr(v->items[i])) < 0)
+                        return NULL;
+        return TAKE_PTR(a);
+}
+
+/* Appends the canonical spec fields to o; false on failure. */
+static bool spec_fields_to_json(json_t *o, const HdInstanceSpec *s)
+{
+        bool ct = s->kind == HD_KIND_CONTAINER;
+        bool ok = hd_codec_add(o, "name", jstr(s->name)) &&
+                  hd_codec_add(o, "kind", jstr(hd_kind_to_string(s->kind))) &&
+                  hd_codec_add(o, "image", jstr(s->image));
+        if (ok && ct)
+                ok = hd_codec_add(o, "command", strv_to_json(&s->command)) &&
+                     hd_codec_add(o, "env", kvlist_to_json(&s->env)) &&
+                     (!s->workdir || hd_codec_add(o, "workdir", jstr(s->workdir))) &&
+                     (!s->user || hd_codec_add(o, "user", jstr(s->user)));
+        ok = ok && hd_codec_add(o, "hostname", jstr(s->hostname ? s->hostname : s->name)) &&
+             hd_codec_add(o, "labels", kvlist_to_json(&s->labels));
+        if (!ok)
+                return false;
+
+        _cleanup_json_ json_t *res = json_object();
+        ok = hd_codec_add(res, "vcpus", json_real(s->resources.vcpus)) &&
+             hd_codec_add(res, "memory_mb", json_integer(s->resources.memory_mb)) &&
+             (!ct || hd_codec_add(res, "pids_max", json_integer(s->resources.pids_max))) &&
+             (ct || s->resources.disk_gb == 0 ||
+              hd_codec_add(res, "disk_gb", json_integer(s->resources.disk_gb)));
+        if (!ok || !hd_codec_add(o, "resources", TAKE_PTR(res)))
+                return false;
+
+        _cleanup_json_ json_t *rp = json_object();
+        ok = hd_codec_add(rp, "name", jstr(hd_restart_policy_to_string(s->restart_policy))) &&
+             hd_codec_add(rp, "max_retries", json_integer(s->restart_max_retries));
+        return ok && hd_codec_add(o, "restart_policy", TAKE_PTR(rp)) &&
+               hd_codec_add(o, "autostart", json_boolean(s->autostart));
+}
+
+json_t *hd_codec_instance_spec_to_json(const HdInstanceSpec *s)
+{
+        _cleanup_json_ json_t *o = json_object();
+        if (!s || !spec_fields_to_json(o, s))
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+json_t *hd_codec_instance_to_json(const HdInstance *i)
+{
+        _cleanup_json_ json_t *o = json_object();
+        if (!i || !spec_fields_to_json(o, &i->spec))
+                return NULL;
+
+        _cleanup_json_ json_t *pl = json_object();
+        bool ok = hd_codec_add(pl, "host", jstr_or_null(i->placement.host)) &&
+                  hd_codec_add(pl, "driver", jstr_or_null(i->placement.driver)) &&
+                  hd_codec_add(pl, "reason", jstr_or_null(i->placement.reason));
+
+        ok = ok && hd_codec_add(o, "uuid", jstr(i->uuid)) &&
+             hd_codec_add(o, "state", jstr(hd_state_to_string(i->state))) &&
+             hd_codec_add(o, "exit_code",
+                          i->has_exit_code ? json_integer(i->exit_code) : json_null()) &&
+             hd_codec_add(o, "reason", jstr_or_null(i->reason)) &&
+             hd_codec_add(o, "error", jstr_or_null(i->error)) &&
+             hd_codec_add(o, "placement", TAKE_PTR(pl)) &&
+             hd_codec_add(o, "revision", json_integer(i->revision)) &&
+             hd_codec_add(o, "created_at", jtime(i->created_at)) &&
+             hd_codec_add(o, "updated_at", jtime(i->updated_at));
+        return ok ? TAKE_PTR(o) : NULL;
+}
+
+/* ---- operations, events, errors ------------------------------------------- */
+
+/* A stored JSON object text as a value; NULL or anything but an object gives {}. */
+static json_t *embed_object(const char *text)
+{
+        json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+        if (json_is_object(j))
+                return j;
+        json_decref(j);
+        return json_object();
+}
+
+static json_t *instance_ref(const char *uuid, const char *name)
+{
+        _cleanup_json_ json_t *o = json_object();
+        if (!hd_codec_add(o, "uuid", jstr(uuid)) || !hd_codec_add(o, "name", jstr_or_null(name)))
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+json_t *hd_codec_operation_to_json(const HdOperation *op)
+{
+        _cleanup_json_ json_t *o = json_object();
+        if (!op || !o)
+                return NULL;
+
+        json_t *error;
+        if (op->error_code || op->error_message) {
+                error = json_object();
+                if (!hd_codec_add(error, "code",
+                                  jstr(op->error_code ? op->error_code : "internal")) ||
+                    !hd_codec_add(error, "message",
+                                  jstr(op->error_message ? op->error_message : ""))) {
+                        json_decref(error);
+                        return NULL;
+                }
+        } else
+                error = json_null();
+
+        _cleanup_json_ json_t *progress = json_object();
+        bool ok = hd_codec_add(progress, "done", json_integer(op->progress_done)) &&
+                  hd_codec_add(progress, "total", json_integer(op->progress_total));
+
+        ok = hd_codec_add(o, "id", jstr(op->id)) && ok &&
+             hd_codec_add(o, "action", jstr(hd_action_to_string(op->action))) &&
+             hd_codec_add(o, "instance", instance_ref(op->instance_uuid, op->instance_name)) &&
+             hd_codec_add(o, "status", jstr(hd_op_status_to_string(op->status))) &&
+             hd_codec_add(o, "args", embed_object(op->args_json)) &&
+             hd_codec_add(o, "error", TAKE_PTR(error)) &&
+             hd_codec_add(o, "progress", TAKE_PTR(progress)) &&
+             hd_codec_add(o, "created_at", jtime(op->created_at)) &&
+             hd_codec_add(o, "updated_at", jtime(op->updated_at)) &&
+             hd_codec_add(o, "finished_at", op->finished_at ? jtime(op->finished_at) : json_null());
+        json_decref(error); /* only still set when an earlier step failed */
+        return ok ? TAKE_PTR(o) : NULL;
+}
+
+json_t *hd_codec_event_to_json(const HdEvent *e)
+{
+        _cleanup_json_ json_t *o = json_object();
+        if (!e || !o)
+                return NULL;
+
+        bool ok = hd_codec_add(o, "seq", json_integer(e->seq)) &&
+                  hd_codec_add(o, "time", jtime(e->time)) && hd_codec_add(o, "type", jstr(e->type));
+        if (ok && e->instance_uuid[0])
+                ok = hd_codec_add(o, "instance", instance_ref(e->instance_uuid, e->instance_name));
+        if (ok && e->operation_id[0])
+                ok = hd_codec_add(o, "operation", jstr(e->operation_id));
+        ok = ok && hd_codec_add(o, "data", embed_object(e->data_json));
+        return ok ? TAKE_PTR(o) : NULL;
+}
+
+json_t *hd_codec_error_to_json(const char *code, const char *message, const char *field)
+{
+        _cleanup_json_ json_t *inner = json_object();
+        if (!hd_codec_add(inner, "code", jstr(code ? code : "internal")) ||
+            !hd_codec_add(inner, "message", jstr(message ? message : "")) ||
+            (field && !hd_codec_add(inner, "field", jstr(field))))
+                return NULL;
+
+        _cleanup_json_ json_t *o = json_object();
+        if (!hd_codec_add(o, "error", TAKE_PTR(inner)))
+                return NULL;
+        return TAKE_PTR(o);
+}
