@@ -177,22 +177,80 @@ int hd_codec_check_int_range(const json_t *v, int64_t min, int64_t max, const ch
 
 /* ---- request bodies ------------------------------------------------------- */
 
-/* jansson's text for a duplicate key ends in "near '<the key as a JSON token>'"
- * when the token is short; decode that token. NULL when it is not there. */
-static char *duplicate_key_from_text(const char *text)
+/* jansson names a duplicate key but not where it sits. Re-walk the text up to
+ * the error position (a valid JSON prefix, since jansson got that far) and
+ * keep the path of keys and indices: "resources.vcpus", "command[2]". */
+typedef struct PathFrame {
+        bool object;
+        bool want_key;
+        size_t index;
+        char *key;
+} PathFrame;
+
+static char *decode_key(const char *start, size_t len)
 {
-        const char *start = strstr(text, "near '");
-        if (!start)
-                return NULL;
-        start += strlen("near '");
-        const char *end = strrchr(start, '\'');
-        if (!end || end <= start)
-                return NULL;
-        _cleanup_json_ json_t *tok =
-                json_loadb(start, (size_t)(end - start), JSON_DECODE_ANY, NULL);
-        if (!json_is_string(tok))
-                return NULL;
-        return strdup(json_string_value(tok));
+        _cleanup_json_ json_t *tok = json_loadb(start, len, JSON_DECODE_ANY, NULL);
+        return json_is_string(tok) ? strdup(json_string_value(tok)) : NULL;
+}
+
+static char *duplicate_key_path(const char *text, size_t len, size_t position)
+{
+        PathFrame stack[64] = { 0 };
+        int depth = 0;
+        size_t i = 0;
+        bool ok = true;
+
+        while (i < len && i < position && ok) {
+                char ch = text[i];
+                PathFrame *top = depth > 0 ? &stack[depth - 1] : NULL;
+                if (ch == '{' || ch == '[') {
+                        if (depth == (int)HD_ARRAY_SIZE(stack)) {
+                                ok = false;
+                                break;
+                        }
+                        stack[depth++] = (PathFrame){ .object = ch == '{', .want_key = ch == '{' };
+                        i++;
+                } else if (ch == '}' || ch == ']') {
+                        if (depth > 0) {
+                                free(stack[depth - 1].key);
+                                stack[--depth] = (PathFrame){ 0 };
+                        }
+                        i++;
+                } else if (ch == ',') {
+                        if (top && top->object)
+                                top->want_key = true;
+                        else if (top)
+                                top->index++;
+                        i++;
+                } else if (ch == '"') {
+                        size_t start = i++;
+                        while (i < len && text[i] != '"')
+                                i += text[i] == '\\' ? 2 : 1;
+                        i++;
+                        if (top && top->object && top->want_key) {
+                                free(top->key);
+                                top->key = decode_key(text + start, i - start);
+                                top->want_key = false;
+                                ok = top->key != NULL;
+                        }
+                } else {
+                        i++;
+                }
+        }
+
+        char *path = NULL;
+        size_t plen = 0;
+        FILE *f = ok && depth > 0 ? open_memstream(&path, &plen) : NULL;
+        for (int k = 0; k < depth; k++) {
+                if (f && stack[k].object)
+                        fprintf(f, "%s%s", k ? "." : "", stack[k].key ? stack[k].key : "");
+                else if (f)
+                        fprintf(f, "[%zu]", stack[k].index);
+                free(stack[k].key);
+        }
+        if (f)
+                fclose(f);
+        return path;
 }
 
 int hd_codec_parse_object(const char *body, size_t len, json_t **ret, HdError **err)
@@ -212,11 +270,12 @@ int hd_codec_parse_object(const char *body, size_t len, json_t **ret, HdError **
                         if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
                                 *p = '?';
                 if (json_error_code(&jerr) == json_error_duplicate_key) {
-                        _cleanup_free_ char *key = duplicate_key_from_text(jerr.text);
-                        if (key)
-                                return hd_codec_fail(err, key,
+                        _cleanup_free_ char *path =
+                                duplicate_key_path(body, len, (size_t)jerr.position);
+                        if (path && path[0])
+                                return hd_codec_fail(err, path,
                                                      "duplicate key `%.*s` at line %d, column %d",
-                                                     HD_CODEC_Q(key), jerr.line, jerr.column);
+                                                     HD_CODEC_Q(path), jerr.line, jerr.column);
                 }
                 return hd_error_set(err, -EINVAL, "malformed JSON at line %d, column %d: %s",
                                     jerr.line, jerr.column, jerr.text);

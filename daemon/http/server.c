@@ -544,13 +544,15 @@ static struct MHD_Daemon *start_daemon(HdHttp *h, int fd, bool tcp)
 {
         unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                          MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+        /* The logger goes first so that MHD never writes to stderr on its own. */
         return MHD_start_daemon(
-                flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_LISTEN_SOCKET, fd,
-                MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_CONNECTION_TIMEOUT,
-                h->cfg.connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT, h->cfg.connection_limit,
+                flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,
+                MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+                MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.connection_timeout_s,
+                MHD_OPTION_CONNECTION_LIMIT, h->cfg.connection_limit,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, h->cfg.connection_memory,
                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, tcp ? h->cfg.connection_limit : 0,
-                MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h, MHD_OPTION_END);
+                MHD_OPTION_END);
 }
 
 int hd_http_start(const HdHttpConfig *cfg, HdCore *core, HdHttp **ret, HdError **err)
@@ -572,19 +574,28 @@ int hd_http_start(const HdHttpConfig *cfg, HdCore *core, HdHttp **ret, HdError *
         if (!h->cfg.connection_memory)
                 h->cfg.connection_memory = 64 * 1024;
         h->token = cfg->token ? strdup(cfg->token) : NULL;
-        h->socket_path = cfg->socket_path ? strdup(cfg->socket_path) : NULL;
         int r = hd_metrics_new(&h->metrics);
         if (r < 0) {
                 hd_http_stop(h);
                 return hd_error_set(err, r, "out of memory");
         }
 
+        /* TCP first: a refused address must not leave a socket file behind. */
+        _cleanup_close_ int tcp_fd = -1;
+        if (cfg->listen) {
+                tcp_fd = tcp_listen(cfg->listen, err);
+                if (tcp_fd < 0) {
+                        hd_http_stop(h);
+                        return tcp_fd;
+                }
+        }
         if (cfg->socket_path) {
                 int fd = unix_listen(cfg->socket_path, cfg->socket_group, err);
                 if (fd < 0) {
                         hd_http_stop(h);
                         return fd;
                 }
+                h->socket_path = strdup(cfg->socket_path);
                 h->unix_daemon = start_daemon(h, fd, false);
                 if (!h->unix_daemon) {
                         close(fd);
@@ -595,18 +606,13 @@ int hd_http_start(const HdHttpConfig *cfg, HdCore *core, HdHttp **ret, HdError *
                 hd_log_info("listening on unix:%s", cfg->socket_path);
         }
         if (cfg->listen) {
-                int fd = tcp_listen(cfg->listen, err);
-                if (fd < 0) {
-                        hd_http_stop(h);
-                        return fd;
-                }
-                h->tcp_daemon = start_daemon(h, fd, true);
+                h->tcp_daemon = start_daemon(h, tcp_fd, true);
                 if (!h->tcp_daemon) {
-                        close(fd);
                         hd_http_stop(h);
                         return hd_error_set(err, -EIO, "libmicrohttpd failed to start on `%s`",
                                             cfg->listen);
                 }
+                TAKE_FD(tcp_fd); /* MHD owns it now */
                 hd_log_info("listening on tcp:%s (bearer token required)", cfg->listen);
         }
         *ret = h;
@@ -625,8 +631,11 @@ void hd_http_quiesce(HdHttp *h)
                 if (fd != MHD_INVALID_SOCKET)
                         close(fd);
         }
-        if (h->socket_path)
+        if (h->socket_path) {
                 (void)unlink(h->socket_path);
+                free(h->socket_path);
+                h->socket_path = NULL;
+        }
 }
 
 void hd_http_drain(HdHttp *h, int64_t timeout_ms)
@@ -652,6 +661,8 @@ void hd_http_stop(HdHttp *h)
                 MHD_stop_daemon(h->unix_daemon);
         if (h->tcp_daemon)
                 MHD_stop_daemon(h->tcp_daemon);
+        if (h->socket_path)
+                (void)unlink(h->socket_path);
         hd_metrics_free(h->metrics);
         free(h->token);
         free(h->socket_path);

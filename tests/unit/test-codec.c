@@ -299,9 +299,17 @@ START_TEST(test_parse_object)
         const char *dup = "{\"name\": \"a\", \"name\": \"b\"}";
         parse_bad(dup, strlen(dup), -EINVAL, "name", "duplicate key `name`");
         dup = "{\"resources\": {\"memory_mb\": 1, \"memory_mb\": 2}}";
-        parse_bad(dup, strlen(dup), -EINVAL, "memory_mb", "duplicate key `memory_mb`");
+        parse_bad(dup, strlen(dup), -EINVAL, "resources.memory_mb",
+                  "duplicate key `resources.memory_mb`");
         dup = "{\"a\\u0062\": 1, \"ab\": 2}";
         parse_bad(dup, strlen(dup), -EINVAL, "ab", "duplicate key `ab`");
+        /* the path runs through arrays, escaped quotes and long keys */
+        dup = "{\"x\": [1, {\"q\\\"\": \"}\"}, {\"k\": 1, \"k\": 2}]}";
+        parse_bad(dup, strlen(dup), -EINVAL, "x[2].k", "duplicate key `x[2].k`");
+        dup = "{\"labels\": {\"a-very-long-label-key-name\": \"1\", "
+              "\"a-very-long-label-key-name\": \"2\"}}";
+        parse_bad(dup, strlen(dup), -EINVAL, "labels.a-very-long-label-key-name",
+                  "duplicate key");
 
         /* NUL: escaped or raw, it never gets into a string */
         const char *nul = "{\"name\": \"a\\u0000b\"}";
