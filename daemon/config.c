@@ -136,8 +136,7 @@ int hd_config_load_file(HdConfig *c, const char *path, HdError **err)
 
         const char *name;
         json_t *v;
-        json_object_foreach(j, name, v)
-        {
+        json_object_foreach (j, name, v) {
                 const Key *k = find_key(name);
                 if (!k)
                         return hd_error_set_field(err, -EINVAL, name,

@@ -127,15 +127,15 @@ char *hostctl_value_string(const json_t *v)
                 size_t i;
                 json_t *e;
                 bool scalars = json_array_size(v) > 0;
-                json_array_foreach(v, i, e) scalars = scalars && hostctl_is_scalar(e);
+                json_array_foreach (v, i, e)
+                        scalars = scalars && hostctl_is_scalar(e);
                 if (!scalars)
                         break;
                 size_t len = 0;
                 FILE *f = open_memstream(&s, &len);
                 if (!f)
                         return NULL;
-                json_array_foreach(v, i, e)
-                {
+                json_array_foreach (v, i, e) {
                         _cleanup_free_ char *es = hostctl_value_string(e);
                         fprintf(f, "%s%s", i > 0 ? ", " : "", es ? es : "?");
                 }
@@ -162,8 +162,7 @@ static void hostctl_kv_add(HostctlTable *t, const char *prefix, const json_t *ob
         const char *key;
         json_t *v;
 
-        json_object_foreach((json_t *)obj, key, v)
-        {
+        json_object_foreach ((json_t *)obj, key, v) {
                 _cleanup_free_ char *name = NULL;
                 if (asprintf(&name, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", key) < 0) {
                         name = NULL;
@@ -208,8 +207,7 @@ void hostctl_print_instances(const json_t *instances)
 
         if (!t)
                 return;
-        json_array_foreach(instances, i, in)
-        {
+        json_array_foreach (instances, i, in) {
                 const json_t *res = json_object_get(in, "resources");
                 const json_t *vcpus = json_object_get(res, "vcpus");
                 const json_t *mem = json_object_get(res, "memory_mb");
@@ -252,8 +250,7 @@ void hostctl_print_operations(const json_t *operations)
 
         if (!t)
                 return;
-        json_array_foreach(operations, i, op)
-        {
+        json_array_foreach (operations, i, op) {
                 hostctl_table_add(t, (const char *const[]){
                                              hostctl_str(op, "id"),
                                              hostctl_str(op, "action"),

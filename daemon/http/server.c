@@ -545,14 +545,14 @@ static struct MHD_Daemon *start_daemon(HdHttp *h, int fd, bool tcp)
         unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                          MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
         /* The logger goes first so that MHD never writes to stderr on its own. */
-        return MHD_start_daemon(
-                flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,
-                MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
-                MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.connection_timeout_s,
-                MHD_OPTION_CONNECTION_LIMIT, h->cfg.connection_limit,
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, h->cfg.connection_memory,
-                MHD_OPTION_PER_IP_CONNECTION_LIMIT, tcp ? h->cfg.connection_limit : 0,
-                MHD_OPTION_END);
+        return MHD_start_daemon(flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER,
+                                mhd_logger, h, MHD_OPTION_LISTEN_SOCKET, fd,
+                                MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+                                MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.connection_timeout_s,
+                                MHD_OPTION_CONNECTION_LIMIT, h->cfg.connection_limit,
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, h->cfg.connection_memory,
+                                MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                tcp ? h->cfg.connection_limit : 0, MHD_OPTION_END);
 }
 
 int hd_http_start(const HdHttpConfig *cfg, HdCore *core, HdHttp **ret, HdError **err)

@@ -308,8 +308,7 @@ START_TEST(test_parse_object)
         parse_bad(dup, strlen(dup), -EINVAL, "x[2].k", "duplicate key `x[2].k`");
         dup = "{\"labels\": {\"a-very-long-label-key-name\": \"1\", "
               "\"a-very-long-label-key-name\": \"2\"}}";
-        parse_bad(dup, strlen(dup), -EINVAL, "labels.a-very-long-label-key-name",
-                  "duplicate key");
+        parse_bad(dup, strlen(dup), -EINVAL, "labels.a-very-long-label-key-name", "duplicate key");
 
         /* NUL: escaped or raw, it never gets into a string */
         const char *nul = "{\"name\": \"a\\u0000b\"}";
