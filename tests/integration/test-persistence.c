@@ -182,6 +182,8 @@ static void interrupted_creates(int sig, const char *batch)
                 json_decref(inst);
         }
         ck_assert_int_ge(present, acked);
+        fprintf(stderr, "%s during %d creates: %d acknowledged, %d present after restart\n",
+                strsignal(sig), N_CREATES, acked, present);
         hc_client_free(c);
         int st = -1;
         ck_assert_int_eq(hd_test_daemon_stop(&d, SIGTERM, &st), 0);
