@@ -10,6 +10,8 @@
 #define HD_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #define HD_UNUSED            __attribute__((unused))
 #define HD_ARRAY_SIZE(a)     (sizeof(a) / sizeof((a)[0]))
+#define HD_STRINGIFY_(x)     #x
+#define HD_STRINGIFY(x)      HD_STRINGIFY_(x)
 
 static inline void hd_freep(void *p)
 {

@@ -12,6 +12,7 @@ typedef struct HdActiveOp {
         char instance_uuid[HD_UUID_STRING_MAX];
         HdAction action;
         bool running;
+        bool cancelled; /* cancelled while pending: no worker may take it */
         atomic_bool cancel_requested;
         struct HdActiveOp *next;
 } HdActiveOp;
@@ -25,8 +26,12 @@ struct HdCore {
         HdHostFacts facts;
         HdSchedCapacity capacity;
 
-        /* Admission reads the allocation and inserts in one step. */
+        /* Admission reads the allocation and inserts in one step. The totals
+         * are kept here (hostd is the inventory's only writer) rather than
+         * summed over every row at each create. */
         pthread_mutex_t admit_lock;
+        double allocated_vcpus;
+        int64_t allocated_memory_mb;
 
         /* Operations: the active list in FIFO order, worker wake-ups, and a
          * condition broadcast whenever any operation changes. */
@@ -53,6 +58,9 @@ int hd_core_tx_set_state(HdStoreTx *tx, HdInstance *inst, HdState to, int64_t *r
                          HdError **err);
 /* After a commit: makes events up to seq visible to streams. */
 void hd_core_events_published(HdCore *c, int64_t seq);
+
+/* core.c: gives back what a deleted instance held. */
+void hd_core_release(HdCore *c, const HdInstance *inst);
 
 /* core-operations.c */
 int hd_core_ops_start(HdCore *c, HdError **err);

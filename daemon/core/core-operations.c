@@ -369,6 +369,8 @@ static void run_op(HdCore *c, HdActiveOp *active)
         }
         if (r >= 0)
                 r = hd_store_tx_commit(TAKE_PTR(tx), &err);
+        if (r >= 0 && now && o->action == HD_ACTION_DELETE && dr >= 0)
+                hd_core_release(c, now);
         if (r < 0)
                 hd_log_error("operation %s: recording the outcome failed: %s", o->id, err->message);
         else if (dr < 0)
@@ -389,7 +391,7 @@ static void *worker_main(void *arg)
         while (!atomic_load(&c->shutting_down)) {
                 HdActiveOp *next = NULL;
                 for (HdActiveOp *a = c->active; a; a = a->next)
-                        if (!a->running) {
+                        if (!a->running && !a->cancelled) {
                                 next = a;
                                 break;
                         }
@@ -527,21 +529,20 @@ int hd_core_operation_wait(HdCore *c, const char *id, int64_t timeout_ms, HdOper
                            HdError **err)
 {
         int64_t deadline = hd_monotonic_ms() + timeout_ms;
+        /* An unfinished operation is on the active list until its outcome is
+         * committed, so waiters sleep on that list, not on the store: the store
+         * is read once, at the end. Every change broadcasts under c->lock. */
         pthread_mutex_lock(&c->lock);
-        for (;;) {
-                _cleanup_(hd_operation_freep) HdOperation *o = NULL;
-                /* Read under the lock so a change between the read and the wait
-                 * cannot be missed: every change broadcasts under it. */
-                int r = hd_store_operation_get(c->store, id, &o, err);
-                if (r < 0 || hd_op_status_is_final(o->status) || atomic_load(&c->shutting_down) ||
-                    hd_monotonic_ms() >= deadline) {
-                        pthread_mutex_unlock(&c->lock);
-                        if (r >= 0)
-                                *ret = TAKE_PTR(o);
-                        return r;
-                }
+        while (!atomic_load(&c->shutting_down) && hd_monotonic_ms() < deadline) {
+                bool active = false;
+                for (HdActiveOp *a = c->active; a && !active; a = a->next)
+                        active = strcmp(a->id, id) == 0;
+                if (!active)
+                        break;
                 hd_cond_wait_until(&c->change_cond, &c->lock, deadline);
         }
+        pthread_mutex_unlock(&c->lock);
+        return hd_store_operation_get(c->store, id, ret, err);
 }
 
 int hd_core_operation_cancel(HdCore *c, const char *id, HdOperation **ret, HdError **err)
@@ -553,16 +554,16 @@ int hd_core_operation_cancel(HdCore *c, const char *id, HdOperation **ret, HdErr
 
         bool was_pending = false, was_running = false;
         pthread_mutex_lock(&c->lock);
-        for (HdActiveOp **p = &c->active; *p; p = &(*p)->next) {
-                if (strcmp((*p)->id, id) != 0)
+        for (HdActiveOp *a = c->active; a; a = a->next) {
+                if (strcmp(a->id, id) != 0 || a->cancelled)
                         continue;
-                if ((*p)->running) {
-                        atomic_store(&(*p)->cancel_requested, true);
+                if (a->running) {
+                        atomic_store(&a->cancel_requested, true);
                         was_running = true;
                 } else {
-                        HdActiveOp *dead = *p;
-                        *p = dead->next;
-                        free(dead);
+                        /* It stays listed (so waiters keep waiting) until the
+                         * cancellation is committed; no worker will take it. */
+                        a->cancelled = true;
                         was_pending = true;
                 }
                 break;
@@ -589,10 +590,17 @@ int hd_core_operation_cancel(HdCore *c, const char *id, HdOperation **ret, HdErr
         }
         if (r >= 0)
                 r = hd_store_tx_commit(TAKE_PTR(tx), err);
-        if (r < 0)
+        if (r < 0) {
+                pthread_mutex_lock(&c->lock);
+                for (HdActiveOp *a = c->active; a; a = a->next)
+                        if (strcmp(a->id, id) == 0)
+                                a->cancelled = false;
+                pthread_cond_signal(&c->work_cond);
+                pthread_mutex_unlock(&c->lock);
                 return r;
+        }
         hd_core_events_published(c, seq);
-        broadcast_change(c);
+        forget(c, id);
         *ret = TAKE_PTR(o);
         return 0;
 }

@@ -57,6 +57,8 @@ int hd_core_new(const HdCoreConfig *cfg, HdStore *store, HdDriver *const drivers
 
         int64_t seq = 0;
         int r = hd_store_event_last_seq(store, &seq, err);
+        if (r >= 0)
+                r = hd_store_allocated(store, &c->allocated_vcpus, &c->allocated_memory_mb, err);
         if (r < 0) {
                 hd_core_free(c);
                 return r;
@@ -133,9 +135,10 @@ const HdHostFacts *hd_core_host_facts(HdCore *c)
 int hd_core_host_usage(HdCore *c, HdHostUsage *ret, HdError **err)
 {
         *ret = (HdHostUsage){ .capacity = c->capacity };
-        int r = hd_store_allocated(c->store, &ret->allocated_vcpus, &ret->allocated_memory_mb, err);
-        if (r < 0)
-                return r;
+        pthread_mutex_lock(&c->admit_lock);
+        ret->allocated_vcpus = c->allocated_vcpus;
+        ret->allocated_memory_mb = c->allocated_memory_mb;
+        pthread_mutex_unlock(&c->admit_lock);
         return hd_store_instance_counts(c->store, ret->counts, err);
 }
 
@@ -168,8 +171,6 @@ int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **
         {
                 _cleanup_tx_ HdStoreTx *tx = NULL;
                 _cleanup_(hd_instance_freep) HdInstance *existing = NULL;
-                double vcpus = 0;
-                int64_t mem = 0;
                 HdSchedRequest req = {
                         .kind = spec->kind,
                         .vcpus = spec->resources.vcpus,
@@ -178,15 +179,19 @@ int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **
 
                 r = hd_store_tx_begin(c->store, &tx, err);
                 if (r >= 0) {
-                        r = hd_store_tx_instance_get(tx, spec->name, &existing, NULL);
+                        _cleanup_error_ HdError *lookup = NULL;
+                        r = hd_store_tx_instance_get(tx, spec->name, &existing, &lookup);
                         if (r >= 0)
                                 r = hd_error_set_field(err, -EEXIST, "name",
                                                        "instance `%s` already exists", spec->name);
+                        else if (r == -ENOENT)
+                                r = 0;
                         else
-                                r = hd_store_tx_allocated(tx, &vcpus, &mem, err);
+                                r = hd_error_propagate(err, &lookup);
                 }
                 if (r >= 0)
-                        r = hd_sched_place(&c->capacity, vcpus, mem, &req, &inst->placement, err);
+                        r = hd_sched_place(&c->capacity, c->allocated_vcpus, c->allocated_memory_mb,
+                                           &req, &inst->placement, err);
                 if (r >= 0)
                         r = hd_store_tx_instance_insert(tx, inst, err);
                 if (r >= 0)
@@ -197,6 +202,10 @@ int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **
                                              &seq, err);
                 if (r >= 0)
                         r = hd_store_tx_commit(TAKE_PTR(tx), err);
+                if (r >= 0) {
+                        c->allocated_vcpus += spec->resources.vcpus;
+                        c->allocated_memory_mb += spec->resources.memory_mb;
+                }
         }
         pthread_mutex_unlock(&c->admit_lock);
         if (r < 0)
@@ -207,6 +216,27 @@ int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **
                     inst->placement.reason);
         *ret = TAKE_PTR(inst);
         return 0;
+}
+
+void hd_core_release(HdCore *c, const HdInstance *inst)
+{
+        pthread_mutex_lock(&c->admit_lock);
+        c->allocated_vcpus -= inst->spec.resources.vcpus;
+        c->allocated_memory_mb -= inst->spec.resources.memory_mb;
+        if (c->allocated_vcpus < 0.005)
+                c->allocated_vcpus = 0; /* no drift below zero from rounding */
+        pthread_mutex_unlock(&c->admit_lock);
+}
+
+int hd_core_instance_get_view(HdCore *c, const char *ref, HdInstanceView **ret, HdError **err)
+{
+        return hd_store_instance_get_view(c->store, ref, ret, err);
+}
+
+int hd_core_instance_list_views(HdCore *c, const HdInstanceFilter *f, HdInstanceView ***ret,
+                                size_t *ret_n, bool *ret_more, HdError **err)
+{
+        return hd_store_instance_list_views(c->store, f, ret, ret_n, ret_more, err);
 }
 
 int hd_core_instance_get(HdCore *c, const char *ref, HdInstance **ret, HdError **err)

@@ -66,6 +66,10 @@ int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **
 int hd_core_instance_get(HdCore *c, const char *ref, HdInstance **ret, HdError **err);
 int hd_core_instance_list(HdCore *c, const HdInstanceFilter *f, HdInstance ***ret, size_t *ret_n,
                           bool *ret_more, HdError **err);
+/* The same as rendered JSON text, as the store keeps it: the fast read path. */
+int hd_core_instance_get_view(HdCore *c, const char *ref, HdInstanceView **ret, HdError **err);
+int hd_core_instance_list_views(HdCore *c, const HdInstanceFilter *f, HdInstanceView ***ret,
+                                size_t *ret_n, bool *ret_more, HdError **err);
 /* if_match < 0 means no precondition; otherwise -ESTALE unless it equals the
  * current revision. */
 int hd_core_instance_patch(HdCore *c, const char *ref, const HdInstancePatch *p, int64_t if_match,

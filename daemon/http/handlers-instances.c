@@ -38,6 +38,38 @@ static enum MHD_Result collect_label(void *cls, enum MHD_ValueKind kind, const c
         return MHD_YES;
 }
 
+/* {"instances": [views...], "next": cursor}: the stored views are spliced in
+ * as they are, never parsed again. */
+static void respond_views(HdResponse *resp, HdInstanceView **items, size_t n, bool more)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f) {
+                hd_resp_error_status(resp, 500, NULL, "out of memory");
+                return;
+        }
+        fputs("{\"instances\":[", f);
+        for (size_t i = 0; i < n; i++) {
+                if (i)
+                        fputc(',', f);
+                fputs(items[i]->json, f);
+        }
+        fputs("],\"next\":", f);
+        if (more && n > 0) {
+                /* Names are [a-z0-9-]: a JSON string needs no escaping. */
+                fprintf(f, "\"%s\"", items[n - 1]->name);
+        } else
+                fputs("null", f);
+        fputs("}\n", f);
+        if (fclose(f) != 0) {
+                free(buf);
+                hd_resp_error_status(resp, 500, NULL, "out of memory");
+                return;
+        }
+        hd_resp_text(resp, 200, buf, len);
+}
+
 void hd_handle_instance_list(HdRequest *req, HdResponse *resp)
 {
         HdInstanceFilter f = { .kind = HD_KIND_INVALID, .state = HD_STATE_INVALID };
@@ -75,22 +107,15 @@ void hd_handle_instance_list(HdRequest *req, HdResponse *resp)
                 f.labels = lf.items;
                 f.n_labels = lf.n;
 
-                HdInstance **items = NULL;
+                HdInstanceView **items = NULL;
                 size_t n = 0;
                 bool more = false;
                 _cleanup_error_ HdError *err = NULL;
-                if (hd_core_instance_list(req->http->core, &f, &items, &n, &more, &err) < 0) {
+                if (hd_core_instance_list_views(req->http->core, &f, &items, &n, &more, &err) < 0)
                         hd_resp_error(resp, err);
-                } else {
-                        json_t *arr = json_array();
-                        for (size_t i = 0; i < n; i++)
-                                json_array_append_new(arr, hd_codec_instance_to_json(items[i]));
-                        json_t *next =
-                                more && n > 0 ? json_string(items[n - 1]->spec.name) : json_null();
-                        hd_resp_json(resp, 200,
-                                     json_pack("{s:o, s:o}", "instances", arr, "next", next));
-                        hd_instance_array_free(items, n);
-                }
+                else
+                        respond_views(resp, items, n, more);
+                hd_instance_view_array_free(items, n);
         }
         for (size_t i = 0; i < lf.n; i++) {
                 free(lf.items[i].key);
@@ -125,13 +150,22 @@ void hd_handle_instance_create(HdRequest *req, HdResponse *resp)
 void hd_handle_instance_get(HdRequest *req, HdResponse *resp)
 {
         _cleanup_error_ HdError *err = NULL;
-        _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
-        if (hd_core_instance_get(req->http->core, req->params[0], &inst, &err) < 0) {
+        _cleanup_(hd_instance_view_freep) HdInstanceView *v = NULL;
+        if (hd_core_instance_get_view(req->http->core, req->params[0], &v, &err) < 0) {
                 hd_resp_error(resp, err);
                 return;
         }
-        set_etag(resp, inst);
-        hd_resp_json(resp, 200, hd_codec_instance_to_json(inst));
+        if (asprintf(&resp->etag, "\"%lld\"", (long long)v->revision) < 0)
+                resp->etag = NULL;
+        size_t len = strlen(v->json);
+        char *text = realloc(TAKE_PTR(v->json), len + 2);
+        if (!text) {
+                hd_resp_error_status(resp, 500, NULL, "out of memory");
+                return;
+        }
+        text[len] = '\n';
+        text[len + 1] = '\0';
+        hd_resp_text(resp, 200, text, len + 1);
 }
 
 /* If-Match: "*" or a quoted revision; anything else can never match. */

@@ -82,6 +82,8 @@ HdRouteMatch hd_router_match(const char *method, const char *path, const HdRoute
 
 /* ---- response helpers ---- */
 void hd_resp_json(HdResponse *resp, unsigned status, json_t *body);
+/* A body already serialized as JSON; takes ownership of text. */
+void hd_resp_text(HdResponse *resp, unsigned status, char *text, size_t len);
 /* Maps err->code to a status and API error code; also sets field when present. */
 void hd_resp_error(HdResponse *resp, const HdError *err);
 void hd_resp_error_status(HdResponse *resp, unsigned status, const char *field, const char *fmt,

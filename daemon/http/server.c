@@ -88,8 +88,20 @@ const char *hd_http_error_code(unsigned status)
 void hd_resp_json(HdResponse *resp, unsigned status, json_t *body)
 {
         json_decref(resp->json);
+        free(resp->text);
+        resp->text = NULL;
         resp->status = status;
         resp->json = body;
+}
+
+void hd_resp_text(HdResponse *resp, unsigned status, char *text, size_t len)
+{
+        json_decref(resp->json);
+        resp->json = NULL;
+        free(resp->text);
+        resp->status = status;
+        resp->text = text;
+        resp->text_len = len;
 }
 
 void hd_resp_error_status(HdResponse *resp, unsigned status, const char *field, const char *fmt,

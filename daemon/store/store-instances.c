@@ -163,6 +163,37 @@ static int instance_texts(const HdInstance *i, char **ret_spec, char **ret_label
         return 0;
 }
 
+/* The instance's API JSON as GET returns it, at the given revision. */
+static char *render_view(const HdInstance *i, int64_t revision)
+{
+        HdInstance at = *i; /* shallow: only the revision differs */
+        at.revision = revision;
+        _cleanup_json_ json_t *j = hd_codec_instance_to_json(&at);
+        return j ? json_dumps(j, JSON_COMPACT) : NULL;
+}
+
+/* Stores the rendered view next to the row (schema v3 and later). */
+static int write_view(HdStore *s, const HdInstance *i, int64_t revision, HdError **err)
+{
+        if (s->version < 3)
+                return 0;
+        _cleanup_free_ char *view = render_view(i, revision);
+        if (!view)
+                return hd_error_set(err, -ENOMEM, "could not render instance `%s`", i->spec.name);
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r = hd_store_conn_stmt(&s->writer, HD_STORE_STMT_VIEW_SET, &st, err);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, i->uuid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, view, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, HD_CODEC_INSTANCE_FORMAT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                return hd_store_sqlite_error(err, s->writer.db,
+                                             "could not store the view of instance `%s`",
+                                             i->spec.name);
+        return 0;
+}
+
 /* Replaces the label index rows of an instance (schema v2 and later). */
 static int write_labels(HdStore *s, const HdInstance *i, bool replace, HdError **err)
 {
@@ -223,7 +254,10 @@ int hd_store_tx_instance_insert(HdStoreTx *tx, const HdInstance *i, HdError **er
         if (rc != SQLITE_DONE)
                 return hd_store_sqlite_error(err, s->writer.db, "could not insert instance `%s`",
                                              i->spec.name);
-        return write_labels(s, i, false, err);
+        r = write_labels(s, i, false, err);
+        if (r < 0)
+                return r;
+        return write_view(s, i, 1, err);
 }
 
 int hd_store_tx_instance_update(HdStoreTx *tx, const HdInstance *i, int64_t expect_revision,
@@ -274,7 +308,10 @@ int hd_store_tx_instance_update(HdStoreTx *tx, const HdInstance *i, int64_t expe
                                     (long long)expect_revision);
         }
 
-        return write_labels(s, i, true, err);
+        r = write_labels(s, i, true, err);
+        if (r < 0)
+                return r;
+        return write_view(s, i, expect_revision + 1, err);
 }
 
 int hd_store_tx_instance_delete(HdStoreTx *tx, const char *uuid, HdError **err)
@@ -352,7 +389,7 @@ int hd_store_instance_counts(HdStore *s, int64_t counts[HD_KIND__COUNT][HD_STATE
         return 0;
 }
 
-static char *list_sql(int version, bool kind, bool state, bool after, size_t n_labels)
+static char *list_sql(int version, bool views, bool kind, bool state, bool after, size_t n_labels)
 {
         char *buf = NULL;
         size_t len = 0;
@@ -360,7 +397,10 @@ static char *list_sql(int version, bool kind, bool state, bool after, size_t n_l
         if (!f)
                 return NULL;
 
-        fputs("SELECT " HD_STORE_INSTANCE_COLUMNS " FROM instances WHERE 1", f);
+        fputs("SELECT " HD_STORE_INSTANCE_COLUMNS, f);
+        if (views)
+                fputs(HD_STORE_VIEW_COLUMNS, f);
+        fputs(" FROM instances WHERE 1", f);
         if (kind)
                 fputs(" AND kind = ?", f);
         if (state)
@@ -383,8 +423,9 @@ static char *list_sql(int version, bool kind, bool state, bool after, size_t n_l
         return buf;
 }
 
-int hd_store_instance_list(HdStore *s, const HdInstanceFilter *f, HdInstance ***ret, size_t *ret_n,
-                           bool *ret_more, HdError **err)
+static int list_rows(HdStore *s, const HdInstanceFilter *f, bool views, HdStoreDecodeFn decode,
+                     HdStoreFreeFn free_one, void ***ret, size_t *ret_n, bool *ret_more,
+                     HdError **err)
 {
         bool kind = f->kind != HD_KIND_INVALID, state = f->state != HD_STATE_INVALID;
         bool after = f->after != NULL;
@@ -406,17 +447,19 @@ int hd_store_instance_list(HdStore *s, const HdInstanceFilter *f, HdInstance ***
 
         size_t shape = (kind ? 1 : 0) | (state ? 2 : 0) | (after ? 4 : 0);
         shape += 8 * f->n_labels;
-        if (f->n_labels <= HD_STORE_LIST_LABELS_CACHED && l.conn->list[shape]) {
-                st = l.conn->list[shape];
+        sqlite3_stmt **cache = views ? l.conn->view_list : l.conn->list;
+        if (f->n_labels <= HD_STORE_LIST_LABELS_CACHED && cache[shape]) {
+                st = cache[shape];
         } else {
-                _cleanup_free_ char *sql = list_sql(s->version, kind, state, after, f->n_labels);
+                _cleanup_free_ char *sql =
+                        list_sql(s->version, views, kind, state, after, f->n_labels);
                 if (!sql)
                         return hd_error_set(err, -ENOMEM, "out of memory");
                 if (f->n_labels <= HD_STORE_LIST_LABELS_CACHED) {
-                        r = hd_store_conn_prepare(l.conn, sql, &l.conn->list[shape], err);
+                        r = hd_store_conn_prepare(l.conn, sql, &cache[shape], err);
                         if (r < 0)
                                 return r;
-                        st = l.conn->list[shape];
+                        st = cache[shape];
                 } else if (sqlite3_prepare_v2(l.conn->db, sql, -1, &owned, NULL) != SQLITE_OK)
                         return hd_store_sqlite_error(err, l.conn->db,
                                                      "could not prepare statement");
@@ -440,6 +483,138 @@ int hd_store_instance_list(HdStore *s, const HdInstanceFilter *f, HdInstance ***
         if (rc != SQLITE_OK)
                 return hd_store_sqlite_error(err, l.conn->db, "could not bind list filter");
 
-        return hd_store_collect_rows(q, f->limit, decode_instance, instance_free_void,
-                                     (void ***)ret, ret_n, ret_more, err);
+        return hd_store_collect_rows(q, f->limit, decode, free_one, ret, ret_n, ret_more, err);
+}
+
+int hd_store_instance_list(HdStore *s, const HdInstanceFilter *f, HdInstance ***ret, size_t *ret_n,
+                           bool *ret_more, HdError **err)
+{
+        return list_rows(s, f, false, decode_instance, instance_free_void, (void ***)ret, ret_n,
+                         ret_more, err);
+}
+
+/* ---- views ------------------------------------------------------------------------ */
+
+void hd_instance_view_free(HdInstanceView *v)
+{
+        if (!v)
+                return;
+        free(v->name);
+        free(v->json);
+        free(v);
+}
+
+void hd_instance_view_array_free(HdInstanceView **a, size_t n)
+{
+        for (size_t i = 0; a && i < n; i++)
+                hd_instance_view_free(a[i]);
+        free(a);
+}
+
+static void view_free_void(void *p)
+{
+        hd_instance_view_free(p);
+}
+
+/* A row of the instance columns plus (from v3) view and view_format: the stored
+ * view when it is current, else one rendered from the row. */
+static int decode_view(sqlite3_stmt *st, void **ret, HdError **err)
+{
+        _cleanup_(hd_instance_view_freep) HdInstanceView *v = calloc(1, sizeof(*v));
+        if (!v)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        v->revision = sqlite3_column_int64(st, 4);
+        bool current = sqlite3_column_count(st) > 15 &&
+                       sqlite3_column_type(st, 14) == SQLITE_TEXT &&
+                       sqlite3_column_int(st, 15) == HD_CODEC_INSTANCE_FORMAT;
+        if (current) {
+                if (hd_store_col_strdup(st, 1, &v->name) < 0 ||
+                    hd_store_col_strdup(st, 14, &v->json) < 0)
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+        } else {
+                _cleanup_(hd_instance_freep) HdInstance *i = NULL;
+                int r = decode_instance(st, (void **)&i, err);
+                if (r < 0)
+                        return r;
+                v->name = strdup(i->spec.name);
+                v->json = render_view(i, i->revision);
+                if (!v->name || !v->json)
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+int hd_store_instance_get_view(HdStore *s, const char *name_or_uuid, HdInstanceView **ret,
+                               HdError **err)
+{
+        if (s->version < 3) {
+                _cleanup_(hd_instance_freep) HdInstance *i = NULL;
+                int r = hd_store_instance_get(s, name_or_uuid, &i, err);
+                if (r < 0)
+                        return r;
+                HdInstanceView *v = calloc(1, sizeof(*v));
+                if (!v)
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+                v->revision = i->revision;
+                v->name = strdup(i->spec.name);
+                v->json = render_view(i, i->revision);
+                if (!v->name || !v->json) {
+                        hd_instance_view_free(v);
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+                }
+                *ret = v;
+                return 0;
+        }
+        if (!name_or_uuid)
+                return hd_error_set(err, -EINVAL, "no instance name given");
+
+        _cleanup_lease_ HdStoreReaderLease l = hd_store_reader_acquire(s);
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r = hd_store_conn_stmt(l.conn,
+                                   hd_uuid_is_valid(name_or_uuid) ? HD_STORE_STMT_VIEW_BY_UUID
+                                                                  : HD_STORE_STMT_VIEW_BY_NAME,
+                                   &st, err);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, name_or_uuid, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return hd_error_set(err, -ENOENT, "instance `%s` not found", name_or_uuid);
+        if (rc != SQLITE_ROW)
+                return hd_store_sqlite_error(err, l.conn->db, "could not read instance");
+        return decode_view(st, (void **)ret, err);
+}
+
+int hd_store_instance_list_views(HdStore *s, const HdInstanceFilter *f, HdInstanceView ***ret,
+                                 size_t *ret_n, bool *ret_more, HdError **err)
+{
+        return list_rows(s, f, s->version >= 3, decode_view, view_free_void, (void ***)ret, ret_n,
+                         ret_more, err);
+}
+
+int hd_store_refresh_views(HdStore *s, HdError **err)
+{
+        _cleanup_tx_ HdStoreTx *tx = NULL;
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        HdInstance **stale = NULL;
+        size_t n = 0;
+
+        int r = hd_store_tx_begin(s, &tx, err);
+        if (r < 0)
+                return r;
+        if (sqlite3_prepare_v2(s->writer.db,
+                               "SELECT " HD_STORE_INSTANCE_COLUMNS " FROM instances"
+                               " WHERE view IS NULL OR view_format != ?1",
+                               -1, &st, NULL) != SQLITE_OK)
+                return hd_store_sqlite_error(err, s->writer.db, "could not look for stale views");
+        sqlite3_bind_int(st, 1, HD_CODEC_INSTANCE_FORMAT);
+        r = hd_store_collect_rows(st, 0, decode_instance, instance_free_void, (void ***)&stale, &n,
+                                  NULL, err);
+        for (size_t k = 0; r >= 0 && k < n; k++)
+                r = write_view(s, stale[k], stale[k]->revision, err);
+        hd_instance_array_free(stale, n);
+        if (r < 0)
+                return r;
+        return hd_store_tx_commit(TAKE_PTR(tx), err);
 }

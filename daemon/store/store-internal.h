@@ -30,7 +30,10 @@ int hd_store_exec(sqlite3 *db, const char *sql, HdError **err);
 
 /* ---- connections and statements (store.c) -------------------------------------- */
 
-#define HD_STORE_READERS 4
+/* Enough readers that request threads rarely queue for one; each keeps a small
+ * page cache (HD_STORE_READER_CACHE_KIB) so the pool stays cheap in memory. */
+#define HD_STORE_READERS          8
+#define HD_STORE_READER_CACHE_KIB 1024
 
 /* Column lists of the row decoders: decode_instance(), decode_operation() and
  * decode_event() read columns by these positions. */
@@ -40,6 +43,8 @@ int hd_store_exec(sqlite3 *db, const char *sql, HdError **err);
 #define HD_STORE_OPERATION_COLUMNS                                                            \
         "id, action, instance_uuid, instance_name, status, args, error_code, error_message, " \
         "progress_done, progress_total, created_at, updated_at, finished_at"
+/* Appended to the instance columns from schema v3 on (positions 14 and 15). */
+#define HD_STORE_VIEW_COLUMNS  ", view, view_format"
 #define HD_STORE_EVENT_COLUMNS "seq, time, type, instance_uuid, instance_name, operation_id, data"
 
 /* The statements every connection caches; their SQL is in store.c. */
@@ -50,6 +55,9 @@ typedef enum HdStoreStmt {
         HD_STORE_STMT_INSTANCE_DELETE,
         HD_STORE_STMT_INSTANCE_BY_NAME,
         HD_STORE_STMT_INSTANCE_BY_UUID,
+        HD_STORE_STMT_VIEW_BY_NAME,
+        HD_STORE_STMT_VIEW_BY_UUID,
+        HD_STORE_STMT_VIEW_SET,
         HD_STORE_STMT_LABELS_DELETE,
         HD_STORE_STMT_LABELS_INSERT,
         HD_STORE_STMT_ALLOCATED,
@@ -78,6 +86,7 @@ typedef struct HdStoreConn {
         sqlite3 *db;
         sqlite3_stmt *stmts[HD_STORE_STMT__COUNT];
         sqlite3_stmt *list[HD_STORE_LIST_SHAPES];
+        sqlite3_stmt *view_list[HD_STORE_LIST_SHAPES];
         sqlite3_stmt *oplist[HD_STORE_OPLIST_SHAPES];
 } HdStoreConn;
 
@@ -156,6 +165,12 @@ typedef void (*HdStoreFreeFn)(void *p);
 int hd_store_collect_rows(sqlite3_stmt *st, size_t max, HdStoreDecodeFn decode,
                           HdStoreFreeFn free_one, void ***ret, size_t *ret_n, bool *ret_more,
                           HdError **err);
+
+/* ---- store-instances.c ----------------------------------------------------------- */
+
+/* Renders again the view of every instance whose view is missing or was made by
+ * a build with another HD_CODEC_INSTANCE_FORMAT (schema v3 and later). */
+int hd_store_refresh_views(HdStore *s, HdError **err);
 
 /* ---- store-migrate.c ---------------------------------------------------------- */
 

@@ -87,6 +87,16 @@ static const Migration migrations[] = {
                        "CREATE INDEX operations_status ON operations(status);"
                        "CREATE INDEX instances_kind_state ON instances(kind, state);",
         },
+        /* v3 */
+        {
+                .description = "rendered API view of each instance",
+                /* Reads outnumber writes by far: each write renders the
+                 * instance's API JSON once so a GET or a list page serves it
+                 * as stored. Rows written before (view NULL) or by a build whose
+                 * output differs (view_format) are rendered again at open. */
+                .sql = "ALTER TABLE instances ADD COLUMN view TEXT;"
+                       "ALTER TABLE instances ADD COLUMN view_format INTEGER NOT NULL DEFAULT 0;",
+        },
 };
 
 int hd_store_schema_latest(void)

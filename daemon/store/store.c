@@ -41,6 +41,12 @@ static const char *const stmt_sql[HD_STORE_STMT__COUNT] = {
                 "SELECT " HD_STORE_INSTANCE_COLUMNS " FROM instances WHERE name = ?1",
         [HD_STORE_STMT_INSTANCE_BY_UUID] =
                 "SELECT " HD_STORE_INSTANCE_COLUMNS " FROM instances WHERE uuid = lower(?1)",
+        [HD_STORE_STMT_VIEW_BY_NAME] = "SELECT " HD_STORE_INSTANCE_COLUMNS HD_STORE_VIEW_COLUMNS
+                                       " FROM instances WHERE name = ?1",
+        [HD_STORE_STMT_VIEW_BY_UUID] = "SELECT " HD_STORE_INSTANCE_COLUMNS HD_STORE_VIEW_COLUMNS
+                                       " FROM instances WHERE uuid = lower(?1)",
+        [HD_STORE_STMT_VIEW_SET] =
+                "UPDATE instances SET view = ?2, view_format = ?3 WHERE uuid = ?1",
         [HD_STORE_STMT_LABELS_DELETE] = "DELETE FROM instance_labels WHERE instance_uuid = ?1",
         [HD_STORE_STMT_LABELS_INSERT] =
                 "INSERT INTO instance_labels (instance_uuid, key, value) VALUES (?1, ?2, ?3)",
@@ -129,6 +135,8 @@ static void conn_close(HdStoreConn *c)
                 sqlite3_finalize(c->list[i]);
         for (size_t i = 0; i < HD_STORE_OPLIST_SHAPES; i++)
                 sqlite3_finalize(c->oplist[i]);
+        for (size_t i = 0; i < HD_STORE_LIST_SHAPES; i++)
+                sqlite3_finalize(c->view_list[i]);
         sqlite3_close_v2(c->db);
         memset(c, 0, sizeof(*c));
 }
@@ -191,9 +199,19 @@ int hd_store_col_uuid(sqlite3_stmt *st, int col, char buf[static HD_UUID_STRING_
 
 /* ---- open and close --------------------------------------------------------------- */
 
+static void configure_sqlite(void)
+{
+        /* hostd never reads SQLite's memory statistics; keeping them costs a
+         * global mutex on every allocation, which request threads contend on. */
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int store_open(const char *path, int target_version, int64_t retention, HdStore **ret,
                       HdError **err)
 {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, configure_sqlite);
+
         _cleanup_(hd_store_closep) HdStore *s = NULL;
         pthread_mutexattr_t attr;
         int r;
@@ -225,9 +243,20 @@ static int store_open(const char *path, int target_version, int64_t retention, H
         if (r < 0)
                 return hd_error_wrap(err, "could not open database `%s`", path);
 
+        if (s->version >= 3) {
+                r = hd_store_refresh_views(s, err);
+                if (r < 0)
+                        return hd_error_wrap(err, "could not open database `%s`", path);
+        }
+
         /* Readers open after the migrations, so they never see an old schema. */
         for (size_t i = 0; i < HD_STORE_READERS; i++) {
                 r = conn_open(&s->readers[i], path, err);
+                if (r >= 0)
+                        r = hd_store_exec(
+                                s->readers[i].db,
+                                "PRAGMA cache_size = -" HD_STRINGIFY(HD_STORE_READER_CACHE_KIB),
+                                err);
                 if (r < 0)
                         return r;
                 s->free_readers[s->n_free++] = &s->readers[i];

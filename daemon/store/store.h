@@ -98,6 +98,24 @@ typedef struct HdInstanceFilter {
 int hd_store_instance_list(HdStore *s, const HdInstanceFilter *f, HdInstance ***ret, size_t *ret_n,
                            bool *ret_more, HdError **err);
 
+/* An instance's API JSON (what hd_codec_instance_to_json() makes), as stored
+ * with its row at every write: the read path of GET and list, with no decoding. */
+typedef struct HdInstanceView {
+        char *name;
+        char *json;
+        int64_t revision;
+} HdInstanceView;
+void hd_instance_view_free(HdInstanceView *v);
+void hd_instance_view_array_free(HdInstanceView **a, size_t n);
+HD_DEFINE_CLEANUP(HdInstanceView *, hd_instance_view_free)
+
+/* Like hd_store_instance_get(), returning the view. */
+int hd_store_instance_get_view(HdStore *s, const char *name_or_uuid, HdInstanceView **ret,
+                               HdError **err);
+/* Like hd_store_instance_list(), returning views. */
+int hd_store_instance_list_views(HdStore *s, const HdInstanceFilter *f, HdInstanceView ***ret,
+                                 size_t *ret_n, bool *ret_more, HdError **err);
+
 /* Counts per kind and state, for /v1/host and /metrics. */
 int hd_store_instance_counts(HdStore *s, int64_t counts[HD_KIND__COUNT][HD_STATE__COUNT],
                              HdError **err);

@@ -168,7 +168,7 @@ static size_t list_count(HdKind kind, const HdKV *labels, size_t n_labels)
 
 START_TEST(test_fresh_is_latest)
 {
-        ck_assert_int_eq(hd_store_schema_latest(), 2);
+        ck_assert_int_eq(hd_store_schema_latest(), 3);
         open_at(0);
         ck_assert_int_eq(schema_version(), hd_store_schema_latest());
         ck_assert_int_eq(query_int("PRAGMA user_version"), hd_store_schema_latest());
@@ -254,9 +254,9 @@ START_TEST(test_v1_to_v2)
         ck_assert_int_eq(list_count(HD_KIND_INVALID, db_z1, 2), n_db_z1);
         ck_assert_int_eq(list_count(HD_KIND_INVALID, NULL, 0), N_INST + 1);
 
-        /* Upgrade. */
+        /* Upgrade, through v2 (label index) and v3 (rendered views). */
         open_at(0);
-        ck_assert_int_eq(schema_version(), 2);
+        ck_assert_int_eq(schema_version(), hd_store_schema_latest());
         ck_assert_int_eq(query_int("PRAGMA user_version"), hd_store_schema_latest());
         ck_assert(has_object("instance_labels"));
         ck_assert(has_object("instance_labels_key_value"));
@@ -271,11 +271,22 @@ START_TEST(test_v1_to_v2)
         ck_assert_int_eq(list_count(HD_KIND_VM, db_z1, 2), n_db_z1);
         ck_assert_int_eq(list_count(HD_KIND_CONTAINER, db_z1, 2), 0);
 
+        /* Every row got its view at open, and it is the codec's rendering. */
+        ck_assert_int_eq(query_int("SELECT count(*) FROM instances WHERE view IS NULL"), 0);
         for (int n = 0; n <= N_INST; n++) {
                 HdInstance *got = NULL;
                 ck_assert_ok(hd_store_instance_get(store, inst[n]->uuid, &got, &err), err);
                 assert_instance_eq(got, inst[n]);
                 ck_assert_int_eq(got->revision, 1);
+                HdInstanceView *v = NULL;
+                ck_assert_ok(hd_store_instance_get_view(store, inst[n]->uuid, &v, &err), err);
+                json_t *rendered = hd_codec_instance_to_json(got);
+                json_t *stored = json_loads(v->json, 0, NULL);
+                ck_assert(json_equal(rendered, stored));
+                ck_assert_int_eq(v->revision, 1);
+                json_decref(rendered);
+                json_decref(stored);
+                hd_instance_view_free(v);
                 hd_instance_free(got);
         }
         HdOperation *gop = NULL;
@@ -297,6 +308,22 @@ START_TEST(test_v1_to_v2)
         ck_assert_ok(hd_store_tx_commit(tx, &err), err);
         ck_assert_int_eq(list_count(HD_KIND_INVALID, web, 1), n_web); /* +1 -1 */
         ck_assert_int_eq(query_int("SELECT count(*) FROM instance_labels"), n_labels - 1 - 2);
+        /* ...and the stored view follows the write, at the new revision. */
+        HdInstanceView *v1 = NULL;
+        ck_assert_ok(hd_store_instance_get_view(store, inst[1]->uuid, &v1, &err), err);
+        ck_assert_int_eq(v1->revision, 2);
+        ck_assert_ptr_nonnull(strstr(v1->json, "\"revision\":2"));
+        ck_assert_ptr_nonnull(strstr(v1->json, "\"labels\":{\"tier\":\"web\"}"));
+        hd_instance_view_free(v1);
+
+        /* A view of another format is rendered again at the next open. */
+        ck_assert_ok(hd_store_debug_exec(store,
+                                         "UPDATE instances SET view = 'stale', "
+                                         "view_format = 0",
+                                         &err),
+                     err);
+        open_at(0);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM instances WHERE view = 'stale'"), 0);
 
         for (int n = 0; n <= N_INST; n++)
                 hd_instance_free(inst[n]);
@@ -316,6 +343,8 @@ START_TEST(test_open_version)
         /* Never downgraded. */
         open_at(1);
         ck_assert_int_eq(schema_version(), 2);
+        open_at(3);
+        ck_assert_int_eq(schema_version(), 3);
 
         ck_assert_int_eq(hd_store_open_version(dbpath, 0, &s, &err), -EINVAL);
         hd_error_free(TAKE_PTR(err));
