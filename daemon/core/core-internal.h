@@ -17,6 +17,8 @@ typedef struct HdActiveOp {
         struct HdActiveOp *next;
 } HdActiveOp;
 
+#define HD_CORE_WAIT_BUCKETS 64
+
 struct HdCore {
         HdCoreConfig cfg;
         HdStore *store;
@@ -37,7 +39,10 @@ struct HdCore {
          * condition broadcast whenever any operation changes. */
         pthread_mutex_t lock;
         pthread_cond_t work_cond;
-        pthread_cond_t change_cond;
+        /* Waiters of an operation sleep on the bucket its id hashes to, so the
+         * end of one operation wakes only its own waiters (and rare neighbours),
+         * not every waiter in the daemon. */
+        pthread_cond_t done_conds[HD_CORE_WAIT_BUCKETS];
         HdActiveOp *active;
         pthread_t *workers;
         int n_workers;

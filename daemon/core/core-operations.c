@@ -1,5 +1,5 @@
 /* Operations: durable async jobs. The row is committed (pending) before any
- * side effect; workers run them in order; waiters are woken on every change. */
+ * side effect; workers run them in order; waiters are woken when theirs ends. */
 #include <string.h>
 
 #include "core-internal.h"
@@ -7,11 +7,13 @@
 
 /* ---- bookkeeping ---------------------------------------------------------------------------- */
 
-static void broadcast_change(HdCore *c)
+/* The condition an operation's waiters sleep on (FNV-1a of its id). */
+static pthread_cond_t *done_cond(HdCore *c, const char *id)
 {
-        pthread_mutex_lock(&c->lock);
-        pthread_cond_broadcast(&c->change_cond);
-        pthread_mutex_unlock(&c->lock);
+        uint32_t h = 2166136261u;
+        for (const char *p = id; *p; p++)
+                h = (h ^ (uint8_t)*p) * 16777619u;
+        return &c->done_conds[h % HD_CORE_WAIT_BUCKETS];
 }
 
 bool hd_core_ops_instance_busy(HdCore *c, const char *instance_uuid,
@@ -60,7 +62,7 @@ static void forget(HdCore *c, const char *id)
                         free(dead);
                         break;
                 }
-        pthread_cond_broadcast(&c->change_cond);
+        pthread_cond_broadcast(done_cond(c, id));
         pthread_mutex_unlock(&c->lock);
 }
 
@@ -170,7 +172,6 @@ static void progress_cb(HdDriverOp *dop, int64_t done, int64_t total)
                 return;
         }
         hd_core_events_published(rc->core, seq);
-        broadcast_change(rc->core);
 }
 
 static HdState transitional_state(HdAction a)
@@ -304,7 +305,6 @@ static void run_op(HdCore *c, HdActiveOp *active)
                 return;
         }
         hd_core_events_published(c, seq);
-        broadcast_change(c);
 
         HdActionArgs args;
         decode_args(o->args_json, &args);
@@ -429,7 +429,8 @@ void hd_core_ops_stop(HdCore *c)
 {
         pthread_mutex_lock(&c->lock);
         pthread_cond_broadcast(&c->work_cond);
-        pthread_cond_broadcast(&c->change_cond);
+        for (size_t i = 0; i < HD_CORE_WAIT_BUCKETS; i++)
+                pthread_cond_broadcast(&c->done_conds[i]);
         pthread_mutex_unlock(&c->lock);
         for (int i = 0; i < c->n_workers; i++)
                 pthread_join(c->workers[i], NULL);
@@ -539,7 +540,7 @@ int hd_core_operation_wait(HdCore *c, const char *id, int64_t timeout_ms, HdOper
                         active = strcmp(a->id, id) == 0;
                 if (!active)
                         break;
-                hd_cond_wait_until(&c->change_cond, &c->lock, deadline);
+                hd_cond_wait_until(done_cond(c, id), &c->lock, deadline);
         }
         pthread_mutex_unlock(&c->lock);
         return hd_store_operation_get(c->store, id, ret, err);

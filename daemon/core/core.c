@@ -25,7 +25,8 @@ int hd_core_new(const HdCoreConfig *cfg, HdStore *store, HdDriver *const drivers
         pthread_mutex_init(&c->lock, NULL);
         pthread_mutex_init(&c->ev_lock, NULL);
         hd_cond_init_monotonic(&c->work_cond);
-        hd_cond_init_monotonic(&c->change_cond);
+        for (size_t i = 0; i < HD_CORE_WAIT_BUCKETS; i++)
+                hd_cond_init_monotonic(&c->done_conds[i]);
         hd_cond_init_monotonic(&c->ev_cond);
 
         hd_host_probe(&c->facts);
@@ -111,7 +112,8 @@ void hd_core_free(HdCore *c)
         pthread_mutex_destroy(&c->lock);
         pthread_mutex_destroy(&c->ev_lock);
         pthread_cond_destroy(&c->work_cond);
-        pthread_cond_destroy(&c->change_cond);
+        for (size_t i = 0; i < HD_CORE_WAIT_BUCKETS; i++)
+                pthread_cond_destroy(&c->done_conds[i]);
         pthread_cond_destroy(&c->ev_cond);
         free(c);
 }
