@@ -1,0 +1,69 @@
+#!/bin/sh
+# /init of hostd's tiny VM (busybox-static initramfs on Debian's cloud kernel).
+#
+# Kernel command line:
+#   hostd.cmd=<base64>   run this shell command after boot; print HOSTD-CMD-EXIT <code>
+#   hostd.poweroff=1     power off after that (else stay up until ACPI power button)
+#   hostd.shell=1        stay up with a shell on the console instead of sleeping
+#
+# Console protocol (one line each, on the serial console):
+#   HOSTD-READY uptime=<seconds>   init is up (modules loaded, /proc /sys /dev mounted)
+#   HOSTD-CMD-EXIT <code>          hostd.cmd finished with <code>
+#   HOSTD-POWEROFF                 powering off (asked, or ACPI power button)
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+umask 022
+
+mount -t proc -o nosuid,nodev,noexec proc /proc
+mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
+mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev
+[ -c /dev/console ] && exec </dev/console >/dev/console 2>&1
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o nosuid,noexec devpts /dev/pts
+mount -t tmpfs -o nosuid,nodev tmpfs /run
+
+while read -r m; do
+  insmod "/lib/modules/$m" || echo "hostd-init: insmod $m failed"
+done < /etc/hostd-modules
+
+hostname hostd-vm
+ip link set lo up 2>/dev/null
+# ACPI power button (virsh shutdown, QEMU system_powerdown) -> clean poweroff.
+ls /dev/input/event* >/dev/null 2>&1 && acpid -c /etc/acpi -l /dev/null
+
+read -r up _ < /proc/uptime
+printf '\nHOSTD-READY uptime=%s\n' "$up"   # own line, whatever the firmware left
+
+
+set -f
+cmd='' off='' shell=''
+# shellcheck disable=SC2013  # words, not lines
+for arg in $(cat /proc/cmdline); do
+  case $arg in
+    hostd.cmd=*) cmd=${arg#hostd.cmd=} ;;
+    hostd.poweroff=1) off=1 ;;
+    hostd.shell=1) shell=1 ;;
+  esac
+done
+set +f
+
+if [ -n "$cmd" ]; then
+  if printf '%s' "$cmd" | base64 -d > /run/hostd-cmd 2>/dev/null; then
+    (cd / && exec sh /run/hostd-cmd) </dev/null
+    rc=$?
+  else
+    echo "hostd-init: hostd.cmd is not valid base64"
+    rc=127
+  fi
+  echo "HOSTD-CMD-EXIT $rc"
+fi
+
+if [ -n "$off" ]; then
+  echo HOSTD-POWEROFF
+  poweroff -f
+  exit 1   # if poweroff failed: init exits, the kernel panics, panic= reboots
+fi
+
+if [ -n "$shell" ]; then
+  while :; do setsid cttyhack sh -l; done
+fi
+while :; do sleep 3600; done
