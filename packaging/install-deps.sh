@@ -7,7 +7,8 @@ set -euo pipefail
 build=(build-essential cmake pkg-config clang clang-format
        libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
        libvirt-dev libseccomp-dev)
-test=(check libsubunit-dev valgrind curl sqlite3 python3 python3-yaml wrk)
+test=(check libsubunit-dev valgrind curl sqlite3 python3 python3-yaml wrk
+      cpio jq qemu-system-x86)
 
 want=("${build[@]}")
 case "${1:-all}" in

@@ -172,9 +172,11 @@ static char *render_view(const HdInstance *i, int64_t revision)
         return j ? json_dumps(j, JSON_COMPACT) : NULL;
 }
 
-/* Stores the rendered view next to the row (schema v3 and later). */
-static int write_view(HdStore *s, const HdInstance *i, int64_t revision, HdError **err)
+/* Stores the rendered view next to the row (schema v3 and later), and notes it
+ * for the view cache at commit. */
+static int write_view(HdStoreTx *tx, const HdInstance *i, int64_t revision, HdError **err)
 {
+        HdStore *s = tx->store;
         if (s->version < 3)
                 return 0;
         _cleanup_free_ char *view = render_view(i, revision);
@@ -191,6 +193,8 @@ static int write_view(HdStore *s, const HdInstance *i, int64_t revision, HdError
                 return hd_store_sqlite_error(err, s->writer.db,
                                              "could not store the view of instance `%s`",
                                              i->spec.name);
+        if (hd_store_tx_note_view(tx, i->spec.name, i->uuid, revision, view) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
         return 0;
 }
 
@@ -257,7 +261,7 @@ int hd_store_tx_instance_insert(HdStoreTx *tx, const HdInstance *i, HdError **er
         r = write_labels(s, i, false, err);
         if (r < 0)
                 return r;
-        return write_view(s, i, 1, err);
+        return write_view(tx, i, 1, err);
 }
 
 int hd_store_tx_instance_update(HdStoreTx *tx, const HdInstance *i, int64_t expect_revision,
@@ -311,7 +315,7 @@ int hd_store_tx_instance_update(HdStoreTx *tx, const HdInstance *i, int64_t expe
         r = write_labels(s, i, true, err);
         if (r < 0)
                 return r;
-        return write_view(s, i, expect_revision + 1, err);
+        return write_view(tx, i, expect_revision + 1, err);
 }
 
 int hd_store_tx_instance_delete(HdStoreTx *tx, const char *uuid, HdError **err)
@@ -326,7 +330,9 @@ int hd_store_tx_instance_delete(HdStoreTx *tx, const char *uuid, HdError **err)
                 return hd_store_sqlite_error(err, c->db, "could not delete instance `%s`", uuid);
         if (sqlite3_changes(c->db) == 0)
                 return hd_error_set(err, -ENOENT, "instance `%s` not found", uuid);
-        /* Label rows go with it (ON DELETE CASCADE). */
+        /* Label rows go with it (ON DELETE CASCADE); the cached view at commit. */
+        if (hd_store_tx_note_view(tx, NULL, uuid, 0, NULL) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
         return 0;
 }
 
@@ -568,6 +574,15 @@ int hd_store_instance_get_view(HdStore *s, const char *name_or_uuid, HdInstanceV
         }
         if (!name_or_uuid)
                 return hd_error_set(err, -EINVAL, "no instance name given");
+        bool by_uuid = hd_uuid_is_valid(name_or_uuid);
+        if (!by_uuid) {
+                int cr = hd_store_cache_get(&s->cache, name_or_uuid, ret);
+                if (cr == 0)
+                        return 0;
+                if (cr == -ENOMEM)
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+        }
+        uint64_t generation = hd_store_cache_generation(&s->cache);
 
         _cleanup_lease_ HdStoreReaderLease l = hd_store_reader_acquire(s);
         _cleanup_reset_ sqlite3_stmt *st = NULL;
@@ -583,7 +598,14 @@ int hd_store_instance_get_view(HdStore *s, const char *name_or_uuid, HdInstanceV
                 return hd_error_set(err, -ENOENT, "instance `%s` not found", name_or_uuid);
         if (rc != SQLITE_ROW)
                 return hd_store_sqlite_error(err, l.conn->db, "could not read instance");
-        return decode_view(st, (void **)ret, err);
+        char uuid[HD_UUID_STRING_MAX];
+        if (hd_store_col_uuid(st, 0, uuid) < 0)
+                return hd_error_set(err, -EIO, "stored uuid of instance `%s` is invalid",
+                                    name_or_uuid);
+        r = decode_view(st, (void **)ret, err);
+        if (r >= 0)
+                hd_store_cache_fill(&s->cache, generation, *ret, uuid);
+        return r;
 }
 
 int hd_store_instance_list_views(HdStore *s, const HdInstanceFilter *f, HdInstanceView ***ret,
@@ -612,7 +634,7 @@ int hd_store_refresh_views(HdStore *s, HdError **err)
         r = hd_store_collect_rows(st, 0, decode_instance, instance_free_void, (void ***)&stale, &n,
                                   NULL, err);
         for (size_t k = 0; r >= 0 && k < n; k++)
-                r = write_view(s, stale[k], stale[k]->revision, err);
+                r = write_view(tx, stale[k], stale[k]->revision, err);
         hd_instance_array_free(stale, n);
         if (r < 0)
                 return r;

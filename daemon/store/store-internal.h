@@ -90,7 +90,52 @@ typedef struct HdStoreConn {
         sqlite3_stmt *oplist[HD_STORE_OPLIST_SHAPES];
 } HdStoreConn;
 
+/* ---- the view cache (store-cache.c) ----------------------------------------------- */
+
+#define HD_STORE_CACHE_BUCKETS 16384
+#define HD_STORE_CACHE_MAX     65536
+
+typedef struct HdViewEntry {
+        char *name;
+        char uuid[HD_UUID_STRING_MAX];
+        int64_t revision;
+        char *json;
+        struct HdViewEntry *next;
+} HdViewEntry;
+
+typedef struct HdViewCache {
+        pthread_rwlock_t lock;
+        HdViewEntry *buckets[HD_STORE_CACHE_BUCKETS];
+        size_t n;
+        uint64_t generation; /* bumped by every commit that changed a view */
+} HdViewCache;
+
+/* A view written (json set) or an instance deleted (json NULL) in a transaction. */
+typedef struct HdViewChange {
+        char uuid[HD_UUID_STRING_MAX];
+        char *name;
+        char *json;
+        int64_t revision;
+        struct HdViewChange *next;
+} HdViewChange;
+
+void hd_store_cache_init(HdViewCache *c);
+void hd_store_cache_destroy(HdViewCache *c);
+/* A copy of the cached view of name: 0, -ENOENT on a miss, -ENOMEM. */
+int hd_store_cache_get(HdViewCache *c, const char *name, HdInstanceView **ret);
+uint64_t hd_store_cache_generation(HdViewCache *c);
+/* Caches a view read from SQLite, unless a commit happened since seen_generation. */
+void hd_store_cache_fill(HdViewCache *c, uint64_t seen_generation, const HdInstanceView *v,
+                         const char *uuid);
+/* Records a change in tx for hd_store_cache_apply() at commit. */
+int hd_store_tx_note_view(HdStoreTx *tx, const char *name, const char *uuid, int64_t revision,
+                          const char *json);
+/* Applies (and frees) a committed transaction's changes. */
+void hd_store_cache_apply(HdViewCache *c, HdViewChange *changes);
+void hd_store_view_changes_free(HdViewChange *ch);
+
 struct HdStore {
+        HdViewCache cache;
         int version; /* the schema version the database is at */
         int64_t event_retention;
 
@@ -107,6 +152,7 @@ struct HdStore {
 
 struct HdStoreTx {
         HdStore *store;
+        HdViewChange *changes; /* view cache updates, applied after COMMIT */
 };
 
 /* Resets a cached statement when the variable goes out of scope. */

@@ -225,6 +225,7 @@ static int store_open(const char *path, int target_version, int64_t retention, H
         if (!s)
                 return hd_error_set(err, -ENOMEM, "out of memory");
         s->event_retention = retention;
+        hd_store_cache_init(&s->cache);
 
         /* Error-checking, so a nested hd_store_tx_begin() on one thread fails
          * instead of deadlocking. */
@@ -290,6 +291,7 @@ void hd_store_close(HdStore *s)
                 pthread_mutex_destroy(&s->pool_lock);
                 pthread_mutex_destroy(&s->write_lock);
         }
+        hd_store_cache_destroy(&s->cache);
         free(s);
 }
 
@@ -364,12 +366,14 @@ int hd_store_tx_begin(HdStore *s, HdStoreTx **ret, HdError **err)
                 return hd_error_wrap(err, "could not begin a transaction");
         }
         tx->store = s;
+        tx->changes = NULL;
         *ret = tx;
         return 0;
 }
 
 static void tx_end(HdStoreTx *tx)
 {
+        hd_store_view_changes_free(tx->changes);
         pthread_mutex_unlock(&tx->store->write_lock);
         free(tx);
 }
@@ -393,6 +397,8 @@ int hd_store_tx_commit(HdStoreTx *tx, HdError **err)
                 hd_store_tx_rollback(tx);
                 return r;
         }
+        /* Still under the writer lock, so caches see commits in order. */
+        hd_store_cache_apply(&tx->store->cache, TAKE_PTR(tx->changes));
         tx_end(tx);
         return 0;
 }

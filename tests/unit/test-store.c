@@ -944,6 +944,51 @@ START_TEST(test_rollback)
 }
 END_TEST
 
+/* The view cache follows commits, never rollbacks, and forgets deletes. */
+START_TEST(test_view_cache)
+{
+        _cleanup_error_ HdError *err = NULL;
+        HdInstance *i = make_instance("cached", HD_KIND_CONTAINER, HD_STATE_CREATED);
+        insert_instance(i);
+        HdInstanceView *v = NULL;
+        for (int pass = 0; pass < 2; pass++) { /* a miss that fills, then a hit */
+                ck_assert_ok(hd_store_instance_get_view(store, "cached", &v, &err), err);
+                ck_assert_int_eq(v->revision, 1);
+                ck_assert_ptr_nonnull(strstr(v->json, "\"state\":\"created\""));
+                hd_instance_view_free(v);
+        }
+
+        HdStoreTx *tx = NULL;
+        i->state = HD_STATE_RUNNING;
+        ck_assert_ok(hd_store_tx_begin(store, &tx, &err), err);
+        ck_assert_ok(hd_store_tx_instance_update(tx, i, 1, &err), err);
+        hd_store_tx_rollback(tx);
+        ck_assert_ok(hd_store_instance_get_view(store, "cached", &v, &err), err);
+        ck_assert_int_eq(v->revision, 1);
+        ck_assert_ptr_nonnull(strstr(v->json, "\"state\":\"created\""));
+        hd_instance_view_free(v);
+
+        ck_assert_ok(hd_store_tx_begin(store, &tx, &err), err);
+        ck_assert_ok(hd_store_tx_instance_update(tx, i, 1, &err), err);
+        ck_assert_ok(hd_store_tx_commit(tx, &err), err);
+        ck_assert_ok(hd_store_instance_get_view(store, "cached", &v, &err), err);
+        ck_assert_int_eq(v->revision, 2);
+        ck_assert_ptr_nonnull(strstr(v->json, "\"state\":\"running\""));
+        hd_instance_view_free(v);
+        /* by uuid, from SQLite, the same */
+        ck_assert_ok(hd_store_instance_get_view(store, i->uuid, &v, &err), err);
+        ck_assert_int_eq(v->revision, 2);
+        hd_instance_view_free(v);
+
+        ck_assert_ok(hd_store_tx_begin(store, &tx, &err), err);
+        ck_assert_ok(hd_store_tx_instance_delete(tx, i->uuid, &err), err);
+        ck_assert_ok(hd_store_tx_commit(tx, &err), err);
+        ck_assert_int_eq(hd_store_instance_get_view(store, "cached", &v, &err), -ENOENT);
+        hd_error_free(TAKE_PTR(err));
+        hd_instance_free(i);
+}
+END_TEST
+
 START_TEST(test_nested_tx_refused)
 {
         _cleanup_error_ HdError *err = NULL;
@@ -1209,6 +1254,7 @@ static Suite *store_suite(void)
         tcase_add_test(tc, test_operations);
         tcase_add_test(tc, test_events);
         tcase_add_test(tc, test_rollback);
+        tcase_add_test(tc, test_view_cache);
         tcase_add_test(tc, test_nested_tx_refused);
         tcase_add_test(tc, test_concurrency);
         tcase_add_test(tc, test_concurrent_writers);
