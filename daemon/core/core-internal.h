@@ -49,6 +49,9 @@ struct HdCore {
         bool started;
         atomic_bool shutting_down;
 
+        /* Operations that reached a final status since start, for /metrics. */
+        atomic_uint_fast64_t op_totals[HD_ACTION__COUNT][HD_OP__COUNT];
+
         /* Events: the newest seq committed, and its condition. */
         pthread_mutex_t ev_lock;
         pthread_cond_t ev_cond;

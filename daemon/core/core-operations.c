@@ -52,6 +52,19 @@ static int enqueue(HdCore *c, const HdOperation *o)
         return 0;
 }
 
+static void count_final(HdCore *c, const HdOperation *o)
+{
+        if (hd_op_status_is_final(o->status) && o->action >= 0 && o->action < HD_ACTION__COUNT)
+                atomic_fetch_add(&c->op_totals[o->action][o->status], 1);
+}
+
+void hd_core_operation_totals(HdCore *c, uint64_t ret[HD_ACTION__COUNT][HD_OP__COUNT])
+{
+        for (int a = 0; a < HD_ACTION__COUNT; a++)
+                for (int st = 0; st < HD_OP__COUNT; st++)
+                        ret[a][st] = atomic_load(&c->op_totals[a][st]);
+}
+
 static void forget(HdCore *c, const char *id)
 {
         pthread_mutex_lock(&c->lock);
@@ -371,6 +384,8 @@ static void run_op(HdCore *c, HdActiveOp *active)
                 r = hd_store_tx_commit(TAKE_PTR(tx), &err);
         if (r >= 0 && now && o->action == HD_ACTION_DELETE && dr >= 0)
                 hd_core_release(c, now);
+        if (r >= 0)
+                count_final(c, o);
         if (r < 0)
                 hd_log_error("operation %s: recording the outcome failed: %s", o->id, err->message);
         else if (dr < 0)
@@ -483,8 +498,10 @@ static int reconcile_interrupted(HdCore *c, HdOperation *o, HdError **err)
         r = tx_op_update(tx, o, inst, &seq, err);
         if (r >= 0)
                 r = hd_store_tx_commit(TAKE_PTR(tx), err);
-        if (r >= 0)
+        if (r >= 0) {
                 hd_core_events_published(c, seq);
+                count_final(c, o);
+        }
         return r;
 }
 
@@ -601,6 +618,7 @@ int hd_core_operation_cancel(HdCore *c, const char *id, HdOperation **ret, HdErr
                 return r;
         }
         hd_core_events_published(c, seq);
+        count_final(c, o);
         forget(c, id);
         *ret = TAKE_PTR(o);
         return 0;

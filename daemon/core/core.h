@@ -95,6 +95,9 @@ int hd_core_operation_wait(HdCore *c, const char *id, int64_t timeout_ms, HdOper
  * -EBUSY when it is already final. */
 int hd_core_operation_cancel(HdCore *c, const char *id, HdOperation **ret, HdError **err);
 
+/* Operations that reached each final status since hostd started, per action. */
+void hd_core_operation_totals(HdCore *c, uint64_t ret[HD_ACTION__COUNT][HD_OP__COUNT]);
+
 /* ---- events ------------------------------------------------------------------------------- */
 
 int64_t hd_core_event_last_seq(HdCore *c);

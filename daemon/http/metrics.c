@@ -160,6 +160,19 @@ void hd_handle_metrics(HdRequest *req, HdResponse *resp)
                         u.capacity.vcpus, (long long)u.capacity.admit_memory_mb * 1048576LL,
                         u.allocated_vcpus, (long long)u.allocated_memory_mb * 1048576LL);
         }
+        uint64_t totals[HD_ACTION__COUNT][HD_OP__COUNT];
+        hd_core_operation_totals(c, totals);
+        fprintf(f, "# HELP hostd_operations_total Operations finished since hostd started.\n"
+                   "# TYPE hostd_operations_total counter\n");
+        for (int a = 0; a < HD_ACTION__COUNT; a++)
+                for (int st = 0; st < HD_OP__COUNT; st++)
+                        if (hd_op_status_is_final((HdOpStatus)st))
+                                fprintf(f,
+                                        "hostd_operations_total{action=\"%s\",status=\"%s\"} "
+                                        "%llu\n",
+                                        hd_action_to_string((HdAction)a),
+                                        hd_op_status_to_string((HdOpStatus)st),
+                                        (unsigned long long)totals[a][st]);
         for (int k = 0; k < HD_KIND__COUNT; k++) {
                 HdDriverStatus st;
                 hd_core_driver_status(c, (HdKind)k, &st);

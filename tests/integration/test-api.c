@@ -326,6 +326,15 @@ START_TEST(test_metrics_count_requests_and_instances)
                 strstr(text, "hostd_http_requests_total{method=\"POST\",code=\"201\"} 2\n"));
         ck_assert_ptr_nonnull(strstr(text, "# TYPE hostd_http_request_duration_seconds histogram"));
         ck_assert_ptr_nonnull(strstr(text, "hostd_driver_available{kind=\"vm\"} 0\n"));
+        ck_assert_ptr_nonnull(
+                strstr(text, "hostd_operations_total{action=\"delete\",status=\"success\"} 0\n"));
+        free(text);
+        ck_assert_int_ge(hc_instance_delete(c, "m1", false, 10, NULL, NULL), 0);
+        ck_assert_int_ge(hc_metrics(c, &text, NULL), 0);
+        ck_assert_ptr_nonnull(
+                strstr(text, "hostd_operations_total{action=\"delete\",status=\"success\"} 1\n"));
+        ck_assert_ptr_nonnull(
+                strstr(text, "hostd_instances{kind=\"container\",state=\"created\"} 1\n"));
         free(text);
 }
 END_TEST
