@@ -85,3 +85,37 @@ void hd_error_free(HdError *e)
         free(e->field);
         free(e);
 }
+
+const char *hd_error_code_for_status(unsigned status)
+{
+        switch (status) {
+        case 400:
+                return "invalid_argument";
+        case 401:
+                return "unauthorized";
+        case 403:
+                return "forbidden";
+        case 404:
+                return "not_found";
+        case 405:
+                return "method_not_allowed";
+        case 409:
+                return "conflict";
+        case 412:
+                return "precondition_failed";
+        case 413:
+                return "payload_too_large";
+        case 415:
+                return "unsupported_media_type";
+        case 429:
+                return "too_many_requests";
+        case 501:
+                return "not_implemented";
+        case 503:
+                return "unavailable";
+        case 507:
+                return "insufficient_capacity";
+        default:
+                return "internal";
+        }
+}

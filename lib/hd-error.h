@@ -26,6 +26,10 @@ int hd_error_wrap(HdError **err, const char *fmt, ...) HD_PRINTF(2, 3);
 /* Moves *src into *dst (when dst is free) and leaves *src NULL; returns the code. */
 int hd_error_propagate(HdError **dst, HdError **src);
 
+/* The API's error code for an HTTP status ("invalid_argument" for 400, …,
+ * "internal" for anything unlisted): one table for daemon and client. */
+const char *hd_error_code_for_status(unsigned status);
+
 void hd_error_free(HdError *e);
 HD_DEFINE_CLEANUP(HdError *, hd_error_free)
 #define _cleanup_error_ _cleanup_(hd_error_freep)

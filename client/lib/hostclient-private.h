@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 
 #include "hostclient.h"
+#include "hd-error.h"
 #include "hd-json.h"
 #include "hd-macro.h"
 

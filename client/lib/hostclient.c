@@ -196,38 +196,6 @@ int hc_errno_from_status(long status)
 }
 
 /* The API's code for a status, for error responses that carry no JSON body. */
-static const char *hc_code_from_status(long status)
-{
-        switch (status) {
-        case 400:
-                return "invalid_argument";
-        case 401:
-        case 403:
-                return "unauthorized";
-        case 404:
-                return "not_found";
-        case 405:
-                return "method_not_allowed";
-        case 409:
-                return "conflict";
-        case 412:
-                return "precondition_failed";
-        case 413:
-                return "payload_too_large";
-        case 415:
-                return "unsupported_media_type";
-        case 429:
-                return "too_many_requests";
-        case 501:
-                return "not_implemented";
-        case 503:
-                return "unavailable";
-        case 507:
-                return "insufficient_capacity";
-        default:
-                return "internal";
-        }
-}
 
 static void hc_copy_string_member(const json_t *obj, const char *key, char *dst, size_t size)
 {
@@ -251,7 +219,8 @@ int hc_error_from_response(long status, const char *body, size_t len, HcError *e
                 hc_copy_string_member(e, "field", err->field, sizeof(err->field));
         }
         if (!err->code[0])
-                snprintf(err->code, sizeof(err->code), "%s", hc_code_from_status(status));
+                snprintf(err->code, sizeof(err->code), "%s",
+                         hd_error_code_for_status((unsigned)status));
         if (!err->message[0]) {
                 /* Not the API's error shape (a proxy, a crash): show the start of it. */
                 int n = 0;

@@ -88,7 +88,6 @@ void hd_resp_text(HdResponse *resp, unsigned status, char *text, size_t len);
 void hd_resp_error(HdResponse *resp, const HdError *err);
 void hd_resp_error_status(HdResponse *resp, unsigned status, const char *field, const char *fmt,
                           ...) HD_PRINTF(4, 5);
-const char *hd_http_error_code(unsigned status);
 unsigned hd_http_status_for_errno(int code);
 
 /* ---- request helpers ---- */

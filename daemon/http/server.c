@@ -51,40 +51,6 @@ unsigned hd_http_status_for_errno(int code)
         }
 }
 
-const char *hd_http_error_code(unsigned status)
-{
-        switch (status) {
-        case 400:
-                return "invalid_argument";
-        case 401:
-                return "unauthorized";
-        case 403:
-                return "forbidden";
-        case 404:
-                return "not_found";
-        case 405:
-                return "method_not_allowed";
-        case 409:
-                return "conflict";
-        case 412:
-                return "precondition_failed";
-        case 413:
-                return "payload_too_large";
-        case 415:
-                return "unsupported_media_type";
-        case 429:
-                return "too_many_requests";
-        case 501:
-                return "not_implemented";
-        case 503:
-                return "unavailable";
-        case 507:
-                return "insufficient_capacity";
-        default:
-                return "internal";
-        }
-}
-
 void hd_resp_json(HdResponse *resp, unsigned status, json_t *body)
 {
         json_decref(resp->json);
@@ -113,9 +79,9 @@ void hd_resp_error_status(HdResponse *resp, unsigned status, const char *field, 
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
         va_end(ap);
-        hd_resp_json(
-                resp, status,
-                hd_codec_error_to_json(hd_http_error_code(status), msg ? msg : "error", field));
+        hd_resp_json(resp, status,
+                     hd_codec_error_to_json(hd_error_code_for_status(status), msg ? msg : "error",
+                                            field));
 }
 
 void hd_resp_error(HdResponse *resp, const HdError *err)
@@ -125,9 +91,9 @@ void hd_resp_error(HdResponse *resp, const HdError *err)
         const char *msg = err && err->message ? err->message : "internal error";
         if (status >= 500 && status != 501 && status != 503 && status != 507)
                 hd_log_error("request failed: %s", msg);
-        hd_resp_json(
-                resp, status,
-                hd_codec_error_to_json(hd_http_error_code(status), msg, err ? err->field : NULL));
+        hd_resp_json(resp, status,
+                     hd_codec_error_to_json(hd_error_code_for_status(status), msg,
+                                            err ? err->field : NULL));
 }
 
 /* ---- request helpers ------------------------------------------------------------------------ */
