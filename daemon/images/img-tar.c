@@ -4,8 +4,10 @@
  * destination's fd, and every leaf is created fresh (O_EXCL, mkdirat, symlinkat, mknodat)
  * after whatever was there has been removed. Nothing is ever opened through a symlink.
  *
- * Sections: errors · input (read, decompress, hash, count) · header fields · pax and GNU
- * headers · paths · entries · the main loop · removal. */
+ * The input stream (read, decompress, hash, count) is img-input.c.
+ *
+ * Sections: errors · input · header fields · pax and GNU headers · paths · entries · the
+ * main loop · removal. */
 #include "img-tar.h"
 
 #include <dirent.h>
@@ -17,31 +19,22 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "hd-util.h"
+#include "img-input.h"
 
 #define BLOCK    512
 #define IO_BUF   (128 * 1024)
 #define META_MAX (1024 * 1024) /* largest pax or GNU long-name header we hold in memory */
 
 typedef struct Tar {
-        int src, dest;
+        int dest;
         HdImgTarLimits lim;
         HdError **err;
-        HdImgCompression comp;
         bool no_openat2; /* ENOSYS once (old kernel, valgrind): walk from then on */
 
-        uint8_t *in; /* bytes read from src, not yet decompressed */
-        size_t in_pos, in_len;
-        z_stream gz;
-        bool gz_ready, gz_between; /* between gzip members (or before the first) */
-        ZSTD_DCtx *zs;
-        bool zs_between; /* between zstd frames */
-
-        HdImgDigest *read_digest, *tar_digest;
-        uint64_t bytes_read, bytes_tar, bytes_written, entries;
+        HdImgInput *input; /* the uncompressed tar */
+        uint64_t bytes_written, entries;
         uint8_t *buf; /* uncompressed data on its way to a file */
 } Tar;
 
@@ -84,172 +77,17 @@ static int fail_errno(Tar *t, const char *name, const char *what)
 
 /* ---- input -------------------------------------------------------------------------- */
 
-static ssize_t src_read(Tar *t, uint8_t *p, size_t n)
-{
-        ssize_t k;
-        do
-                k = read(t->src, p, n);
-        while (k < 0 && errno == EINTR);
-        if (k < 0)
-                return fail_errno(t, NULL, "reading the layer");
-        if (hd_img_digest_update(t->read_digest, p, (size_t)k) < 0)
-                return fail(t, -EIO, NULL, "sha256 failed");
-        t->bytes_read += (uint64_t)k;
-        return k;
-}
-
-/* >0 when input is buffered, 0 at the end of the source, <0 on error. */
-static int fill_in(Tar *t)
-{
-        if (t->in_pos < t->in_len)
-                return 1;
-        ssize_t k = src_read(t, t->in, IO_BUF);
-        if (k <= 0)
-                return (int)k;
-        t->in_pos = 0;
-        t->in_len = (size_t)k;
-        return 1;
-}
-
-static ssize_t read_plain(Tar *t, uint8_t *buf, size_t n)
-{
-        int r = fill_in(t);
-        if (r <= 0)
-                return r;
-        size_t k = t->in_len - t->in_pos < n ? t->in_len - t->in_pos : n;
-        memcpy(buf, t->in + t->in_pos, k);
-        t->in_pos += k;
-        return (ssize_t)k;
-}
-
-/* Concatenated gzip members are one stream, as gzip -d sees them. */
-static ssize_t read_gzip(Tar *t, uint8_t *buf, size_t n)
-{
-        for (;;) {
-                if (t->gz_between) {
-                        int r = fill_in(t);
-                        if (r <= 0)
-                                return r;
-                        if (inflateReset(&t->gz) != Z_OK)
-                                return corrupt(t, "gzip: cannot reset");
-                        t->gz_between = false;
-                }
-                t->gz.next_in = t->in + t->in_pos;
-                t->gz.avail_in = (uInt)(t->in_len - t->in_pos);
-                t->gz.next_out = buf;
-                t->gz.avail_out = (uInt)n;
-                int z = inflate(&t->gz, Z_NO_FLUSH);
-                t->in_pos = t->in_len - t->gz.avail_in;
-                size_t got = n - t->gz.avail_out;
-                if (z == Z_STREAM_END)
-                        t->gz_between = true;
-                else if (z != Z_OK && !(z == Z_BUF_ERROR && t->in_pos == t->in_len))
-                        return corrupt(t, "gzip: %s", t->gz.msg ? t->gz.msg : "bad data");
-                if (got > 0)
-                        return (ssize_t)got;
-                if (t->gz_between)
-                        continue;
-                int r = fill_in(t); /* inflate wants more input */
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return corrupt(t, "gzip: truncated stream");
-        }
-}
-
-/* Zstandard frames back to back are one stream too. The decoder's window is capped at
- * zstd's default (128 MiB), the same as the zstd tool without --long. */
-static ssize_t read_zstd(Tar *t, uint8_t *buf, size_t n)
-{
-        for (;;) {
-                ZSTD_inBuffer in = { t->in + t->in_pos, t->in_len - t->in_pos, 0 };
-                ZSTD_outBuffer out = { buf, n, 0 };
-                size_t z = ZSTD_decompressStream(t->zs, &out, &in);
-                t->in_pos += in.pos;
-                if (ZSTD_isError(z))
-                        return corrupt(t, "zstd: %s", ZSTD_getErrorName(z));
-                if (in.pos > 0 || out.pos > 0)
-                        t->zs_between = z == 0; /* 0: a frame just ended */
-                if (out.pos > 0)
-                        return (ssize_t)out.pos;
-                int r = fill_in(t);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return t->zs_between ? 0 : corrupt(t, "zstd: truncated stream");
-        }
-}
-
-/* Reads up to n uncompressed bytes, fewer only at the end of the stream. Every byte is
- * hashed into the diff_id and counted against max_bytes. */
+/* Reads up to n bytes of the uncompressed tar (img-input.c hashes and counts them), fewer
+ * only at the end of the stream. */
 static ssize_t tar_read(Tar *t, void *buf, size_t n)
 {
-        size_t got = 0;
-        while (got < n) {
-                uint8_t *p = (uint8_t *)buf + got;
-                ssize_t k = t->comp == HD_IMG_COMPRESSION_GZIP   ? read_gzip(t, p, n - got)
-                            : t->comp == HD_IMG_COMPRESSION_ZSTD ? read_zstd(t, p, n - got)
-                                                                 : read_plain(t, p, n - got);
-                if (k < 0)
-                        return k;
-                if (k == 0)
-                        break;
-                if (t->tar_digest && hd_img_digest_update(t->tar_digest, p, (size_t)k) < 0)
-                        return fail(t, -EIO, NULL, "sha256 failed");
-                t->bytes_tar += (uint64_t)k;
-                if (t->bytes_tar > t->lim.max_bytes)
-                        return fail(t, -EFBIG, NULL, "layer is larger than %llu bytes uncompressed",
-                                    (unsigned long long)t->lim.max_bytes);
-                got += (size_t)k;
-        }
-        return (ssize_t)got;
+        return hd_img_input_read(t->input, buf, n, t->err);
 }
 
-static int sniff(Tar *t)
+/* Where the header just read starts in the uncompressed tar, for messages. */
+static unsigned long long header_offset(const Tar *t)
 {
-        static const uint8_t gzip[] = { 0x1f, 0x8b }, zstd[] = { 0x28, 0xb5, 0x2f, 0xfd };
-        static const uint8_t xz[] = { 0xfd, '7', 'z', 'X', 'Z', 0 }, bzip2[] = { 'B', 'Z', 'h' };
-        while (t->in_len < sizeof(xz)) {
-                ssize_t k = src_read(t, t->in + t->in_len, IO_BUF - t->in_len);
-                if (k < 0)
-                        return (int)k;
-                if (k == 0)
-                        break;
-                t->in_len += (size_t)k;
-        }
-#define HAS_MAGIC(m) (t->in_len >= sizeof(m) && memcmp(t->in, m, sizeof(m)) == 0)
-        if (HAS_MAGIC(xz) || HAS_MAGIC(bzip2))
-                return fail(t, -EOPNOTSUPP, NULL, "%s-compressed layers are not supported",
-                            HAS_MAGIC(xz) ? "xz" : "bzip2");
-        t->comp = HAS_MAGIC(gzip)   ? HD_IMG_COMPRESSION_GZIP
-                  : HAS_MAGIC(zstd) ? HD_IMG_COMPRESSION_ZSTD
-                                    : HD_IMG_COMPRESSION_NONE;
-#undef HAS_MAGIC
-        return 0;
-}
-
-static int input_open(Tar *t, HdImgCompression comp)
-{
-        t->comp = comp;
-        if (comp == HD_IMG_COMPRESSION_AUTO) {
-                int r = sniff(t);
-                if (r < 0)
-                        return r;
-        }
-        /* uncompressed: the layer digest is the diff_id, hashed once */
-        if (t->comp != HD_IMG_COMPRESSION_NONE && hd_img_digest_new(&t->tar_digest) < 0)
-                return fail(t, -ENOMEM, NULL, "out of memory");
-        if (t->comp == HD_IMG_COMPRESSION_GZIP) {
-                if (inflateInit2(&t->gz, 16 + MAX_WBITS) != Z_OK) /* gzip wrapper only */
-                        return fail(t, -ENOMEM, NULL, "out of memory");
-                t->gz_ready = t->gz_between = true;
-        } else if (t->comp == HD_IMG_COMPRESSION_ZSTD) {
-                t->zs = ZSTD_createDCtx();
-                if (!t->zs)
-                        return fail(t, -ENOMEM, NULL, "out of memory");
-                t->zs_between = true;
-        }
-        return 0;
+        return (unsigned long long)(hd_img_input_bytes_uncompressed(t->input) - BLOCK);
 }
 
 /* ---- header fields ------------------------------------------------------------------ */
@@ -817,8 +655,7 @@ static int read_extended(Tar *t, const Ustar *h, Pending *p)
         uint64_t size;
         _cleanup_free_ char *data = NULL;
         if (parse_number(h->size, sizeof(h->size), &size) < 0)
-                return corrupt(t, "bad extended header size at offset %llu",
-                               (unsigned long long)(t->bytes_tar - BLOCK));
+                return corrupt(t, "bad extended header size at offset %llu", header_offset(t));
         int r = read_meta(t, size, &data);
         if (r < 0)
                 return r;
@@ -854,13 +691,11 @@ static int entry_from_header(Tar *t, const Ustar *h, Pending *p, Entry *e)
             parse_number(h->mtime, sizeof(h->mtime), &mtime) < 0 ||
             parse_number(h->devmajor, sizeof(h->devmajor), &major) < 0 ||
             parse_number(h->devminor, sizeof(h->devminor), &minor) < 0)
-                return corrupt(t, "bad number in the header at offset %llu",
-                               (unsigned long long)(t->bytes_tar - BLOCK));
+                return corrupt(t, "bad number in the header at offset %llu", header_offset(t));
         uid = p->has_uid ? p->uid : uid;
         gid = p->has_gid ? p->gid : gid;
         if (uid >= UINT32_MAX || gid >= UINT32_MAX || major > UINT32_MAX || minor > UINT32_MAX)
-                return corrupt(t, "id out of range at offset %llu",
-                               (unsigned long long)(t->bytes_tar - BLOCK));
+                return corrupt(t, "id out of range at offset %llu", header_offset(t));
 
         e->type = h->typeflag == '\0' || h->typeflag == '7' ? '0' : h->typeflag;
         /* Header-only types carry no data whatever their size field says (as Go's
@@ -900,7 +735,7 @@ static int extract_all(Tar *t)
                         break;
                 if (!checksum_ok(&h) || memcmp(h.magic, "ustar", 5) != 0)
                         return corrupt(t, "bad header checksum or magic at offset %llu",
-                                       (unsigned long long)(t->bytes_tar - BLOCK));
+                                       header_offset(t));
 
                 if (strchr("xgLK", h.typeflag) && h.typeflag) {
                         int r = read_extended(t, &h, &p);
@@ -935,12 +770,7 @@ static int extract_all(Tar *t)
 
 static void tar_free(Tar *t)
 {
-        if (t->gz_ready)
-                inflateEnd(&t->gz);
-        ZSTD_freeDCtx(t->zs);
-        hd_img_digest_free(t->read_digest);
-        hd_img_digest_free(t->tar_digest);
-        free(t->in);
+        hd_img_input_free(t->input);
         free(t->buf);
         free(t);
 }
@@ -952,7 +782,6 @@ int hd_img_tar_extract(int src_fd, HdImgCompression comp, int dest_dirfd,
         _cleanup_(tar_freep) Tar *t = calloc(1, sizeof(*t));
         if (!t)
                 return hd_error_set(err, -ENOMEM, "out of memory");
-        t->src = src_fd;
         t->dest = dest_dirfd;
         t->err = err;
         t->lim = limits ? *limits : (HdImgTarLimits){ 0 };
@@ -967,11 +796,10 @@ int hd_img_tar_extract(int src_fd, HdImgCompression comp, int dest_dirfd,
         if (comp < HD_IMG_COMPRESSION_NONE || comp > HD_IMG_COMPRESSION_AUTO)
                 return hd_error_set(err, -EINVAL, "unknown compression %d", (int)comp);
 
-        t->in = malloc(IO_BUF);
         t->buf = malloc(IO_BUF);
-        if (!t->in || !t->buf || hd_img_digest_new(&t->read_digest) < 0)
+        if (!t->buf)
                 return hd_error_set(err, -ENOMEM, "out of memory");
-        int r = input_open(t, comp);
+        int r = hd_img_input_new(src_fd, comp, t->lim.max_bytes, &t->input, err);
         if (r < 0)
                 return r;
         r = extract_all(t);
@@ -980,17 +808,14 @@ int hd_img_tar_extract(int src_fd, HdImgCompression comp, int dest_dirfd,
 
         if (ret) {
                 *ret = (HdImgTarResult){
-                        .compression = t->comp,
-                        .bytes_read = t->bytes_read,
-                        .bytes_uncompressed = t->bytes_tar,
+                        .compression = hd_img_input_compression(t->input),
+                        .bytes_read = hd_img_input_bytes_read(t->input),
+                        .bytes_uncompressed = hd_img_input_bytes_uncompressed(t->input),
                         .bytes_written = t->bytes_written,
                         .entries = t->entries,
                 };
-                if (hd_img_digest_final(t->read_digest, ret->digest) < 0 ||
-                    (t->tar_digest && hd_img_digest_final(t->tar_digest, ret->diff_id) < 0))
+                if (hd_img_input_digests(t->input, ret->digest, ret->diff_id) < 0)
                         return hd_error_set(err, -EIO, "sha256 failed");
-                if (!t->tar_digest)
-                        memcpy(ret->diff_id, ret->digest, sizeof(ret->diff_id));
         }
         return 0;
 }

@@ -45,7 +45,7 @@ static void set_mode(int i)
 
 static size_t count_entries(const char *sub)
 {
-        char p[192];
+        char p[256];
         snprintf(p, sizeof(p), "%s/%s", root, sub);
         DIR *d = opendir(p);
         ck_assert_ptr_nonnull(d);
@@ -101,9 +101,9 @@ static void sha256sum_data(const void *data, size_t len, char out[static HD_IMG_
         sha256sum_file(p, out);
 }
 
-static void blob_file(const char *digest, char out[static 192])
+static void blob_file(const char *digest, char out[static 256])
 {
-        snprintf(out, 192, "%s/sha256/%s", root, digest + strlen("sha256:"));
+        snprintf(out, 256, "%s/sha256/%s", root, digest + strlen("sha256:"));
 }
 
 /* Writes data as one blob (in chunks of 1000 bytes) and commits it. */
@@ -174,7 +174,7 @@ START_TEST(test_round_trip)
         ck_assert_int_eq(read(fd, back, sizeof(back)), (ssize_t)sizeof(data));
         ck_assert_mem_eq(back, data, sizeof(data));
 
-        char p[192];
+        char p[256];
         blob_file(got, p);
         struct stat st;
         ck_assert_int_eq(stat(p, &st), 0);
@@ -315,7 +315,7 @@ START_TEST(test_dedup)
         ck_assert_int_eq(hd_img_blob_writer_write(w2, a, sizeof(a), &err), 0);
         ck_assert_int_eq(hd_img_blob_writer_commit(w1, d1, &err), 0);
 
-        char p[192];
+        char p[256];
         blob_file(d1, p);
         struct stat st1, st2;
         ck_assert_int_eq(stat(p, &st1), 0);
@@ -342,7 +342,7 @@ START_TEST(test_damaged_copy_replaced)
         char d1[HD_IMG_DIGEST_STRING_MAX], d2[HD_IMG_DIGEST_STRING_MAX];
         HdError *err = NULL;
         ck_assert_int_eq(put(a, sizeof(a), NULL, -1, d1, &err), 0);
-        char p[192];
+        char p[256];
         blob_file(d1, p);
         ck_assert_int_eq(truncate(p, 100), 0);
         ck_assert_int_eq(hd_img_blob_verify(blobs, d1, &err), -EBADMSG);
@@ -427,7 +427,7 @@ START_TEST(test_open_errors)
         ck_assert_int_eq(hd_img_blobs_open("", &b, &err), -EINVAL);
         hd_error_free(TAKE_PTR(err));
 
-        char p[192];
+        char p[256];
         snprintf(p, sizeof(p), "%s/file", work);
         ck_assert_int_eq(hd_write_file_atomic(p, "x", 1, 0600), 0);
         ck_assert_int_lt(hd_img_blobs_open(p, &b, &err), 0);
@@ -542,7 +542,7 @@ START_TEST(test_verify)
         ck_assert_ptr_null(err);
 
         /* Flip one bit on disk. */
-        char p[192];
+        char p[256];
         blob_file(d, p);
         _cleanup_close_ int fd = open(p, O_RDWR | O_CLOEXEC);
         ck_assert_int_ge(fd, 0);
@@ -650,7 +650,7 @@ START_TEST(test_large_stream)
         ck_assert_int_eq(hd_img_blob_writer_commit(w, d, &err), 0);
         ck_assert_ptr_null(err);
 
-        char p[192];
+        char p[256];
         blob_file(d, p);
         sha256sum_file(p, want);
         ck_assert_str_eq(d, want);
