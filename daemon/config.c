@@ -254,11 +254,18 @@ int hd_config_read_token(const char *path, char **ret, HdError **err)
 
 void hd_config_usage(FILE *out)
 {
+        static const char *const metavar[] = { [KEY_STRING] = "VALUE",
+                                               [KEY_DOUBLE] = "RATIO",
+                                               [KEY_INT] = "N",
+                                               [KEY_LOGLEVEL] = "LEVEL" };
         fprintf(out, "usage: hostd [OPTIONS]\n\n"
                      "Runs VMs and containers behind a JSON REST API.\n\nOptions:\n"
-                     "  --config FILE          JSON file with any of the keys below\n");
-        for (size_t i = 0; i < HD_ARRAY_SIZE(keys); i++)
-                fprintf(out, "  --%-20s %s\n", keys[i].name, keys[i].help);
-        fprintf(out, "  --print-routes         print the API's routes and exit\n"
-                     "  --version              print the version and exit\n");
+                     "  --config FILE                   JSON file with any of the keys below\n");
+        for (size_t i = 0; i < HD_ARRAY_SIZE(keys); i++) {
+                char flag[64];
+                snprintf(flag, sizeof(flag), "%s %s", keys[i].name, metavar[keys[i].type]);
+                fprintf(out, "  --%-29s %s\n", flag, keys[i].help);
+        }
+        fprintf(out, "  --print-routes                  print the API's routes and exit\n"
+                     "  --version                       print the version and exit\n");
 }
