@@ -97,6 +97,42 @@ static const Migration migrations[] = {
                 .sql = "ALTER TABLE instances ADD COLUMN view TEXT;"
                        "ALTER TABLE instances ADD COLUMN view_format INTEGER NOT NULL DEFAULT 0;",
         },
+        /* v4 */
+        {
+                .description = "images and their layers",
+                /* A layer is stored once however many images use it; whether it
+                 * is still used is asked of image_layers, never counted. Image ids
+                 * are AUTOINCREMENT so a delete by a stale id cannot hit a newer
+                 * image. */
+                .sql = "CREATE TABLE images ("
+                       "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                       "  name TEXT NOT NULL,"
+                       "  tag TEXT NOT NULL,"
+                       "  digest TEXT NOT NULL,"
+                       "  kind TEXT NOT NULL,"
+                       "  format TEXT NOT NULL,"
+                       "  size INTEGER NOT NULL DEFAULT 0,"
+                       "  config TEXT NOT NULL DEFAULT '{}',"
+                       "  created_at INTEGER NOT NULL,"
+                       "  UNIQUE (name, tag)"
+                       ");"
+                       "CREATE INDEX images_digest ON images(digest);"
+                       "CREATE TABLE layers ("
+                       "  digest TEXT PRIMARY KEY NOT NULL,"
+                       "  diff_id TEXT NOT NULL,"
+                       "  media_type TEXT,"
+                       "  size INTEGER NOT NULL DEFAULT 0,"
+                       "  unpacked_size INTEGER NOT NULL DEFAULT 0,"
+                       "  created_at INTEGER NOT NULL"
+                       ") WITHOUT ROWID;"
+                       "CREATE TABLE image_layers ("
+                       "  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+                       "  position INTEGER NOT NULL,"
+                       "  layer_digest TEXT NOT NULL REFERENCES layers(digest),"
+                       "  PRIMARY KEY (image_id, position)"
+                       ") WITHOUT ROWID;"
+                       "CREATE INDEX image_layers_layer ON image_layers(layer_digest);",
+        },
 };
 
 int hd_store_schema_latest(void)

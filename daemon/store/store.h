@@ -146,3 +146,74 @@ int hd_store_events_since(HdStore *s, int64_t since, size_t limit, HdEvent ***re
                           HdError **err);
 /* The highest seq ever assigned (0 when none). */
 int hd_store_event_last_seq(HdStore *s, int64_t *ret, HdError **err);
+
+/* ---- images and layers (schema v4) ------------------------------------------------ */
+
+/* A layer blob, stored once however many images use it. digest is the blob's
+ * "sha256:<hex>"; diff_id the uncompressed content's (it may equal digest; NULL
+ * on insert means the same as digest). */
+typedef struct HdImageLayer {
+        char *digest;
+        char *diff_id;
+        char *media_type; /* may be NULL */
+        int64_t size;     /* compressed bytes */
+        int64_t unpacked_size;
+} HdImageLayer;
+
+/* One name:tag. Several tags may share one digest (the sha256 of the image's
+ * config or manifest, computed by the importer). */
+typedef struct HdImage {
+        int64_t id;
+        char *name; /* e.g. `library/busybox` */
+        char *tag;
+        char *digest;
+        HdKind kind;
+        char *format;      /* rootfs, oci-archive, docker-archive, qcow2, raw or kernel */
+        int64_t size;      /* bytes of all its blobs */
+        char *config_json; /* a JSON object, opaque to the store; NULL is stored as {} */
+        int64_t created_at;
+        HdImageLayer *layers; /* in order, bottom first */
+        size_t n_layers;
+} HdImage;
+
+void hd_image_free(HdImage *i);
+HD_DEFINE_CLEANUP(HdImage *, hd_image_free)
+void hd_image_array_free(HdImage **a, size_t n);
+/* Frees the strings of each of the n layers, then the array. */
+void hd_image_layers_free(HdImageLayer *a, size_t n);
+
+/* Inserts the image and its layers, in order. A layer row already present is
+ * reused, so shared layers are stored once. Sets i->id, and i->created_at when
+ * it was 0. -EINVAL naming the field for an invalid name, tag, digest, kind,
+ * format, size or config; -EEXIST when name:tag is taken. */
+int hd_store_tx_image_insert(HdStoreTx *tx, HdImage *i, HdError **err);
+
+/* Looks an image up by ref: "name:tag", "name" (= name:latest) or "sha256:<64 hex>"
+ * (by digest; the oldest tag when several share it). The image comes with its
+ * layers. -EINVAL for a malformed ref, -ENOENT (naming ref) when absent. */
+int hd_store_image_get(HdStore *s, const char *ref, HdImage **ret, HdError **err);
+int hd_store_tx_image_get(HdStoreTx *tx, const char *ref, HdImage **ret, HdError **err);
+
+/* Every image (of kind, unless kind is HD_KIND_INVALID), with its layers, ordered by
+ * name then tag. */
+int hd_store_image_list(HdStore *s, HdKind kind, HdImage ***ret, size_t *ret_n, HdError **err);
+
+/* Deletes one tag by id; its layers stay (prune removes them). -ENOENT if absent. */
+int hd_store_tx_image_delete(HdStoreTx *tx, int64_t id, HdError **err);
+
+/* How many instances use the tag i names: those whose spec.image is "name:tag", or
+ * "name" when the tag is latest, or i's digest — the digest only while i is the
+ * last tag carrying it, since an instance naming the digest still finds it
+ * through another tag. */
+int hd_store_tx_image_users(HdStoreTx *tx, const HdImage *i, int64_t *ret_count, HdError **err);
+
+/* Layers no image references any more (for prune), ordered by digest; free with
+ * hd_image_layers_free(). */
+int hd_store_tx_layers_unreferenced(HdStoreTx *tx, HdImageLayer **ret, size_t *ret_n,
+                                    HdError **err);
+/* Deletes a layer row. -ENOENT if absent, -EBUSY while an image still uses it. */
+int hd_store_tx_layer_delete(HdStoreTx *tx, const char *digest, HdError **err);
+
+/* Every layer digest known, ordered, so the image store can tell which blobs on
+ * disk are orphans of a crash. The caller frees each string and the array. */
+int hd_store_layer_digests(HdStore *s, char ***ret, size_t *ret_n, HdError **err);
