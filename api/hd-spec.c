@@ -396,3 +396,35 @@ void hd_event_array_free(HdEvent **a, size_t n)
                 hd_event_free(a[i]);
         free(a);
 }
+
+/* ---- images ---- */
+
+void hd_image_layers_free(HdImageLayer *a, size_t n)
+{
+        for (size_t k = 0; a && k < n; k++) {
+                free(a[k].digest);
+                free(a[k].diff_id);
+                free(a[k].media_type);
+        }
+        free(a);
+}
+
+void hd_image_free(HdImage *i)
+{
+        if (!i)
+                return;
+        free(i->name);
+        free(i->tag);
+        free(i->digest);
+        free(i->format);
+        free(i->config_json);
+        hd_image_layers_free(i->layers, i->n_layers);
+        free(i);
+}
+
+void hd_image_array_free(HdImage **a, size_t n)
+{
+        for (size_t k = 0; a && k < n; k++)
+                hd_image_free(a[k]);
+        free(a);
+}

@@ -169,42 +169,6 @@ static int check_image(const HdImage *i, HdError **err)
         return 0;
 }
 
-/* ---- freeing ---------------------------------------------------------------------- */
-
-static void layer_clear(HdImageLayer *l)
-{
-        free(l->digest);
-        free(l->diff_id);
-        free(l->media_type);
-}
-
-void hd_image_layers_free(HdImageLayer *a, size_t n)
-{
-        for (size_t k = 0; k < n; k++)
-                layer_clear(&a[k]);
-        free(a);
-}
-
-void hd_image_free(HdImage *i)
-{
-        if (!i)
-                return;
-        free(i->name);
-        free(i->tag);
-        free(i->digest);
-        free(i->format);
-        free(i->config_json);
-        hd_image_layers_free(i->layers, i->n_layers);
-        free(i);
-}
-
-void hd_image_array_free(HdImage **a, size_t n)
-{
-        for (size_t k = 0; k < n; k++)
-                hd_image_free(a[k]);
-        free(a);
-}
-
 /* ---- reading ---------------------------------------------------------------------- */
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret, HdError **err)

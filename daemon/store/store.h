@@ -149,39 +149,6 @@ int hd_store_event_last_seq(HdStore *s, int64_t *ret, HdError **err);
 
 /* ---- images and layers (schema v4) ------------------------------------------------ */
 
-/* A layer blob, stored once however many images use it. digest is the blob's
- * "sha256:<hex>"; diff_id the uncompressed content's (it may equal digest; NULL
- * on insert means the same as digest). */
-typedef struct HdImageLayer {
-        char *digest;
-        char *diff_id;
-        char *media_type; /* may be NULL */
-        int64_t size;     /* compressed bytes */
-        int64_t unpacked_size;
-} HdImageLayer;
-
-/* One name:tag. Several tags may share one digest (the sha256 of the image's
- * config or manifest, computed by the importer). */
-typedef struct HdImage {
-        int64_t id;
-        char *name; /* e.g. `library/busybox` */
-        char *tag;
-        char *digest;
-        HdKind kind;
-        char *format;      /* rootfs, oci-archive, docker-archive, qcow2, raw or kernel */
-        int64_t size;      /* bytes of all its blobs */
-        char *config_json; /* a JSON object, opaque to the store; NULL is stored as {} */
-        int64_t created_at;
-        HdImageLayer *layers; /* in order, bottom first */
-        size_t n_layers;
-} HdImage;
-
-void hd_image_free(HdImage *i);
-HD_DEFINE_CLEANUP(HdImage *, hd_image_free)
-void hd_image_array_free(HdImage **a, size_t n);
-/* Frees the strings of each of the n layers, then the array. */
-void hd_image_layers_free(HdImageLayer *a, size_t n);
-
 /* Inserts the image and its layers, in order. A layer row already present is
  * reused, so shared layers are stored once. Sets i->id, and i->created_at when
  * it was 0. -EINVAL naming the field for an invalid name, tag, digest, kind,
