@@ -1,0 +1,77 @@
+/* The image store: imports images (streamed, never held in memory), keeps their
+ * blobs and unpacked layers on disk (img-blobs, img-layers) and their records in
+ * the inventory (store.h), deletes and prunes them, and cleans up after a crash.
+ *
+ * Layout under root (<state-dir>/images): blobs/ (content-addressed) and layers/
+ * (one unpacked tree per container layer diff_id). Only layer blobs and VM image
+ * files are kept as blobs; an image's config is kept in its inventory row. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hd-error.h"
+#include "img-tar.h"
+#include "store.h"
+
+typedef struct HdImgStore HdImgStore;
+
+typedef struct HdImgStoreConfig {
+        bool allow_devices;        /* device nodes in layers (default refused) */
+        bool keep_setid;           /* setuid/setgid bits in layers (default dropped) */
+        int64_t max_upload_bytes;  /* 0 = 64 GiB */
+        HdImgTarLimits tar_limits; /* zeroes = the extractor's defaults */
+} HdImgStoreConfig;
+
+/* Opens (creating) the store and removes what a crash left: blobs and layer trees
+ * that no inventory row references, and interrupted writes. */
+int hd_img_store_open(const char *root, HdStore *inventory, const HdImgStoreConfig *cfg,
+                      HdImgStore **ret, HdError **err);
+void hd_img_store_close(HdImgStore *s);
+HD_DEFINE_CLEANUP(HdImgStore *, hd_img_store_close)
+
+/* ---- import ---------------------------------------------------------------------- */
+
+typedef struct HdImgImportParams {
+        const char *name;   /* required */
+        const char *tag;    /* NULL = "latest" */
+        HdKind kind;        /* container or vm */
+        const char *format; /* container: rootfs, oci-archive, docker-archive;
+                             * vm: qcow2, raw, kernel */
+} HdImgImportParams;
+
+typedef struct HdImgImport HdImgImport;
+
+/* Checks the parameters before a byte is read: -EINVAL naming "name", "tag",
+ * "kind" or "format" (a format the kind cannot use included); -EEXIST when
+ * name:tag is taken. */
+int hd_img_import_begin(HdImgStore *s, const HdImgImportParams *p, HdImgImport **ret,
+                        HdError **err);
+/* Streams the next bytes of the upload to disk. -EFBIG past max_upload_bytes. */
+int hd_img_import_write(HdImgImport *imp, const void *data, size_t len, HdError **err);
+/* Verifies and unpacks what was uploaded and records the image; *ret gets it with
+ * its layers. Always frees imp; on failure nothing of the import is left (-EINVAL
+ * naming "body" for an archive that is not what format says). */
+int hd_img_import_finish(HdImgImport *imp, HdImage **ret, HdError **err);
+/* Drops an import (the client went away, or the request was refused). NULL is fine. */
+void hd_img_import_abort(HdImgImport *imp);
+HD_DEFINE_CLEANUP(HdImgImport *, hd_img_import_abort)
+
+/* ---- delete and prune ------------------------------------------------------------ */
+
+/* Removes one tag. -EBUSY (message gives the count) while instances use it. Layers
+ * no other image references are removed with it (row, unpacked tree and blob). */
+int hd_img_store_delete(HdImgStore *s, const char *ref, HdError **err);
+
+typedef struct HdImgPruneResult {
+        int64_t layers_removed;
+        int64_t blobs_removed;
+        int64_t bytes_freed;
+} HdImgPruneResult;
+
+/* Removes every layer and blob that no image references. */
+int hd_img_store_prune(HdImgStore *s, HdImgPruneResult *ret, HdError **err);
+
+/* Bytes on disk: blobs, and unpacked layer trees. */
+int hd_img_store_usage(HdImgStore *s, int64_t *ret_blob_bytes, int64_t *ret_layer_bytes,
+                       HdError **err);
