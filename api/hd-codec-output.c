@@ -219,3 +219,30 @@ json_t *hd_codec_error_to_json(const char *code, const char *message, const char
                 return NULL;
         return TAKE_PTR(o);
 }
+
+json_t *hd_codec_image_to_json(const HdImage *i)
+{
+        char created[32];
+        hd_time_format(i->created_at, created);
+        _cleanup_free_ char *ref = NULL;
+        if (asprintf(&ref, "%s:%s", i->name ? i->name : "", i->tag ? i->tag : "") < 0)
+                return NULL;
+        json_t *config = i->config_json ? json_loads(i->config_json, 0, NULL) : NULL;
+        if (!json_is_object(config)) {
+                json_decref(config);
+                config = json_object();
+        }
+        json_t *layers = json_array();
+        for (size_t k = 0; k < i->n_layers; k++) {
+                const HdImageLayer *l = &i->layers[k];
+                json_array_append_new(layers,
+                                      json_pack("{s:s?, s:s?, s:s?, s:I}", "digest", l->digest,
+                                                "diff_id", l->diff_id, "media_type", l->media_type,
+                                                "size", (json_int_t)l->size));
+        }
+        return json_pack("{s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:I, s:s, s:o, s:o}", "name", i->name,
+                         "tag", i->tag, "ref", ref, "digest", i->digest, "kind",
+                         hd_kind_to_string(i->kind), "format", i->format, "size",
+                         (json_int_t)i->size, "created_at", created, "config", config, "layers",
+                         layers);
+}

@@ -75,6 +75,10 @@ int hd_codec_instance_patch_apply(const HdInstancePatch *p, HdInstanceSpec *spec
 int hd_codec_action_args_from_json(HdAction a, const json_t *j, char **ret_args, HdError **err);
 
 json_t *hd_codec_operation_to_json(const HdOperation *o);
+
+/* An image as the API returns it: name, tag, ref ("name:tag"), digest, kind,
+ * format, size, created_at, config (the stored object) and layers. */
+json_t *hd_codec_image_to_json(const HdImage *i);
 json_t *hd_codec_event_to_json(const HdEvent *e);
 
 /* {"error": {"code": code, "message": message, "field": field (omitted if NULL)}} */

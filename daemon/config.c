@@ -33,7 +33,7 @@ void hd_config_clear(HdConfig *c)
         *c = (HdConfig){ 0 };
 }
 
-typedef enum KeyType { KEY_STRING, KEY_DOUBLE, KEY_INT, KEY_LOGLEVEL } KeyType;
+typedef enum KeyType { KEY_STRING, KEY_DOUBLE, KEY_INT, KEY_LOGLEVEL, KEY_BOOL } KeyType;
 
 typedef struct Key {
         const char *name;
@@ -68,6 +68,10 @@ static const Key keys[] = {
           "seconds an idle HTTP connection is kept (default 60)" },
         { "operation-workers", KEY_INT, OFF(op_workers), 1, 256,
           "threads running operations (default 4)" },
+        { "image-allow-devices", KEY_BOOL, OFF(image_allow_devices), 0, 0,
+          "keep device nodes found in image layers (default false: refused)" },
+        { "image-keep-setid", KEY_BOOL, OFF(image_keep_setid), 0, 0,
+          "keep setuid/setgid bits in image layers (default false: dropped)" },
 };
 
 static const Key *find_key(const char *name)
@@ -110,6 +114,16 @@ static int set_string(const Key *k, HdConfig *c, const char *v, HdError **err)
                 *(double *)((char *)c + k->offset) = d;
                 return 0;
         }
+        case KEY_BOOL:
+                if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+                        *(bool *)((char *)c + k->offset) = true;
+                else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+                        *(bool *)((char *)c + k->offset) = false;
+                else
+                        return hd_error_set_field(err, -EINVAL, k->name,
+                                                  "`%s` must be true or false, not `%s`", k->name,
+                                                  v);
+                return 0;
         case KEY_INT: {
                 int64_t n;
                 if (hd_parse_int64(v, &n) < 0 || n < (int64_t)k->min || n > (int64_t)k->max)
@@ -145,6 +159,8 @@ int hd_config_load_file(HdConfig *c, const char *path, HdError **err)
                 const char *text = NULL;
                 if (json_is_string(v) && (k->type == KEY_STRING || k->type == KEY_LOGLEVEL))
                         text = json_string_value(v);
+                else if (json_is_boolean(v) && k->type == KEY_BOOL)
+                        text = json_is_true(v) ? "true" : "false";
                 else if (json_is_number(v) && (k->type == KEY_DOUBLE || k->type == KEY_INT)) {
                         if (k->type == KEY_INT && !json_is_integer(v))
                                 return hd_error_set_field(err, -EINVAL, name,
@@ -257,7 +273,8 @@ void hd_config_usage(FILE *out)
         static const char *const metavar[] = { [KEY_STRING] = "VALUE",
                                                [KEY_DOUBLE] = "RATIO",
                                                [KEY_INT] = "N",
-                                               [KEY_LOGLEVEL] = "LEVEL" };
+                                               [KEY_LOGLEVEL] = "LEVEL",
+                                               [KEY_BOOL] = "true|false" };
         fprintf(out, "usage: hostd [OPTIONS]\n\n"
                      "Runs VMs and containers behind a JSON REST API.\n\nOptions:\n"
                      "  --config FILE                   JSON file with any of the keys below\n");

@@ -21,6 +21,8 @@ typedef struct HdConfig {
         int64_t max_connections;
         int64_t connection_timeout;
         int64_t op_workers;
+        bool image_allow_devices;
+        bool image_keep_setid;
         bool print_routes;
         bool show_help;
         bool show_version;

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "core.h"
 #include "hd-log.h"
+#include "img-store.h"
 #include "server.h"
 #include "store.h"
 
@@ -71,6 +72,18 @@ static int run(HdConfig *cfg, HdError **err)
         if (r < 0)
                 return hd_error_wrap(err, "inventory `%s`", db_path);
 
+        _cleanup_free_ char *images_root = NULL;
+        if (asprintf(&images_root, "%s/images", cfg->state_dir) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        HdImgStoreConfig icfg = {
+                .allow_devices = cfg->image_allow_devices,
+                .keep_setid = cfg->image_keep_setid,
+        };
+        _cleanup_(hd_img_store_closep) HdImgStore *images = NULL;
+        r = hd_img_store_open(images_root, store, &icfg, &images, err);
+        if (r < 0)
+                return hd_error_wrap(err, "image store `%s`", images_root);
+
         HdDriver *drivers[HD_KIND__COUNT];
         const char *reasons[HD_KIND__COUNT];
         hd_drivers_builtin(drivers, reasons);
@@ -103,6 +116,7 @@ static int run(HdConfig *cfg, HdError **err)
                 .connection_limit = (unsigned)cfg->max_connections,
                 .connection_timeout_s = (unsigned)cfg->connection_timeout,
                 .connection_memory = 64 * 1024,
+                .images = images,
         };
         HdHttp *http = NULL;
         r = hd_http_start(&hcfg, core, &http, err);

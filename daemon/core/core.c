@@ -241,6 +241,16 @@ int hd_core_instance_list_views(HdCore *c, const HdInstanceFilter *f, HdInstance
         return hd_store_instance_list_views(c->store, f, ret, ret_n, ret_more, err);
 }
 
+int hd_core_image_list(HdCore *c, HdKind kind, HdImage ***ret, size_t *ret_n, HdError **err)
+{
+        return hd_store_image_list(c->store, kind, ret, ret_n, err);
+}
+
+int hd_core_image_get(HdCore *c, const char *ref, HdImage **ret, HdError **err)
+{
+        return hd_store_image_get(c->store, ref, ret, err);
+}
+
 int hd_core_instance_get(HdCore *c, const char *ref, HdInstance **ret, HdError **err)
 {
         return hd_store_instance_get(c->store, ref, ret, err);

@@ -82,6 +82,11 @@ int hd_core_instance_patch(HdCore *c, const char *ref, const HdInstancePatch *p,
 int hd_core_instance_action(HdCore *c, const char *ref, HdAction a, const char *args_json,
                             bool force, HdOperation **ret, HdError **err);
 
+/* ---- images (the inventory's records; files are the image store's) ---------------------- */
+
+int hd_core_image_list(HdCore *c, HdKind kind, HdImage ***ret, size_t *ret_n, HdError **err);
+int hd_core_image_get(HdCore *c, const char *ref, HdImage **ret, HdError **err);
+
 /* ---- operations --------------------------------------------------------------------------- */
 
 int hd_core_operation_get(HdCore *c, const char *id, HdOperation **ret, HdError **err);

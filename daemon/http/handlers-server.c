@@ -18,10 +18,10 @@ void hd_handle_server_info(HdRequest *req, HdResponse *resp)
                 json_object_set_new(drivers, hd_kind_to_string((HdKind)k), d);
         }
         hd_resp_json(resp, 200,
-                     json_pack("{s:s, s:s, s:s, s:[s,s,s,s], s:o, s:{s:s, s:s}, s:{s:s}, s:s}",
+                     json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s], s:o, s:{s:s, s:s}, s:{s:s}, s:s}",
                                "name", "hostd", "version", HD_VERSION, "api_version", "v1",
                                "api_extensions", "instances", "operations", "events", "metrics",
-                               "drivers", drivers, "accel", "kind", f->accel, "reason",
+                               "images", "drivers", drivers, "accel", "kind", f->accel, "reason",
                                f->accel_reason, "cgroup", "version", f->cgroup_version, "auth",
                                req->tcp ? "token" : "unix"));
 }

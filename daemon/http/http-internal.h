@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 
 #include "core.h"
+#include "img-store.h"
 #include "hd-json.h"
 #include "server.h"
 
@@ -41,6 +42,9 @@ typedef struct HdRequest {
         /* routing */
         const struct HdRoute *route;
         char *params[HD_ROUTE_MAX_PARAMS];
+        /* streamed bodies: the handler's state, freed by its abort hook */
+        void *stream_state;
+        bool stream_failed;
 } HdRequest;
 
 typedef struct HdResponse {
@@ -60,10 +64,26 @@ typedef struct HdResponse {
 
 typedef void (*HdHandlerFn)(HdRequest *req, HdResponse *resp);
 
+/* A route whose request body is streamed to the handler instead of buffered
+ * (image uploads): begin runs before any body byte is read and may refuse the
+ * request, chunk gets each piece, and fn answers once the body is complete. */
+typedef struct HdStreamHooks {
+        int (*begin)(HdRequest *req, HdResponse *resp);
+        /* < 0 stops the upload; the state keeps the error for fn to answer. */
+        int (*chunk)(HdRequest *req, const char *data, size_t len);
+        void (*abort)(HdRequest *req);
+        /* Content types accepted for the body (NULL-terminated). */
+        const char *const *content_types;
+} HdStreamHooks;
+
 typedef struct HdRoute {
         const char *method;
         const char *pattern;
         HdHandlerFn fn;
+        /* The last {param} takes the rest of the path, slashes included (image
+         * refs such as library/busybox:1.36). */
+        bool greedy;
+        const HdStreamHooks *stream;
 } HdRoute;
 
 typedef enum HdRouteMatch {
@@ -121,6 +141,12 @@ void hd_handle_operation_wait(HdRequest *req, HdResponse *resp);
 void hd_handle_operation_cancel(HdRequest *req, HdResponse *resp);
 void hd_handle_events(HdRequest *req, HdResponse *resp);
 void hd_handle_metrics(HdRequest *req, HdResponse *resp);
+void hd_handle_image_list(HdRequest *req, HdResponse *resp);
+void hd_handle_image_import(HdRequest *req, HdResponse *resp);
+void hd_handle_image_get(HdRequest *req, HdResponse *resp);
+void hd_handle_image_delete(HdRequest *req, HdResponse *resp);
+void hd_handle_image_prune(HdRequest *req, HdResponse *resp);
+extern const HdStreamHooks hd_image_import_hooks;
 
 /* ---- metrics (metrics.c) ---- */
 int hd_metrics_new(HdMetrics **ret);

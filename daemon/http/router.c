@@ -4,31 +4,53 @@
 
 /* The route table. tests/api/check-routes.py compares it with api/openapi.yaml. */
 const HdRoute hd_routes[] = {
-        { "GET", "/v1", hd_handle_server_info },
-        { "GET", "/v1/host", hd_handle_host_info },
-        { "GET", "/v1/instances", hd_handle_instance_list },
-        { "POST", "/v1/instances", hd_handle_instance_create },
-        { "GET", "/v1/instances/{name}", hd_handle_instance_get },
-        { "PATCH", "/v1/instances/{name}", hd_handle_instance_patch },
-        { "DELETE", "/v1/instances/{name}", hd_handle_instance_delete },
-        { "POST", "/v1/instances/{name}/start", hd_handle_instance_start },
-        { "POST", "/v1/instances/{name}/stop", hd_handle_instance_stop },
-        { "POST", "/v1/instances/{name}/restart", hd_handle_instance_restart },
-        { "POST", "/v1/instances/{name}/kill", hd_handle_instance_kill },
-        { "POST", "/v1/instances/{name}/pause", hd_handle_instance_pause },
-        { "POST", "/v1/instances/{name}/resume", hd_handle_instance_resume },
-        { "GET", "/v1/operations", hd_handle_operation_list },
-        { "GET", "/v1/operations/{id}", hd_handle_operation_get },
-        { "DELETE", "/v1/operations/{id}", hd_handle_operation_cancel },
-        { "GET", "/v1/operations/{id}/wait", hd_handle_operation_wait },
-        { "GET", "/v1/events", hd_handle_events },
-        { "GET", "/metrics", hd_handle_metrics },
+        { .method = "GET", .pattern = "/v1", .fn = hd_handle_server_info },
+        { .method = "GET", .pattern = "/v1/host", .fn = hd_handle_host_info },
+        { .method = "GET", .pattern = "/v1/instances", .fn = hd_handle_instance_list },
+        { .method = "POST", .pattern = "/v1/instances", .fn = hd_handle_instance_create },
+        { .method = "GET", .pattern = "/v1/instances/{name}", .fn = hd_handle_instance_get },
+        { .method = "PATCH", .pattern = "/v1/instances/{name}", .fn = hd_handle_instance_patch },
+        { .method = "DELETE", .pattern = "/v1/instances/{name}", .fn = hd_handle_instance_delete },
+        { .method = "POST",
+          .pattern = "/v1/instances/{name}/start",
+          .fn = hd_handle_instance_start },
+        { .method = "POST", .pattern = "/v1/instances/{name}/stop", .fn = hd_handle_instance_stop },
+        { .method = "POST",
+          .pattern = "/v1/instances/{name}/restart",
+          .fn = hd_handle_instance_restart },
+        { .method = "POST", .pattern = "/v1/instances/{name}/kill", .fn = hd_handle_instance_kill },
+        { .method = "POST",
+          .pattern = "/v1/instances/{name}/pause",
+          .fn = hd_handle_instance_pause },
+        { .method = "POST",
+          .pattern = "/v1/instances/{name}/resume",
+          .fn = hd_handle_instance_resume },
+        { .method = "GET", .pattern = "/v1/operations", .fn = hd_handle_operation_list },
+        { .method = "GET", .pattern = "/v1/operations/{id}", .fn = hd_handle_operation_get },
+        { .method = "DELETE", .pattern = "/v1/operations/{id}", .fn = hd_handle_operation_cancel },
+        { .method = "GET", .pattern = "/v1/operations/{id}/wait", .fn = hd_handle_operation_wait },
+        { .method = "GET", .pattern = "/v1/events", .fn = hd_handle_events },
+        { .method = "GET", .pattern = "/v1/images", .fn = hd_handle_image_list },
+        { .method = "POST",
+          .pattern = "/v1/images",
+          .fn = hd_handle_image_import,
+          .stream = &hd_image_import_hooks },
+        { .method = "POST", .pattern = "/v1/images/prune", .fn = hd_handle_image_prune },
+        { .method = "GET",
+          .pattern = "/v1/images/{ref}",
+          .fn = hd_handle_image_get,
+          .greedy = true },
+        { .method = "DELETE",
+          .pattern = "/v1/images/{ref}",
+          .fn = hd_handle_image_delete,
+          .greedy = true },
+        { .method = "GET", .pattern = "/metrics", .fn = hd_handle_metrics },
 };
 const size_t hd_routes_n = HD_ARRAY_SIZE(hd_routes);
 
 /* Compares one pattern with a path segment by segment; {x} matches any
  * non-empty segment and is captured. */
-static bool match_pattern(const char *pattern, const char *path,
+static bool match_pattern(const char *pattern, bool greedy, const char *path,
                           char *ret_params[HD_ROUTE_MAX_PARAMS])
 {
         const char *p = pattern, *s = path;
@@ -40,6 +62,13 @@ static bool match_pattern(const char *pattern, const char *path,
                         const char *pe = strchr(p, '}');
                         const char *se = strchr(s, '/');
                         size_t len = se ? (size_t)(se - s) : strlen(s);
+                        if (greedy && pe && pe[1] == '\0') {
+                                /* The last parameter takes the rest, minus a
+                                 * trailing slash. */
+                                len = strlen(s);
+                                if (len > 0 && s[len - 1] == '/')
+                                        len--;
+                        }
                         if (!pe || len == 0 || n >= HD_ROUTE_MAX_PARAMS)
                                 goto fail;
                         caps[n] = strndup(s, len);
@@ -75,7 +104,7 @@ HdRouteMatch hd_router_match(const char *method, const char *path, const HdRoute
 
         for (size_t i = 0; i < hd_routes_n; i++) {
                 char *params[HD_ROUTE_MAX_PARAMS] = { 0 };
-                if (!match_pattern(hd_routes[i].pattern, path, params))
+                if (!match_pattern(hd_routes[i].pattern, hd_routes[i].greedy, path, params))
                         continue;
                 if (strcmp(hd_routes[i].method, method) == 0) {
                         *ret = &hd_routes[i];

@@ -37,6 +37,7 @@ unsigned hd_http_status_for_errno(int code)
                 return 412;
         case -EMSGSIZE:
         case -E2BIG:
+        case -EFBIG:
                 return 413;
         case -EAGAIN:
                 return 429;
@@ -268,26 +269,24 @@ static bool authorized(HdRequest *req)
 
 /* Checks made on the first call, before any body is read: auth, size, type and
  * route. Returns false with resp filled when the request is refused. */
+static bool content_type_in(const char *ct, const char *const *allowed)
+{
+        if (!ct)
+                return false;
+        size_t n = strcspn(ct, "; ");
+        for (const char *const *a = allowed; *a; a++)
+                if (strlen(*a) == n && strncasecmp(ct, *a, n) == 0)
+                        return true;
+        return false;
+}
+
+/* Checks made on the first call, before any body is read: auth, route, size and
+ * type. Returns false with resp filled when the request is refused. */
 static bool precheck(HdRequest *req, HdResponse *resp)
 {
         if (!authorized(req)) {
                 hd_resp_error_status(resp, 401, NULL,
                                      "missing or wrong bearer token (Authorization: Bearer ...)");
-                return false;
-        }
-
-        const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
-        const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_TRANSFER_ENCODING);
-        int64_t len = 0;
-        if (cl && (hd_parse_int64(cl, &len) < 0 || len < 0))
-                len = 0;
-        req->has_body = len > 0 || (te != NULL);
-        if (len > HD_MAX_BODY_BYTES) {
-                hd_resp_error_status(resp, 413, NULL,
-                                     "request body of %lld bytes is over the %d-byte limit",
-                                     (long long)len, HD_MAX_BODY_BYTES);
                 return false;
         }
 
@@ -303,17 +302,41 @@ static bool precheck(HdRequest *req, HdResponse *resp)
                                      req->method, req->path, allow ? allow : "");
                 return false;
         }
+        const HdStreamHooks *stream = req->route->stream;
+
+        const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        int64_t len = 0;
+        if (cl && (hd_parse_int64(cl, &len) < 0 || len < 0))
+                len = 0;
+        req->has_body = len > 0 || (te != NULL);
+        /* Streamed uploads have their own limit, enforced as bytes arrive. */
+        if (!stream && len > HD_MAX_BODY_BYTES) {
+                hd_resp_error_status(resp, 413, NULL,
+                                     "request body of %lld bytes is over the %d-byte limit",
+                                     (long long)len, HD_MAX_BODY_BYTES);
+                return false;
+        }
 
         if (req->has_body) {
                 const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                              MHD_HTTP_HEADER_CONTENT_TYPE);
-                if (!content_type_is_json(ct, strcmp(req->method, "PATCH") == 0)) {
+                bool ok = stream ? content_type_in(ct, stream->content_types)
+                                 : content_type_is_json(ct, strcmp(req->method, "PATCH") == 0);
+                if (!ok) {
                         hd_resp_error_status(resp, 415, NULL,
-                                             "request bodies must be application/json, not `%s`",
+                                             stream ? "uploads must be application/octet-stream "
+                                                      "(or x-tar, gzip, zstd), not `%s`"
+                                                    : "request bodies must be application/json, "
+                                                      "not `%s`",
                                              ct ? ct : "(none)");
                         return false;
                 }
         }
+        if (stream && stream->begin(req, resp) < 0)
+                return false;
         return true;
 }
 
@@ -357,6 +380,14 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
                 *upload_data_size = 0;
                 if (req->body_too_large || req->status)
                         return MHD_YES;
+                if (req->route->stream) {
+                        /* After a failure the rest is read and dropped, so the
+                         * error can still be answered on this connection. */
+                        if (!req->stream_failed &&
+                            req->route->stream->chunk(req, upload_data, n) < 0)
+                                req->stream_failed = true;
+                        return MHD_YES;
+                }
                 if (req->body_len + n > HD_MAX_BODY_BYTES) {
                         req->body_too_large = true;
                         free(req->body);
@@ -387,7 +418,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         if (req->body_too_large)
                 hd_resp_error_status(&resp, 413, NULL, "request body is over the %d-byte limit",
                                      HD_MAX_BODY_BYTES);
-        else if (req->has_body && req->body_len == 0 && req->body == NULL)
+        else if (!req->route->stream && req->has_body && req->body_len == 0 && req->body == NULL)
                 req->has_body = false;
         if (!req->body_too_large)
                 req->route->fn(req, &resp);
@@ -405,6 +436,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                 return;
         hd_metrics_observe(h->metrics, req->method, req->status ? req->status : 499,
                            now_ns() - req->start_ns);
+        if (req->stream_state && req->route && req->route->stream)
+                req->route->stream->abort(req); /* the client went away mid-upload */
         request_free(req);
         *con_cls = NULL;
         atomic_fetch_sub(&h->inflight, 1);

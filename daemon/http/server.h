@@ -7,6 +7,7 @@
 #include "hd-error.h"
 
 typedef struct HdHttp HdHttp;
+typedef struct HdImgStore HdImgStore;
 
 typedef struct HdHttpConfig {
         const char *socket_path;  /* Unix socket; NULL = none */
@@ -16,6 +17,7 @@ typedef struct HdHttpConfig {
         unsigned connection_limit;
         unsigned connection_timeout_s;
         size_t connection_memory;
+        HdImgStore *images; /* the image store the /v1/images routes serve */
 } HdHttpConfig;
 
 int hd_http_start(const HdHttpConfig *cfg, HdCore *core, HdHttp **ret, HdError **err);

@@ -35,6 +35,35 @@ START_TEST(test_static_and_param_routes)
 }
 END_TEST
 
+/* Image refs carry slashes: the last parameter of those routes takes the rest. */
+START_TEST(test_greedy_image_ref)
+{
+        const HdRoute *r = NULL;
+        char *p[HD_ROUTE_MAX_PARAMS] = { 0 };
+        ck_assert_int_eq(hd_router_match("GET", "/v1/images/library/busybox:1.36", &r, p, NULL),
+                         HD_ROUTE_FOUND);
+        ck_assert_ptr_eq(r->fn, hd_handle_image_get);
+        ck_assert_str_eq(p[0], "library/busybox:1.36");
+        free_params(p);
+        ck_assert_int_eq(hd_router_match("DELETE", "/v1/images/busybox/", &r, p, NULL),
+                         HD_ROUTE_FOUND);
+        ck_assert_str_eq(p[0], "busybox");
+        free_params(p);
+        /* the static route wins over the greedy one */
+        ck_assert_int_eq(hd_router_match("POST", "/v1/images/prune", &r, p, NULL), HD_ROUTE_FOUND);
+        ck_assert_ptr_eq(r->fn, hd_handle_image_prune);
+        ck_assert_ptr_null(p[0]);
+        char *allow = NULL;
+        ck_assert_int_eq(hd_router_match("PUT", "/v1/images/a/b", &r, p, &allow),
+                         HD_ROUTE_METHOD_NOT_ALLOWED);
+        ck_assert_str_eq(allow, "GET, DELETE");
+        free(allow);
+        /* ordinary parameters still stop at a slash */
+        ck_assert_int_eq(hd_router_match("GET", "/v1/instances/a/b", &r, p, NULL),
+                         HD_ROUTE_NOT_FOUND);
+}
+END_TEST
+
 START_TEST(test_trailing_slash_is_same_resource)
 {
         const HdRoute *r = NULL;
@@ -111,6 +140,7 @@ int main(void)
         TCase *tc = tcase_create("match");
         tcase_add_test(tc, test_static_and_param_routes);
         tcase_add_test(tc, test_trailing_slash_is_same_resource);
+        tcase_add_test(tc, test_greedy_image_ref);
         tcase_add_test(tc, test_not_found);
         tcase_add_test(tc, test_method_not_allowed_lists_allow);
         tcase_add_test(tc, test_every_route_matches_itself);
