@@ -478,6 +478,13 @@ const HostctlCommand hostctl_commands[] = {
           "Wait for an operation to finish (default 60 s) and print it.", hostctl_cmd_wait },
         { "events", "[--since SEQ] [--type PREFIX]",
           "Follow the event stream, one line per event, until interrupted.", hostctl_cmd_events },
+        { "image",
+          "ls [--kind K] | show REF | rm REF | prune |\n"
+          "         import FILE --name N [--tag T] --kind container|vm --format F",
+          "List, show, delete and prune images, or import one from FILE (container: rootfs,\n"
+          "      oci-archive, docker-archive; vm: qcow2, raw, kernel). REF is NAME[:TAG] or\n"
+          "      sha256:DIGEST.",
+          hostctl_cmd_image },
         { "metrics", "", "Print the Prometheus metrics.", hostctl_cmd_metrics },
         { "help", "[COMMAND]", "Show this help, or one command's.", hostctl_cmd_help },
 };

@@ -150,3 +150,8 @@ int hostctl_cmd_show(Hostctl *ctl, int argc, char **argv);
 int hostctl_cmd_create(Hostctl *ctl, int argc, char **argv);
 int hostctl_cmd_label(Hostctl *ctl, int argc, char **argv);
 int hostctl_cmd_rm(Hostctl *ctl, int argc, char **argv);
+
+/* ---- hostctl-images.c ---------------------------------------------------------------- */
+
+/* `image ls|import|show|rm|prune`. */
+int hostctl_cmd_image(Hostctl *ctl, int argc, char **argv);

@@ -34,8 +34,9 @@ typedef struct HcClient HcClient;
 
 typedef struct HcError {
         int http_status;   /* 0 when no HTTP response was received */
-        char code[64];     /* the API's error code ("not_found", …), or a transport
-                            * code ("connect_failed", "timeout", "transport", "protocol") */
+        char code[64];     /* the API's error code ("not_found", …), or a client-side
+                            * code ("connect_failed", "timeout", "transport", "protocol",
+                            * "invalid_argument", "cancelled", "io" for a local file) */
         char message[512]; /* human readable, lowercase, no trailing period */
         char field[128];   /* dotted path of the offending field, or "" */
         int curl_code;     /* CURLcode of a transport failure, or 0 */
@@ -71,6 +72,22 @@ typedef struct HcOperationListOptions {
         int limit;
         const char *after;
 } HcOperationListOptions;
+
+/* What hc_image_import() uploads, and as what. */
+typedef struct HcImageImport {
+        const char *name;   /* required, e.g. "library/busybox" */
+        const char *tag;    /* NULL or "" = "latest" (the server's default) */
+        const char *kind;   /* "container" | "vm" */
+        const char *format; /* container: "rootfs", "oci-archive", "docker-archive";
+                             * vm: "qcow2", "raw", "kernel" */
+        const char *path;   /* the image file; when NULL, fd is read instead */
+        int fd;             /* read from its current offset to the end; not closed */
+} HcImageImport;
+
+/* Progress of hc_image_import(): bytes of the file sent so far of total (-1 when the
+ * size is not known). Return 0 to go on; anything else aborts the upload, and the
+ * import then fails with that value when it is negative, -ECANCELED otherwise. */
+typedef int (*HcProgressCallback)(int64_t done, int64_t total, void *userdata);
 
 /* Callback of hc_events_follow(): return 0 to go on, > 0 to stop (the follow call then
  * returns 0), < 0 to stop with that error. The event is borrowed: json_incref() it to
@@ -181,6 +198,37 @@ bool hc_operation_is_final(const json_t *operation);
  * (err gets the operation's error code and message), -ECANCELED for "cancelled",
  * -EINPROGRESS while it is not final. */
 int hc_operation_check(const json_t *operation, HcError *err);
+
+/* ---- Images ------------------------------------------------------------------------- */
+
+/* GET /v1/images: {"images": […]}, ordered by name and tag. kind ("container" | "vm")
+ * filters; NULL or "" lists every kind. */
+int hc_image_list(HcClient *client, const char *kind, json_t **ret, HcError *err);
+
+/* GET /v1/images/{ref}: ref is "name", "name:tag" or "sha256:<hex>". Names may hold
+ * '/' ("library/busybox:1.36"): each segment is escaped, the slashes are kept. */
+int hc_image_get(HcClient *client, const char *ref, json_t **ret, HcError *err);
+
+/* POST /v1/images: uploads the file as the request body (application/octet-stream),
+ * streamed from disk in small reads with its size announced in Content-Length; it is
+ * never held in memory. A file or fd that is not a regular file is sent chunked, its
+ * size unknown. progress (optional) is called with userdata as bytes go out. *ret
+ * gets the new Image. An import has no overall time limit: it fails when nothing moves
+ * for 10 minutes (the server verifies and unpacks after the last byte), never when the
+ * client's timeout_s is negative. Besides the HTTP errors (400 naming "name", "tag",
+ * "kind", "format" or "body"; 409 name:tag taken; 413 over the upload limit; 415),
+ * a file that cannot be read gives its -errno and one that shrinks while it is sent
+ * -EIO. */
+int hc_image_import(HcClient *client, const HcImageImport *import, HcProgressCallback progress,
+                    void *userdata, json_t **ret, HcError *err);
+
+/* DELETE /v1/images/{ref}: *ret gets the deleted Image. -EBUSY (409) while instances use
+ * it (the message gives the count). */
+int hc_image_delete(HcClient *client, const char *ref, json_t **ret, HcError *err);
+
+/* POST /v1/images/prune: removes layers and blobs no image uses; *ret gets
+ * {"layers_removed": n, "blobs_removed": n, "bytes_freed": n}. */
+int hc_image_prune(HcClient *client, json_t **ret, HcError *err);
 
 /* ---- Events -------------------------------------------------------------------------- */
 

@@ -5,9 +5,7 @@
 
 #include "hd-util.h"
 
-/* One JSON-object request with the common plumbing: *ret gets the decoded object and
- * *ret_etag the ETag header, both optional. */
-static int hc_call_object(HcClient *c, HcCall *call, json_t **ret, char **ret_etag, HcError *err)
+int hc_call_object(HcClient *c, HcCall *call, json_t **ret, char **ret_etag, HcError *err)
 {
         int r;
 

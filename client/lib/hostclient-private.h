@@ -51,6 +51,19 @@ typedef struct HcCall {
         /* the write callback to use instead of buffering (events); NULL = buffer */
         curl_write_callback write_cb;
         void *write_data;
+        /* a streamed request body instead of body (image uploads): read_cb fills curl's
+         * buffer, seek_cb rewinds it (a retry on a fresh connection); read_size bytes,
+         * or -1 for unknown (sent chunked). content_type defaults to
+         * application/octet-stream. */
+        curl_read_callback read_cb;
+        curl_seek_callback seek_cb;
+        void *read_data;
+        int64_t read_size;
+        /* called as bytes move (CURLOPT_XFERINFOFUNCTION); non-zero aborts */
+        curl_xferinfo_callback xferinfo_cb;
+        void *xferinfo_data;
+        /* > 0: fail when no byte moves for this many seconds (no overall limit) */
+        int stall_s;
         /* out */
         long status;
         char *etag;
@@ -63,12 +76,18 @@ void hc_call_clear(HcCall *call);
 /* Performs the call, clearing err first. Transport failures and statuses outside 2xx are
  * errors (err filled from the API's error body); call->status and body_out are set
  * whenever a response came. With write_cb set, a transfer that the callback aborted
- * returns -ECANCELED and leaves err alone. Returns the HTTP status on success. */
+ * returns -ECANCELED and leaves err alone; so does one that read_cb or xferinfo_cb
+ * aborted, unless the server had already answered with an error (an upload refused
+ * early), which is then reported. Returns the HTTP status on success. */
 int hc_perform(HcClient *client, HcCall *call, HcError *err);
 
 /* Decodes body_out into *ret (ret may be NULL). An empty body gives NULL when allow_empty;
  * want_object refuses anything but a JSON object. */
 int hc_call_decode(HcCall *call, bool allow_empty, bool want_object, json_t **ret, HcError *err);
+
+/* One JSON-object request with the common plumbing (hostclient-api.c): *ret gets the
+ * decoded object and *ret_etag the ETag header, both optional. */
+int hc_call_object(HcClient *client, HcCall *call, json_t **ret, char **ret_etag, HcError *err);
 
 /* Fills err from an HTTP error response body and returns the matching -errno. */
 int hc_error_from_response(long status, const char *body, size_t len, HcError *err);

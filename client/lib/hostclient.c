@@ -479,7 +479,7 @@ static int hc_add_header(struct curl_slist **list, const char *name, const char 
 
 static long hc_call_timeout_s(const HcClient *c, const HcCall *call)
 {
-        if (call->stream || c->timeout_s < 0)
+        if (call->stream || call->stall_s > 0 || c->timeout_s < 0)
                 return 0;
         long t = c->timeout_s > 0 ? c->timeout_s : HC_DEFAULT_TIMEOUT_S;
         return t + (call->wait_s > 0 ? call->wait_s : 0);
@@ -522,10 +522,16 @@ int hc_perform(HcClient *c, HcCall *call, HcError *err)
         if (r >= 0 && body)
                 r = hc_add_header(&headers, "Content-Type",
                                   call->content_type ? call->content_type : "application/json");
+        else if (r >= 0 && call->read_cb)
+                r = hc_add_header(&headers, "Content-Type",
+                                  call->content_type ? call->content_type
+                                                     : "application/octet-stream");
         else if (r >= 0 && strcmp(call->method, "POST") == 0)
                 r = hc_add_header(&headers, "Content-Type", ""); /* not curl's form default */
-        if (r >= 0 && body)
+        if (r >= 0 && (body || call->read_cb))
                 r = hc_add_header(&headers, "Expect", ""); /* no 100-continue round trip */
+        if (r >= 0 && call->read_cb && call->read_size < 0)
+                r = hc_add_header(&headers, "Transfer-Encoding", "chunked");
         if (r >= 0 && call->if_match)
                 r = hc_add_header(&headers, "If-Match", call->if_match);
         if (r >= 0 && c->auth_header)
@@ -560,7 +566,31 @@ int hc_perform(HcClient *c, HcCall *call, HcError *err)
                 curl_easy_setopt(curl, CURLOPT_WRITEDATA, call);
         }
 
-        if (strcmp(call->method, "GET") == 0 && !body) {
+        if (call->stall_s > 0 && c->timeout_s >= 0) {
+                curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+                curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long)call->stall_s);
+        }
+        if (call->xferinfo_cb) {
+                curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, call->xferinfo_cb);
+                curl_easy_setopt(curl, CURLOPT_XFERINFODATA, call->xferinfo_data);
+                curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+        }
+
+        if (call->read_cb) {
+                /* POST with a read callback: Content-Length when the size is known,
+                 * chunked otherwise; never the whole body in memory. */
+                curl_easy_setopt(curl, CURLOPT_POST, 1L);
+                curl_easy_setopt(curl, CURLOPT_READFUNCTION, call->read_cb);
+                curl_easy_setopt(curl, CURLOPT_READDATA, call->read_data);
+                if (call->seek_cb) {
+                        curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, call->seek_cb);
+                        curl_easy_setopt(curl, CURLOPT_SEEKDATA, call->read_data);
+                }
+                curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                                 (curl_off_t)(call->read_size >= 0 ? call->read_size : -1));
+                if (strcmp(call->method, "POST") != 0)
+                        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, call->method);
+        } else if (strcmp(call->method, "GET") == 0 && !body) {
                 curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
         } else if (strcmp(call->method, "HEAD") == 0 && !body) {
                 curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -578,6 +608,14 @@ int hc_perform(HcClient *c, HcCall *call, HcError *err)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &call->status);
         /* The handle must not keep pointers into this frame past the call. */
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+        if (call->read_cb) {
+                curl_easy_setopt(curl, CURLOPT_READDATA, NULL);
+                curl_easy_setopt(curl, CURLOPT_SEEKDATA, NULL);
+        }
+        if (call->xferinfo_cb) {
+                curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 1L);
+                curl_easy_setopt(curl, CURLOPT_XFERINFODATA, NULL);
+        }
         curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
 
         if (res != CURLE_OK) {
@@ -586,6 +624,13 @@ int hc_perform(HcClient *c, HcCall *call, HcError *err)
                                              "response from %s is larger than %u bytes",
                                              c->endpoint, HC_MAX_RESPONSE_BYTES);
                 if (call->write_cb && res == CURLE_WRITE_ERROR)
+                        return -ECANCELED;
+                /* An upload the server refused before reading all of it (413, 409): its
+                 * answer says more than the broken pipe. */
+                if (call->read_cb && call->status >= 400)
+                        return hc_error_from_response(call->status, call->body_out.data,
+                                                      call->body_out.len, err);
+                if ((call->read_cb || call->xferinfo_cb) && res == CURLE_ABORTED_BY_CALLBACK)
                         return -ECANCELED;
                 return hc_error_from_curl(c, res, err);
         }

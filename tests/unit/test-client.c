@@ -4,6 +4,7 @@
  * the decoding of responses, API errors, transport errors and the event stream. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -128,18 +129,24 @@ static void fake_serve(FakeServer *s, int fd)
                 sscanf(buf, "%15s %2047s", req.method, req.target);
                 snprintf(req.headers, sizeof(req.headers), "%.*s", (int)(end + 2 - (line_end + 2)),
                          line_end + 2);
+                /* The body goes straight into its own buffer: uploads are MiBs. */
                 req.body_len = fake_content_length(req.headers);
-                while (len < head_len + req.body_len) {
-                        ssize_t n = fake_read(s, fd, buf + len, sizeof(buf) - 1 - len);
-                        if (n <= 0)
-                                return;
-                        len += (size_t)n;
-                }
                 req.body = malloc(req.body_len + 1);
-                memcpy(req.body, buf + head_len, req.body_len);
+                if (!req.body)
+                        return;
+                size_t have = len - head_len < req.body_len ? len - head_len : req.body_len;
+                memcpy(req.body, buf + head_len, have);
+                memmove(buf, buf + head_len + have, len - head_len - have);
+                len -= head_len + have;
+                while (have < req.body_len) {
+                        ssize_t n = fake_read(s, fd, req.body + have, req.body_len - have);
+                        if (n <= 0) {
+                                free(req.body);
+                                return;
+                        }
+                        have += (size_t)n;
+                }
                 req.body[req.body_len] = '\0';
-                memmove(buf, buf + head_len + req.body_len, len - head_len - req.body_len);
-                len -= head_len + req.body_len;
 
                 FakeResponse *resp = NULL;
                 pthread_mutex_lock(&s->lock);
@@ -809,6 +816,269 @@ START_TEST(test_escape_and_env)
 }
 END_TEST
 
+/* ---- Images -------------------------------------------------------------------------- */
+
+static const char image_json[] =
+        "{\"name\": \"library/busybox\", \"tag\": \"1.36\", \"ref\": \"library/busybox:1.36\","
+        " \"digest\": \"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+        " \"kind\": \"container\", \"format\": \"rootfs\", \"size\": 1032410,"
+        " \"created_at\": \"2026-11-22T10:00:00.123Z\", \"config\": {\"cmd\": [\"sh\"]},"
+        " \"layers\": []}";
+
+START_TEST(test_image_requests)
+{
+        json_t *ret = NULL;
+        HcError err;
+
+        fake_push(srv, 200, NULL, "{\"images\": []}");
+        fake_push(srv, 200, NULL, "{\"images\": []}");
+        fake_push(srv, 200, NULL, image_json);
+        fake_push(srv, 200, NULL, image_json);
+        fake_push(srv, 200, NULL, image_json);
+        fake_push(srv, 200, NULL, image_json);
+        fake_push(srv, 200, NULL,
+                  "{\"layers_removed\": 2, \"blobs_removed\": 3, \"bytes_freed\": 4096}");
+
+        ck_assert_int_eq(hc_image_list(cli, "vm", &ret, &err), 0);
+        ck_assert(json_is_array(json_object_get(ret, "images")));
+        json_decref(ret);
+        ck_assert_int_eq(hc_image_list(cli, NULL, NULL, &err), 0);
+        ck_assert_int_eq(hc_image_get(cli, "library/busybox:1.36", &ret, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "ref")), "library/busybox:1.36");
+        json_decref(ret);
+        ck_assert_int_eq(hc_image_get(cli, "my reg/a&b?/..", NULL, &err), 0);
+        ck_assert_int_eq(hc_image_get(cli, "sha256:0123abcd", NULL, &err), 0);
+        ck_assert_int_eq(hc_image_delete(cli, "busybox", &ret, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "name")), "library/busybox");
+        json_decref(ret);
+        ck_assert_int_eq(hc_image_prune(cli, &ret, &err), 0);
+        ck_assert_int_eq(json_integer_value(json_object_get(ret, "bytes_freed")), 4096);
+        json_decref(ret);
+
+        ck_assert_str_eq(fake_request(srv, 0)->method, "GET");
+        ck_assert_str_eq(fake_request(srv, 0)->target, "/v1/images?kind=vm");
+        ck_assert_str_eq(fake_request(srv, 1)->target, "/v1/images");
+        /* Each segment escaped on its own, the slashes kept; ':' may stay raw. */
+        ck_assert_str_eq(fake_request(srv, 2)->target, "/v1/images/library/busybox:1.36");
+        ck_assert_str_eq(fake_request(srv, 3)->target, "/v1/images/my%20reg/a%26b%3F/%2E%2E");
+        ck_assert_str_eq(fake_request(srv, 4)->target, "/v1/images/sha256:0123abcd");
+        FakeRequest *r = fake_request(srv, 5);
+        ck_assert_str_eq(r->method, "DELETE");
+        ck_assert_str_eq(r->target, "/v1/images/busybox");
+        r = fake_request(srv, 6);
+        ck_assert_str_eq(r->method, "POST");
+        ck_assert_str_eq(r->target, "/v1/images/prune");
+        ck_assert_uint_eq(r->body_len, 0);
+        ck_assert_ptr_null(fake_header(r, "Content-Type"));
+
+        /* Refused before any request. */
+        ck_assert_int_eq(hc_image_get(cli, "", &ret, &err), -EINVAL);
+        ck_assert_ptr_null(ret);
+        ck_assert_int_eq(hc_image_get(cli, "a//b", &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_image_delete(cli, "/abs", &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_image_get(cli, NULL, &ret, &err), -EINVAL);
+        ck_assert_str_eq(err.code, "invalid_argument");
+        ck_assert_uint_eq(srv->n_requests, 7);
+}
+END_TEST
+
+START_TEST(test_image_errors)
+{
+        json_t *ret = (json_t *)1;
+        HcError err;
+
+        fake_push(srv, 404, NULL,
+                  "{\"error\": {\"code\": \"not_found\", \"message\": \"image `nope:latest` "
+                  "not found\"}}");
+        fake_push(srv, 409, NULL,
+                  "{\"error\": {\"code\": \"conflict\", \"message\": \"image `busybox:latest` "
+                  "is used by 2 instances\"}}");
+        fake_push(srv, 400, NULL,
+                  "{\"error\": {\"code\": \"invalid_argument\", \"message\": \"kind must be "
+                  "container or vm\", \"field\": \"kind\"}}");
+
+        ck_assert_int_eq(hc_image_get(cli, "nope", &ret, &err), -ENOENT);
+        ck_assert_ptr_null(ret);
+        ck_assert_int_eq(err.http_status, 404);
+        ck_assert_str_eq(err.message, "image `nope:latest` not found");
+        ck_assert_int_eq(hc_image_delete(cli, "busybox", &ret, &err), -EBUSY);
+        ck_assert_str_eq(err.code, "conflict");
+        ck_assert_str_eq(err.message, "image `busybox:latest` is used by 2 instances");
+        ck_assert_int_eq(hc_image_list(cli, "bogus", &ret, &err), -EINVAL);
+        ck_assert_str_eq(err.field, "kind");
+        ck_assert_str_eq(fake_request(srv, 2)->target, "/v1/images?kind=bogus");
+}
+END_TEST
+
+/* A file of n pseudo-random bytes in the server's directory; *ret_data gets them. */
+static char *make_image_file(size_t n, char **ret_data)
+{
+        char *path = NULL;
+        char *data = malloc(n);
+        uint32_t x = 2463534242u;
+
+        ck_assert_ptr_nonnull(data);
+        for (size_t i = 0; i < n; i++) {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                data[i] = (char)(x >> 24);
+        }
+        ck_assert_int_ge(asprintf(&path, "%s/image.tar", srv->dir), 0);
+        FILE *f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+        ck_assert_int_eq(fclose(f), 0);
+        *ret_data = data;
+        return path;
+}
+
+typedef struct Progress {
+        int calls;
+        int64_t last_done;
+        int64_t total;
+        bool monotonic;
+        int stop_result; /* returned from the first call when non-zero */
+} Progress;
+
+static int on_progress(int64_t done, int64_t total, void *userdata)
+{
+        Progress *p = userdata;
+        if (done < p->last_done)
+                p->monotonic = false;
+        p->calls++;
+        p->last_done = done;
+        p->total = total;
+        return p->stop_result;
+}
+
+START_TEST(test_image_import_streams_file)
+{
+        const size_t size = 3 * 1024 * 1024 + 12345;
+        char *data = NULL;
+        char *path = make_image_file(size, &data);
+        Progress prog = { .monotonic = true };
+        json_t *img = NULL;
+        HcError err;
+        char want_len[32];
+
+        fake_push(srv, 201, "Location: /v1/images/library/busybox:1.36\r\n", image_json);
+        fake_push(srv, 201, NULL, image_json);
+        HcImageImport imp = {
+                .name = "library/busybox",
+                .tag = "1.36",
+                .kind = "container",
+                .format = "rootfs",
+                .path = path,
+        };
+        ck_assert_int_eq(hc_image_import(cli, &imp, on_progress, &prog, &img, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(img, "format")), "rootfs");
+        json_decref(img);
+        ck_assert_int_gt(prog.calls, 0);
+        ck_assert(prog.monotonic);
+        ck_assert_int_eq(prog.last_done, (int64_t)size);
+        ck_assert_int_eq(prog.total, (int64_t)size);
+
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "POST");
+        ck_assert_str_eq(r->target,
+                         "/v1/images?name=library%2Fbusybox&tag=1.36&kind=container&format=rootfs");
+        ck_assert_str_eq(fake_header(r, "Content-Type"), "application/octet-stream");
+        snprintf(want_len, sizeof(want_len), "%zu", size);
+        ck_assert_str_eq(fake_header(r, "Content-Length"), want_len);
+        ck_assert_ptr_null(fake_header(r, "Transfer-Encoding"));
+        ck_assert_ptr_null(fake_header(r, "Expect"));
+        ck_assert_uint_eq(r->body_len, size);
+        ck_assert(memcmp(r->body, data, size) == 0);
+
+        /* From an fd, from its current offset; no tag, no progress callback. */
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(lseek(fd, 1000, SEEK_SET), 1000);
+        imp = (HcImageImport){ .name = "disk", .kind = "vm", .format = "raw", .fd = fd };
+        ck_assert_int_eq(hc_image_import(cli, &imp, NULL, NULL, NULL, &err), 0);
+        close(fd);
+        r = fake_request(srv, 1);
+        ck_assert_str_eq(r->target, "/v1/images?name=disk&kind=vm&format=raw");
+        ck_assert_uint_eq(r->body_len, size - 1000);
+        ck_assert(memcmp(r->body, data + 1000, size - 1000) == 0);
+
+        unlink(path);
+        free(path);
+        free(data);
+}
+END_TEST
+
+START_TEST(test_image_import_errors)
+{
+        char *data = NULL;
+        char *path = make_image_file(64 * 1024, &data);
+        char missing[256];
+        Progress prog = { .stop_result = -42 };
+        json_t *img = (json_t *)1;
+        HcError err;
+        HcImageImport imp = {
+                .name = "busybox",
+                .kind = "container",
+                .format = "oci-archive",
+                .path = path,
+        };
+
+        fake_push(srv, 400, NULL,
+                  "{\"error\": {\"code\": \"invalid_argument\", \"message\": \"body is not an "
+                  "OCI image layout\", \"field\": \"body\"}}");
+        fake_push(srv, 409, NULL,
+                  "{\"error\": {\"code\": \"conflict\", \"message\": \"image `busybox:latest` "
+                  "already exists\"}}");
+        fake_push(srv, 413, NULL,
+                  "{\"error\": {\"code\": \"payload_too_large\", \"message\": \"upload exceeds "
+                  "1024 bytes\"}}");
+        fake_push(srv, 415, NULL,
+                  "{\"error\": {\"code\": \"unsupported_media_type\", \"message\": \"no\"}}");
+        fake_push(srv, 201, NULL, image_json);
+
+        ck_assert_int_eq(hc_image_import(cli, &imp, NULL, NULL, &img, &err), -EINVAL);
+        ck_assert_ptr_null(img);
+        ck_assert_int_eq(err.http_status, 400);
+        ck_assert_str_eq(err.field, "body");
+        ck_assert_int_eq(hc_image_import(cli, &imp, NULL, NULL, &img, &err), -EBUSY);
+        ck_assert_int_eq(hc_image_import(cli, &imp, NULL, NULL, &img, &err), -E2BIG);
+        ck_assert_str_eq(err.code, "payload_too_large");
+        ck_assert_int_eq(hc_image_import(cli, &imp, NULL, NULL, &img, &err), -EPROTO);
+
+        /* The progress callback stops the upload: its negative value, or -ECANCELED. */
+        ck_assert_int_eq(hc_image_import(cli, &imp, on_progress, &prog, &img, &err), -42);
+        ck_assert_int_eq(prog.calls, 1);
+        ck_assert_str_eq(err.code, "cancelled");
+        prog = (Progress){ .stop_result = 1 };
+        ck_assert_int_eq(hc_image_import(cli, &imp, on_progress, &prog, &img, &err), -ECANCELED);
+        /* The client goes on working after an aborted upload. */
+        ck_assert_int_eq(hc_image_import(cli, &imp, NULL, NULL, &img, &err), 0);
+        json_decref(img);
+        ck_assert_uint_eq(srv->n_requests, 5);
+        ck_assert_uint_eq(fake_request(srv, 4)->body_len, 64 * 1024);
+
+        /* Local failures: no request at all. */
+        snprintf(missing, sizeof(missing), "%s/missing.tar", srv->dir);
+        imp.path = missing;
+        ck_assert_int_eq(hc_image_import(cli, &imp, NULL, NULL, &img, &err), -ENOENT);
+        ck_assert_str_eq(err.code, "io");
+        ck_assert_int_eq(err.http_status, 0);
+        imp.path = srv->dir;
+        ck_assert_int_eq(hc_image_import(cli, &imp, NULL, NULL, &img, &err), -EISDIR);
+        imp.path = path;
+        imp.format = NULL;
+        ck_assert_int_eq(hc_image_import(cli, &imp, NULL, NULL, &img, &err), -EINVAL);
+        ck_assert_str_eq(err.code, "invalid_argument");
+        ck_assert_int_eq(hc_image_import(cli, NULL, NULL, NULL, &img, &err), -EINVAL);
+        ck_assert_uint_eq(srv->n_requests, 5);
+
+        unlink(path);
+        free(path);
+        free(data);
+}
+END_TEST
+
 /* ---- Events -------------------------------------------------------------------------- */
 
 typedef struct Seen {
@@ -941,6 +1211,10 @@ static Suite *client_suite(void)
         tcase_add_test(tc, test_request_low_level);
         tcase_add_test(tc, test_metrics);
         tcase_add_test(tc, test_escape_and_env);
+        tcase_add_test(tc, test_image_requests);
+        tcase_add_test(tc, test_image_errors);
+        tcase_add_test(tc, test_image_import_streams_file);
+        tcase_add_test(tc, test_image_import_errors);
         tcase_add_test(tc, test_events_stream_ends);
         tcase_add_test(tc, test_events_callback_stops);
         tcase_add_test(tc, test_events_errors);
