@@ -60,7 +60,7 @@ static int upload(const char *query, const char *file, const char *content_type,
         snprintf(out, sizeof(out), "%s/upload-response", work);
         snprintf(cmd, sizeof(cmd),
                  "curl -s -o '%s' -w '%%{http_code}' --unix-socket '%s' -X POST "
-                 "-H 'Content-Type: %s' --data-binary '@%s/%s' 'http://localhost/v1/images?%s'",
+                 "-H 'Content-Type: %s' -T '%s/%s' 'http://localhost/v1/images?%s'",
                  out, d.socket_path, content_type, work, file, query);
         FILE *p = popen(cmd, "r");
         ck_assert_ptr_nonnull(p);

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Image store figures (issue: images):
+#   dedup  - import two OCI images that share all but one layer; how many bytes the
+#            second adds on disk (du), against the size of its own archive.
+#   import - import a SIZE_MIB root filesystem tar (default 1024): wall time and
+#            hostd's peak RSS, against `tar -xf` of the same file (the reference).
+# Needs the offline images (packaging/images/build-busybox-oci.sh) for dedup; makes
+# the big tar itself. Stops only what it started; removes its temp dir.
+set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+SIZE_MIB=${SIZE_MIB:-1024}
+IMAGES_DIR=${IMAGES_DIR:-$REPO_DIR/build/images}
+build=$(find_build_dir)
+WORK=$(mktemp -d /tmp/hostd-bench-images.XXXXXX)
+trap cleanup EXIT INT TERM
+
+"$build/daemon/hostd" --state-dir "$WORK/state" --socket "$WORK/s.sock" --log-level warn &
+STARTED_PIDS+=($!)
+pid=$!
+for _ in $(seq 1 100); do [[ -S $WORK/s.sock ]] && break; sleep 0.05; done
+
+import() { # name format file -> prints the HTTP status
+	curl -s -o "$WORK/resp" -w '%{http_code}' --unix-socket "$WORK/s.sock" -X POST \
+		-H 'Content-Type: application/octet-stream' -T "$3" \
+		"http://localhost/v1/images?name=$1&kind=container&format=$2"
+}
+hwm() { awk '/VmHWM/ {print $2}' "/proc/$pid/status"; }
+du_b() { du -sb "$WORK/state/images" | cut -f1; }
+ms() { echo $(( ($2 - $1) / 1000000 )); }
+
+echo "hostd images — $(date -u +%Y-%m-%dT%H:%MZ), nproc $(nproc), load $(cut -d' ' -f1 /proc/loadavg)"
+
+if [[ -f $IMAGES_DIR/busybox.oci.tar && -f $IMAGES_DIR/busybox-extra.oci.tar ]]; then
+	before=$(du_b)
+	[[ $(import busybox oci-archive "$IMAGES_DIR/busybox.oci.tar") == 201 ]] || die "import: $(cat "$WORK/resp")"
+	one=$(du_b)
+	[[ $(import busybox-extra oci-archive "$IMAGES_DIR/busybox-extra.oci.tar") == 201 ]] || die "import: $(cat "$WORK/resp")"
+	two=$(du_b)
+	echo "dedup: first image adds $((one - before)) B on disk; the second (archive $(stat -c %s "$IMAGES_DIR/busybox-extra.oci.tar") B, all but one layer shared) adds $((two - one)) B"
+else
+	echo "dedup: skipped (no $IMAGES_DIR/busybox*.oci.tar; run packaging/images/build-busybox-oci.sh $IMAGES_DIR)"
+fi
+
+mkdir -p "$WORK/root/data"
+for i in $(seq 1 $((SIZE_MIB / 64))); do head -c $((64 << 20)) /dev/urandom > "$WORK/root/data/f$i"; done
+tar -C "$WORK/root" -cf "$WORK/big.tar" . && rm -rf "$WORK/root"
+size=$(stat -c %s "$WORK/big.tar")
+sync
+
+mkdir "$WORK/ref"
+t0=$(date +%s%N); tar -C "$WORK/ref" -xf "$WORK/big.tar"; sync; t1=$(date +%s%N)
+rm -rf "$WORK/ref"
+
+h0=$(hwm)
+t2=$(date +%s%N)
+[[ $(import big rootfs "$WORK/big.tar") == 201 ]] || die "import: $(cat "$WORK/resp")"
+t3=$(date +%s%N)
+h1=$(hwm)
+echo "import of a $((size >> 20)) MiB rootfs tar: hostd $(ms "$t2" "$t3") ms (upload, verify, unpack, fsync), reference tar -xf + sync $(ms "$t0" "$t1") ms: ratio $(awk -v a=$((t3 - t2)) -v b=$((t1 - t0)) 'BEGIN {printf "%.2f", a / b}')"
+echo "hostd peak RSS (VmHWM): $((h0 / 1024)) MiB before, $((h1 / 1024)) MiB after (+$(((h1 - h0) / 1024)) MiB; goal +32 MiB at most)"
