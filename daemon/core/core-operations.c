@@ -98,12 +98,12 @@ static int tx_op_update(HdStoreTx *tx, HdOperation *o, const HdInstance *inst, i
         int r = hd_store_tx_operation_update(tx, o, err);
         if (r < 0)
                 return r;
-        HdInstance stub = { 0 };
+        HdInstance named = { 0 };
         if (!inst) {
                 /* The instance may be gone (deleted); the event still names it. */
-                snprintf(stub.uuid, sizeof(stub.uuid), "%s", o->instance_uuid);
-                stub.spec.name = o->instance_name;
-                inst = &stub;
+                snprintf(named.uuid, sizeof(named.uuid), "%s", o->instance_uuid);
+                named.spec.name = o->instance_name;
+                inst = &named;
         }
         return hd_core_tx_event(tx, "operation.updated", inst, o->id, op_event_data(o), seq, err);
 }
