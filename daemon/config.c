@@ -30,6 +30,8 @@ void hd_config_clear(HdConfig *c)
         free(c->socket_group);
         free(c->listen);
         free(c->token_file);
+        free(c->tls_cert);
+        free(c->tls_key);
         *c = (HdConfig){ 0 };
 }
 
@@ -55,6 +57,9 @@ static const Key keys[] = {
           "also serve TCP on HOST:PORT (loopback only; needs --token-file)" },
         { "token-file", KEY_STRING, OFF(token_file), 0, 0,
           "file holding the bearer token TCP clients must send" },
+        { "tls-cert", KEY_STRING, OFF(tls_cert), 0, 0,
+          "PEM certificate: serve TCP over TLS (allows non-loopback addresses)" },
+        { "tls-key", KEY_STRING, OFF(tls_key), 0, 0, "PEM private key of --tls-cert" },
         { "log-level", KEY_LOGLEVEL, OFF(log_level), 0, 0, "error, warn, info or debug" },
         { "cpu-overcommit", KEY_DOUBLE, OFF(cpu_overcommit), 0.01, 1000,
           "vCPUs admitted per host CPU (default 4)" },
@@ -170,7 +175,8 @@ int hd_config_load_file(HdConfig *c, const char *path, HdError **err)
                                  json_number_value(v));
                         text = num;
                 } else if (json_is_null(v) && k->type == KEY_STRING &&
-                           (k->offset == OFF(listen) || k->offset == OFF(token_file))) {
+                           (k->offset == OFF(listen) || k->offset == OFF(token_file) ||
+                            k->offset == OFF(tls_cert) || k->offset == OFF(tls_key))) {
                         char **slot = (char **)((char *)c + k->offset);
                         free(*slot);
                         *slot = NULL;

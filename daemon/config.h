@@ -14,6 +14,8 @@ typedef struct HdConfig {
         char *socket_group;
         char *listen;     /* NULL = no TCP */
         char *token_file; /* NULL = none */
+        char *tls_cert;   /* PEM certificate (chain) for TCP; NULL = plain HTTP */
+        char *tls_key;    /* its PEM private key */
         HdLogLevel log_level;
         double cpu_overcommit;
         double memory_overcommit;

@@ -64,6 +64,30 @@ static int run(HdConfig *cfg, HdError **err)
                                           "refusing to listen on TCP `%s` without --token-file",
                                           cfg->listen);
 
+        _cleanup_free_ char *tls_cert = NULL, *tls_key = NULL;
+        if (!cfg->tls_cert != !cfg->tls_key)
+                return hd_error_set_field(err, -EINVAL, cfg->tls_cert ? "tls-key" : "tls-cert",
+                                          "--tls-cert and --tls-key go together");
+        if (cfg->tls_cert && !cfg->listen)
+                return hd_error_set_field(err, -EINVAL, "listen",
+                                          "--tls-cert needs --listen HOST:PORT");
+        if (cfg->tls_cert) {
+                r = hd_read_file(cfg->tls_cert, 1 << 20, &tls_cert, NULL);
+                if (r < 0)
+                        return hd_error_set_field(err, r, "tls-cert", "`%s`: %s", cfg->tls_cert,
+                                                  strerror(-r));
+                struct stat st;
+                if (stat(cfg->tls_key, &st) == 0 && (st.st_mode & 0077))
+                        return hd_error_set_field(err, -EPERM, "tls-key",
+                                                  "TLS key `%s` is readable by others (mode "
+                                                  "%04o); chmod 600 it",
+                                                  cfg->tls_key, (unsigned)(st.st_mode & 07777));
+                r = hd_read_file(cfg->tls_key, 1 << 20, &tls_key, NULL);
+                if (r < 0)
+                        return hd_error_set_field(err, r, "tls-key", "`%s`: %s", cfg->tls_key,
+                                                  strerror(-r));
+        }
+
         _cleanup_free_ char *db_path = NULL;
         if (asprintf(&db_path, "%s/hostd.db", cfg->state_dir) < 0)
                 return hd_error_set(err, -ENOMEM, "out of memory");
@@ -113,6 +137,8 @@ static int run(HdConfig *cfg, HdError **err)
                 .socket_group = cfg->socket_group,
                 .listen = cfg->listen,
                 .token = token,
+                .tls_cert_pem = tls_cert,
+                .tls_key_pem = tls_key,
                 .connection_limit = (unsigned)cfg->max_connections,
                 .connection_timeout_s = (unsigned)cfg->connection_timeout,
                 .connection_memory = 64 * 1024,
@@ -127,8 +153,9 @@ static int run(HdConfig *cfg, HdError **err)
                     db_path);
         hd_log_info("try: curl --unix-socket %s http://localhost/v1", cfg->socket_path);
         if (cfg->listen)
-                hd_log_info("or:  curl -H \"Authorization: Bearer $(cat %s)\" http://%s/v1",
-                            cfg->token_file, cfg->listen);
+                hd_log_info("or:  curl %s-H \"Authorization: Bearer $(cat %s)\" %s://%s/v1",
+                            cfg->tls_cert ? "--cacert CA.pem " : "", cfg->token_file,
+                            cfg->tls_cert ? "https" : "http", cfg->listen);
 
         int sig = 0;
         for (;;) {

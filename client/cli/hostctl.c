@@ -78,8 +78,8 @@ static const HostctlCommand *hostctl_find_command(const char *name)
 
 static void hostctl_print_help(FILE *f)
 {
-        fputs("Usage: hostctl [--socket PATH | --url URL] [--token-file FILE] [-o table|json]\n"
-              "               COMMAND [ARGS...]\n"
+        fputs("Usage: hostctl [--socket PATH | --url URL] [--token-file FILE] [--cacert FILE]\n"
+              "               [-o table|json] COMMAND [ARGS...]\n"
               "\n"
               "Manage the containers and VMs of hostd.\n"
               "\n"
@@ -95,12 +95,13 @@ static void hostctl_print_help(FILE *f)
               "  --socket PATH      hostd's Unix socket (default " HC_DEFAULT_SOCKET ")\n"
               "  --url URL          talk to http(s)://HOST:PORT instead\n"
               "  --token-file FILE  read the bearer token for --url from FILE\n"
+              "  --cacert FILE      CA certificate (PEM) to verify an https:// hostd\n"
               "  -o, --output FMT   table (default) or json (the API's JSON)\n"
               "  -h, --help         show this help; `hostctl COMMAND --help` for one command\n"
               "  --version          print the version\n"
               "\n"
-              "Environment: HOSTD_SOCKET, HOSTD_URL, HOSTD_TOKEN (the token itself); options\n"
-              "override it.\n"
+              "Environment: HOSTD_SOCKET, HOSTD_URL, HOSTD_TOKEN (the token itself) and\n"
+              "HOSTD_CACERT; options override them.\n"
               "\n"
               "Exit status: 0 on success, 1 when the request or the operation failed, 2 on a\n"
               "usage error.\n",
@@ -215,6 +216,7 @@ enum {
         OPT_SOCKET = 256,
         OPT_URL,
         OPT_TOKEN_FILE,
+        OPT_CACERT,
         OPT_VERSION,
 };
 
@@ -224,6 +226,7 @@ int main(int argc, char **argv)
                 { "socket", required_argument, NULL, OPT_SOCKET },
                 { "url", required_argument, NULL, OPT_URL },
                 { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+                { "cacert", required_argument, NULL, OPT_CACERT },
                 { "output", required_argument, NULL, 'o' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -248,6 +251,9 @@ int main(int argc, char **argv)
                         r = hostctl_read_token(&ctl, optarg);
                         if (r != HOSTCTL_EXIT_OK)
                                 return r;
+                        break;
+                case OPT_CACERT:
+                        ctl.options.ca_file = optarg;
                         break;
                 case 'o':
                         r = hostctl_set_output(&ctl, optarg);

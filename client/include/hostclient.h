@@ -53,6 +53,9 @@ typedef struct HcOptions {
          * none. Calls that wait on the server (wait_s, timeout_s arguments) get that
          * time added; hc_events_follow() has no overall limit. */
         int timeout_s;
+        /* PEM file of the CA that signed hostd's TLS certificate, for https://
+         * URLs whose certificate the system's store does not vouch for. */
+        const char *ca_file;
 } HcOptions;
 
 /* Filters and paging for hc_instance_list(); every field is optional (NULL/0). */
@@ -96,7 +99,8 @@ typedef int (*HcEventCallback)(json_t *event, void *userdata);
 
 /* ---- Client ------------------------------------------------------------------------ */
 
-/* Fills opts from HOSTD_SOCKET, HOSTD_URL and HOSTD_TOKEN (the token value itself);
+/* Fills opts from HOSTD_SOCKET, HOSTD_URL, HOSTD_TOKEN (the token value itself) and
+ * HOSTD_CACERT;
  * variables that are unset or empty leave their field as it is. The strings point into
  * the environment. Returns the number of variables used. */
 int hc_options_from_env(HcOptions *opts);

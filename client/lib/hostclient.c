@@ -19,6 +19,7 @@ struct HcClient {
         char *base_url;    /* "http://localhost" over the socket */
         char *endpoint;    /* the socket path or the URL, for messages */
         char *auth_header; /* "Authorization: Bearer …" or NULL */
+        char *ca_file;     /* CURLOPT_CAINFO, or NULL */
         int timeout_s;
         char errbuf[CURL_ERROR_SIZE];
 };
@@ -296,7 +297,7 @@ int hc_options_from_env(HcOptions *opts)
         if (!opts)
                 return -EINVAL;
         return hc_env("HOSTD_SOCKET", &opts->socket_path) + hc_env("HOSTD_URL", &opts->url) +
-               hc_env("HOSTD_TOKEN", &opts->token);
+               hc_env("HOSTD_TOKEN", &opts->token) + hc_env("HOSTD_CACERT", &opts->ca_file);
 }
 
 HcClient *hc_client_new(const HcOptions *opts, HcError *err)
@@ -365,6 +366,9 @@ HcClient *hc_client_new(const HcOptions *opts, HcError *err)
                 }
         }
 
+        if (opts->ca_file && *opts->ca_file && !(c->ca_file = strdup(opts->ca_file)))
+                goto oom;
+
         c->curl = curl_easy_init();
         if (!c->curl) {
                 hc_error_setf(err, -ENOMEM, "transport", "cannot create a curl handle");
@@ -390,6 +394,7 @@ void hc_client_free(HcClient *c)
                 explicit_bzero(c->auth_header, strlen(c->auth_header));
                 free(c->auth_header);
         }
+        free(c->ca_file);
         free(c);
 }
 
@@ -546,6 +551,8 @@ int hc_perform(HcClient *c, HcCall *call, HcError *err)
         curl_easy_setopt(curl, CURLOPT_URL, url);
         if (c->socket_path)
                 curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+        if (c->ca_file)
+                curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_file);
 #if LIBCURL_VERSION_NUM >= 0x075500
         curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif

@@ -492,7 +492,7 @@ static int unix_listen(const char *path, const char *group, HdError **err)
 }
 
 /* Splits "HOST:PORT" ("[::1]:8080" for IPv6) and binds it. */
-static int tcp_listen(const char *listen_addr, HdError **err)
+static int tcp_listen(const char *listen_addr, bool tls, HdError **err)
 {
         _cleanup_free_ char *copy = strdup(listen_addr);
         if (!copy)
@@ -527,10 +527,11 @@ static int tcp_listen(const char *listen_addr, HdError **err)
                  (ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) >> 24) == 127) ||
                 (ai->ai_family == AF_INET6 &&
                  IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr));
-        if (!loopback) {
+        if (!loopback && !tls) {
                 freeaddrinfo(ai);
                 return hd_error_set_field(err, -EINVAL, "listen",
-                                          "refusing plain TCP on non-loopback address `%s`: "
+                                          "refusing plain TCP on non-loopback address `%s` "
+                                          "(give --tls-cert and --tls-key): "
                                           "tokens would cross the network in clear",
                                           listen_addr);
         }
@@ -555,6 +556,17 @@ static struct MHD_Daemon *start_daemon(HdHttp *h, int fd, bool tcp)
 {
         unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                          MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+        if (tcp && h->cfg.tls_cert_pem)
+                return MHD_start_daemon(
+                        flags | MHD_USE_TLS, 0, NULL, NULL, access_cb, h,
+                        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h, MHD_OPTION_LISTEN_SOCKET, fd,
+                        MHD_OPTION_HTTPS_MEM_CERT, h->cfg.tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+                        h->cfg.tls_key_pem, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+                        MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.connection_timeout_s,
+                        MHD_OPTION_CONNECTION_LIMIT, h->cfg.connection_limit,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, h->cfg.connection_memory,
+                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.connection_limit,
+                        MHD_OPTION_END);
         /* The logger goes first so that MHD never writes to stderr on its own. */
         return MHD_start_daemon(flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER,
                                 mhd_logger, h, MHD_OPTION_LISTEN_SOCKET, fd,
@@ -568,6 +580,9 @@ static struct MHD_Daemon *start_daemon(HdHttp *h, int fd, bool tcp)
 
 int hd_http_start(const HdHttpConfig *cfg, HdCore *core, HdHttp **ret, HdError **err)
 {
+        if (cfg->tls_cert_pem && !MHD_is_feature_supported(MHD_FEATURE_TLS))
+                return hd_error_set_field(err, -EOPNOTSUPP, "tls-cert",
+                                          "this libmicrohttpd was built without TLS support");
         if (cfg->listen && (!cfg->token || !cfg->token[0]))
                 return hd_error_set_field(err, -EINVAL, "token-file",
                                           "refusing to listen on TCP `%s` without a token file",
@@ -594,7 +609,7 @@ int hd_http_start(const HdHttpConfig *cfg, HdCore *core, HdHttp **ret, HdError *
         /* TCP first: a refused address must not leave a socket file behind. */
         _cleanup_close_ int tcp_fd = -1;
         if (cfg->listen) {
-                tcp_fd = tcp_listen(cfg->listen, err);
+                tcp_fd = tcp_listen(cfg->listen, cfg->tls_cert_pem != NULL, err);
                 if (tcp_fd < 0) {
                         hd_http_stop(h);
                         return tcp_fd;
@@ -620,11 +635,14 @@ int hd_http_start(const HdHttpConfig *cfg, HdCore *core, HdHttp **ret, HdError *
                 h->tcp_daemon = start_daemon(h, tcp_fd, true);
                 if (!h->tcp_daemon) {
                         hd_http_stop(h);
-                        return hd_error_set(err, -EIO, "libmicrohttpd failed to start on `%s`",
-                                            cfg->listen);
+                        return hd_error_set(
+                                err, -EIO, "libmicrohttpd failed to start on `%s`%s", cfg->listen,
+                                cfg->tls_cert_pem ? " (is the TLS certificate or key invalid?)"
+                                                  : "");
                 }
                 TAKE_FD(tcp_fd); /* MHD owns it now */
-                hd_log_info("listening on tcp:%s (bearer token required)", cfg->listen);
+                hd_log_info("listening on %s://%s (bearer token required)",
+                            cfg->tls_cert_pem ? "https" : "http", cfg->listen);
         }
         *ret = h;
         return 0;

@@ -14,6 +14,8 @@ typedef struct HdHttpConfig {
         const char *socket_group; /* group owning the socket (mode 0660), if it exists */
         const char *listen;       /* "HOST:PORT" for TCP, or NULL */
         const char *token;        /* bearer token required on TCP */
+        const char *tls_cert_pem; /* TLS on TCP when set (with tls_key_pem) */
+        const char *tls_key_pem;
         unsigned connection_limit;
         unsigned connection_timeout_s;
         size_t connection_memory;
