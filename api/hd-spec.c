@@ -418,6 +418,8 @@ void hd_image_free(HdImage *i)
         free(i->digest);
         free(i->format);
         free(i->config_json);
+        free(i->manifest_digest);
+        free(i->config_digest);
         hd_image_layers_free(i->layers, i->n_layers);
         free(i);
 }

@@ -196,6 +196,8 @@ typedef struct HdImage {
         int64_t created_at;
         HdImageLayer *layers; /* in order, bottom first */
         size_t n_layers;
+        char *manifest_digest; /* the OCI manifest blob kept for exports; NULL: none */
+        char *config_digest;   /* the image config blob; NULL: none */
 } HdImage;
 
 void hd_image_free(HdImage *i);

@@ -20,6 +20,8 @@
 
 #define MT_OCI_LAYER        "application/vnd.oci.image.layer.v1.tar"
 #define MT_OCI_INDEX        "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MANIFEST     "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_CONFIG       "application/vnd.oci.image.config.v1+json"
 #define MT_DOCKER_LIST      "application/vnd.docker.distribution.manifest.list.v2+json"
 #define ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 
@@ -357,6 +359,71 @@ static int unpack_layer(HdImgImportCtx *c, HdImage *img, const char *digest,
         return 0;
 }
 
+/* ---- manifest and config blobs ---------------------------------------------------------- */
+
+/* Stores len bytes of data as a blob, checked against expected_digest; ret_digest gets
+ * its digest. */
+static int put_blob(HdImgImportCtx *c, const void *data, size_t len, const char *expected_digest,
+                    char ret_digest[static HD_IMG_DIGEST_STRING_MAX], HdError **err)
+{
+        _cleanup_blob_writer_ HdImgBlobWriter *w = NULL;
+        int r = hd_img_blob_writer_new(c->s->blobs, expected_digest, (int64_t)len, -1, &w, err);
+        if (r >= 0)
+                r = hd_img_blob_writer_write(w, data, len, err);
+        if (r >= 0)
+                r = hd_img_blob_writer_commit(w, ret_digest, err);
+        if (r < 0)
+                return r;
+        return hd_img_ctx_track_blob(c, ret_digest, err);
+}
+
+/* Keeps the file at relpath of the unpacked upload as a blob of the given digest and
+ * size (already checked when it was read). */
+static int keep_file(HdImgImportCtx *c, const char *relpath, const char *digest, int64_t size,
+                     const char *what, HdError **err)
+{
+        _cleanup_close_ int fd = -1;
+        char got[HD_IMG_DIGEST_STRING_MAX];
+        int r = open_in(c->tmp_fd, relpath, &fd, err);
+        if (r < 0)
+                return r;
+        return copy_to_blob(c, fd, digest, size, what, got, err);
+}
+
+/* Generates the OCI manifest of an image whose config blob is stored and whose layers
+ * are img's, stores it as a blob and records both digests in img. The manifest is
+ * compact JSON with sorted keys, so the same image always gets the same manifest. */
+static int put_manifest(HdImgImportCtx *c, HdImage *img, const char *cfg_digest, int64_t cfg_size,
+                        HdError **err)
+{
+        _cleanup_json_ json_t *m =
+                json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[]}", "schemaVersion", 2, "mediaType",
+                          MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest",
+                          cfg_digest, "size", (json_int_t)cfg_size, "layers");
+        if (!m)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        json_t *layers = json_object_get(m, "layers");
+        for (size_t k = 0; k < img->n_layers; k++) {
+                const HdImageLayer *l = &img->layers[k];
+                if (json_array_append_new(layers,
+                                          json_pack("{s:s, s:s, s:I}", "mediaType",
+                                                    l->media_type ? l->media_type : MT_OCI_LAYER,
+                                                    "digest", l->digest, "size",
+                                                    (json_int_t)l->size)) < 0)
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+        }
+        _cleanup_free_ char *text = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!text)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        char digest[HD_IMG_DIGEST_STRING_MAX];
+        int r = put_blob(c, text, strlen(text), NULL, digest, err);
+        if (r < 0)
+                return r;
+        if (!(img->manifest_digest = strdup(digest)) || !(img->config_digest = strdup(cfg_digest)))
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        return 0;
+}
+
 /* ---- image config --------------------------------------------------------------------- */
 
 static int copy_strings(json_t *src, const char *what, json_t *dst, HdError **err)
@@ -491,6 +558,11 @@ int hd_img_import_rootfs(HdImgImportCtx *c, HdImage *img, HdError **err)
                 return r;
         if (!(img->digest = strdup(digest)))
                 return hd_error_set(err, -ENOMEM, "out of memory");
+        /* The config is kept with a manifest naming it, for exports. */
+        char got[HD_IMG_DIGEST_STRING_MAX];
+        if ((r = put_blob(c, text, strlen(text), digest, got, err)) < 0 ||
+            (r = put_manifest(c, img, digest, (int64_t)strlen(text), err)) < 0)
+                return r;
         return build_defaults(NULL, &img->config_json, err);
 }
 
@@ -567,12 +639,15 @@ int hd_img_import_oci(HdImgImportCtx *c, HdImage *img, HdError **err)
         if ((r = pick_from_index(index, c->tag, &desc, err)) < 0)
                 return r;
 
-        /* Follow at most two nested indexes down to a manifest. */
-        const char *digest = NULL, *mt = NULL;
+        /* Follow at most two nested indexes down to a manifest. The descriptor's strings
+         * belong to the document before, which goes: the digest is copied. */
+        const char *mt = NULL, *d = NULL;
+        char digest[HD_IMG_DIGEST_STRING_MAX];
         int64_t size;
         for (int depth = 0;; depth++) {
-                if ((r = get_descriptor(desc, "manifest", &digest, &size, &mt, err)) < 0)
+                if ((r = get_descriptor(desc, "manifest", &d, &size, &mt, err)) < 0)
                         return r;
+                snprintf(digest, sizeof(digest), "%s", d);
                 json_t *next = NULL;
                 if ((r = read_layout_json(c->tmp_fd, digest, size, &next, err)) < 0)
                         return r;
@@ -616,6 +691,16 @@ int hd_img_import_oci(HdImgImportCtx *c, HdImage *img, HdError **err)
                                       err)) < 0)
                         return r;
         }
+
+        /* The manifest and config as they are in the archive, for exports. */
+        char path[96];
+        if ((r = layout_path(digest, path, err)) < 0 ||
+            (r = keep_file(c, path, digest, size, "manifest", err)) < 0 ||
+            (r = layout_path(cfg_digest, path, err)) < 0 ||
+            (r = keep_file(c, path, cfg_digest, cfg_size, "config", err)) < 0)
+                return r;
+        if (!(img->manifest_digest = strdup(digest)) || !(img->config_digest = strdup(cfg_digest)))
+                return hd_error_set(err, -ENOMEM, "out of memory");
         return build_defaults(json_object_get(config, "config"), &img->config_json, err);
 }
 
@@ -665,7 +750,8 @@ int hd_img_import_docker(HdImgImportCtx *c, HdImage *img, HdError **err)
 
         /* Like Docker's image ID: the digest of the config file. */
         char digest[HD_IMG_DIGEST_STRING_MAX];
-        if ((r = read_json_file(c->tmp_fd, cfg_path, &config, digest, NULL, err)) < 0)
+        int64_t cfg_size;
+        if ((r = read_json_file(c->tmp_fd, cfg_path, &config, digest, &cfg_size, err)) < 0)
                 return r;
         if (!(img->digest = strdup(digest)))
                 return hd_error_set(err, -ENOMEM, "out of memory");
@@ -690,6 +776,10 @@ int hd_img_import_docker(HdImgImportCtx *c, HdImage *img, HdError **err)
                                       NULL, NULL, err)) < 0)
                         return r;
         }
+        /* The config file as it is, with an OCI manifest naming it, for exports. */
+        if ((r = keep_file(c, cfg_path, digest, cfg_size, "config", err)) < 0 ||
+            (r = put_manifest(c, img, digest, cfg_size, err)) < 0)
+                return r;
         return build_defaults(json_object_get(config, "config"), &img->config_json, err);
 }
 

@@ -1,5 +1,6 @@
 /* The image store: ties the blob store, the layer store and the inventory together.
- * The inventory is the truth: a blob is kept while a layer row names it, a layer tree
+ * The inventory is the truth: a blob is kept while a layer row or an image's manifest or
+ * config digest names it, a layer tree
  * while an image lists its diff_id; everything else on disk is an orphan (of a crash, a
  * failed import or a delete) and goes at open and at prune. What each upload format
  * becomes is in img-import.c. */
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hd-json.h"
 #include "hd-util.h"
 #include "img-store-internal.h"
 
@@ -19,7 +21,7 @@
 /* ---- what the inventory references -------------------------------------------------- */
 
 typedef struct Refs {
-        char **digests; /* layer blobs */
+        char **digests; /* layer, manifest and config blobs */
         size_t n_digests;
         char **diff_ids; /* layer trees */
         size_t n_diff_ids;
@@ -57,6 +59,24 @@ static int refs_load(HdImgStore *s, Refs *ret, HdError **err)
         rc = hd_store_image_list(s->inventory, HD_KIND_INVALID, &images, &n_images, err);
         if (rc < 0)
                 goto fail;
+        for (size_t k = 0; k < n_images; k++) {
+                const char *blobs[] = { images[k]->manifest_digest, images[k]->config_digest };
+                for (size_t j = 0; j < HD_ARRAY_SIZE(blobs); j++) {
+                        if (!blobs[j])
+                                continue;
+                        char **na = realloc(r.digests, (r.n_digests + 1) * sizeof(*na));
+                        if (!na) {
+                                rc = hd_error_set(err, -ENOMEM, "out of memory");
+                                goto fail;
+                        }
+                        r.digests = na;
+                        if (!(na[r.n_digests] = strdup(blobs[j]))) {
+                                rc = hd_error_set(err, -ENOMEM, "out of memory");
+                                goto fail;
+                        }
+                        r.n_digests++;
+                }
+        }
         for (size_t k = 0; k < n_images; k++)
                 n += images[k]->n_layers;
         r.diff_ids = calloc(n ? n : 1, sizeof(*r.diff_ids));
@@ -88,7 +108,7 @@ fail:
         return rc;
 }
 
-/* Removes the blob unless a layer row names it; 1 when removed. */
+/* Removes the blob unless a layer row or an image names it; 1 when removed. */
 static int drop_blob(HdImgStore *s, const Refs *refs, const char *digest, HdError **err)
 {
         if (in_sorted(refs->digests, refs->n_digests, digest))
@@ -578,6 +598,11 @@ int hd_img_store_delete(HdImgStore *s, const char *ref, HdError **err)
                         (void)drop_tree(s, &refs, diff_id, NULL);
                         (void)drop_blob(s, &refs, gone[k].digest, NULL);
                 }
+                /* Its manifest and config, unless another tag of the image keeps them. */
+                if (img->manifest_digest)
+                        (void)drop_blob(s, &refs, img->manifest_digest, NULL);
+                if (img->config_digest)
+                        (void)drop_blob(s, &refs, img->config_digest, NULL);
                 refs_done(&refs);
         }
         hd_image_layers_free(gone, n_gone);

@@ -3,8 +3,9 @@
  * the inventory (store.h), deletes and prunes them, and cleans up after a crash.
  *
  * Layout under root (<state-dir>/images): blobs/ (content-addressed) and layers/
- * (one unpacked tree per container layer diff_id). Only layer blobs and VM image
- * files are kept as blobs; an image's config is kept in its inventory row. */
+ * (one unpacked tree per container layer diff_id). Layer blobs, VM image files and each
+ * container image's manifest and config (for exports) are kept as blobs; the instance
+ * defaults taken from the config are kept in its inventory row. */
 #pragma once
 
 #include <stdbool.h>
@@ -75,3 +76,16 @@ int hd_img_store_prune(HdImgStore *s, HdImgPruneResult *ret, HdError **err);
 /* Bytes on disk: blobs, and unpacked layer trees. */
 int hd_img_store_usage(HdImgStore *s, int64_t *ret_blob_bytes, int64_t *ret_layer_bytes,
                        HdError **err);
+
+/* ---- export ---------------------------------------------------------------------------- */
+
+/* Exports the image ref names (as hd_store_image_get reads it). A container image becomes
+ * an OCI image layout tar (oci-layout, index.json naming the manifest with its tag, then
+ * blobs/sha256/ with manifest, config and layers) whose digests are those imported; it is
+ * written to an unlinked file in the store's root, streamed from the blobs. A VM image is
+ * its single file, opened read-only. *ret_fd (the caller closes it) is at offset 0;
+ * *ret_size gets its size and *ret_content_type a static "application/x-tar" or
+ * "application/octet-stream". -ENOENT for an unknown ref, -EOPNOTSUPP for a container
+ * image imported before manifests were kept. */
+int hd_img_store_export(HdImgStore *s, const char *ref, int *ret_fd, int64_t *ret_size,
+                        const char **ret_content_type, HdError **err);

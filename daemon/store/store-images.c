@@ -1,5 +1,5 @@
-/* Image rows (schema v4): one row per name:tag in `images`, each layer blob once in
- * `layers`, and `image_layers` saying which image uses which layer at which
+/* Image rows (schema v4, manifest and config digests since v5): one row per name:tag in `images`,
+ * each layer blob once in `layers`, and `image_layers` saying which image uses which layer at which
  * position. Whether a layer is still in use is asked of image_layers (for prune),
  * never counted in a column that could drift.
  *
@@ -150,6 +150,15 @@ static int check_image(const HdImage *i, HdError **err)
                                           i->format ? i->format : "");
         if (i->size < 0)
                 return hd_error_set_field(err, -EINVAL, "size", "image size must not be negative");
+        if (i->manifest_digest && !digest_is_valid(i->manifest_digest))
+                return hd_error_set_field(err, -EINVAL, "manifest_digest",
+                                          "manifest digest `%.100s` is not sha256:<64 lowercase "
+                                          "hex>",
+                                          i->manifest_digest);
+        if (i->config_digest && !digest_is_valid(i->config_digest))
+                return hd_error_set_field(err, -EINVAL, "config_digest",
+                                          "config digest `%.100s` is not sha256:<64 lowercase hex>",
+                                          i->config_digest);
         if (i->config_json) {
                 json_error_t jerr;
                 _cleanup_json_ json_t *j =
@@ -178,11 +187,13 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret, HdError **e
         return 0;
 }
 
-/* Image columns 0..8, then its layer's 9..13 (NULL for an image with none); rows
- * of one image are adjacent and in layer order. */
+/* Image columns 0..8, then its layer's 9..13 (NULL for an image with none), then the
+ * image's manifest and config digests 14..15; rows of one image are adjacent and in
+ * layer order. */
 #define IMAGE_SELECT                                                                 \
         "SELECT i.id, i.name, i.tag, i.digest, i.kind, i.format, i.size, i.config, " \
-        "i.created_at, l.digest, l.diff_id, l.media_type, l.size, l.unpacked_size "  \
+        "i.created_at, l.digest, l.diff_id, l.media_type, l.size, l.unpacked_size, " \
+        "i.manifest_digest, i.config_digest "                                        \
         "FROM images AS i LEFT JOIN image_layers AS il ON il.image_id = i.id "       \
         "LEFT JOIN layers AS l ON l.digest = il.layer_digest "
 #define IMAGE_ORDER " ORDER BY i.name, i.tag, il.position"
@@ -209,7 +220,9 @@ static int decode_image(sqlite3_stmt *st, HdImage **ret, HdError **err)
         if (hd_store_col_strdup(st, 1, &i->name) < 0 || hd_store_col_strdup(st, 2, &i->tag) < 0 ||
             hd_store_col_strdup(st, 3, &i->digest) < 0 ||
             hd_store_col_strdup(st, 5, &i->format) < 0 ||
-            hd_store_col_strdup(st, 7, &i->config_json) < 0)
+            hd_store_col_strdup(st, 7, &i->config_json) < 0 ||
+            hd_store_col_strdup(st, 14, &i->manifest_digest) < 0 ||
+            hd_store_col_strdup(st, 15, &i->config_digest) < 0)
                 return hd_error_set(err, -ENOMEM, "out of memory");
         i->kind = hd_kind_from_string((const char *)sqlite3_column_text(st, 4));
         if (i->kind == HD_KIND_INVALID)
@@ -441,7 +454,8 @@ int hd_store_tx_image_insert(HdStoreTx *tx, HdImage *i, HdError **err)
 
         r = prepare(db,
                     "INSERT INTO images (name, tag, digest, kind, format, size, config, "
-                    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "created_at, manifest_digest, config_digest) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     &st, err);
         if (r < 0)
                 return r;
@@ -454,6 +468,12 @@ int hd_store_tx_image_insert(HdStoreTx *tx, HdImage *i, HdError **err)
         HD_STORE_BIND(sqlite3_bind_text(st, 7, i->config_json ? i->config_json : "{}", -1,
                                         SQLITE_STATIC));
         HD_STORE_BIND(sqlite3_bind_int64(st, 8, i->created_at));
+        HD_STORE_BIND(i->manifest_digest
+                              ? sqlite3_bind_text(st, 9, i->manifest_digest, -1, SQLITE_STATIC)
+                              : sqlite3_bind_null(st, 9));
+        HD_STORE_BIND(i->config_digest
+                              ? sqlite3_bind_text(st, 10, i->config_digest, -1, SQLITE_STATIC)
+                              : sqlite3_bind_null(st, 10));
         if (rc != SQLITE_OK)
                 return hd_store_sqlite_error(err, db, "could not bind image `%s:%s`", i->name,
                                              i->tag);

@@ -133,6 +133,13 @@ static const Migration migrations[] = {
                        ") WITHOUT ROWID;"
                        "CREATE INDEX image_layers_layer ON image_layers(layer_digest);",
         },
+        /* v5 */
+        {
+                .description = "image manifest and config blobs",
+                /* NULL for VM images and for images imported before v5. */
+                .sql = "ALTER TABLE images ADD COLUMN manifest_digest TEXT;"
+                       "ALTER TABLE images ADD COLUMN config_digest TEXT;",
+        },
 };
 
 int hd_store_schema_latest(void)

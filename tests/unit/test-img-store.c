@@ -315,12 +315,17 @@ START_TEST(test_rootfs)
         ck_assert_str_eq(a->config_json, defaults_empty);
         ck_assert(layer_has(a->layers[0].diff_id, "etc/hello"));
         ck_assert(layer_has(a->layers[0].diff_id, "bin/sh"));
-        assert_state(1, 1, 1);
+        /* The layer, the generated config (the image digest) and manifest. */
+        ck_assert_str_eq(a->config_digest, a->digest);
+        ck_assert(blob_exists(a->config_digest));
+        ck_assert(blob_exists(a->manifest_digest));
+        assert_state(3, 1, 1);
 
         /* The same bytes under another name: same digest, nothing new on disk. */
         HdImage *b = import_ok("base/b", HD_KIND_CONTAINER, "rootfs", "plain.tar");
         ck_assert_str_eq(b->digest, a->digest);
-        assert_state(1, 1, 1);
+        ck_assert_str_eq(b->manifest_digest, a->manifest_digest);
+        assert_state(3, 1, 1);
 
         /* Gzipped: another blob, the same tree and image digest. */
         HdImage *c = import_ok("base/c", HD_KIND_CONTAINER, "rootfs", "plain.tar.gz");
@@ -328,7 +333,9 @@ START_TEST(test_rootfs)
         ck_assert_str_eq(c->layers[0].diff_id, a->layers[0].diff_id);
         ck_assert_str_ne(c->layers[0].digest, a->layers[0].digest);
         ck_assert_str_eq(c->layers[0].media_type, "application/vnd.oci.image.layer.v1.tar+gzip");
-        assert_state(2, 1, 2);
+        ck_assert_str_eq(c->config_digest, a->config_digest);
+        ck_assert_str_ne(c->manifest_digest, a->manifest_digest);
+        assert_state(5, 1, 2);
 
         HdImage *got = NULL;
         HdError *err = NULL;
@@ -339,13 +346,13 @@ START_TEST(test_rootfs)
 
         int64_t blob_bytes = 0, layer_bytes = 0;
         ck_assert_ok(hd_img_store_usage(store, &blob_bytes, &layer_bytes, &err), err);
-        ck_assert_int_eq(blob_bytes, a->layers[0].size + c->layers[0].size);
+        ck_assert_int_gt(blob_bytes, a->layers[0].size + c->layers[0].size);
         ck_assert_int_gt(layer_bytes, 0);
 
         /* Not a tar at all. */
         sh("head -c 3000 /dev/urandom > %s/junk", work);
         import_fails("junk", HD_KIND_CONTAINER, "rootfs", "junk", -EINVAL, "body");
-        assert_state(2, 1, 2);
+        assert_state(5, 1, 2);
         hd_image_free(a);
         hd_image_free(b);
         hd_image_free(c);
@@ -366,13 +373,16 @@ START_TEST(test_oci_shared)
         ck_assert_str_eq(x->layers[1].media_type, "application/vnd.oci.image.layer.v1.tar+gzip");
         ck_assert(layer_has(x->layers[0].diff_id, "l/base.txt"));
         ck_assert(layer_has(x->layers[1].diff_id, "l/app1.txt"));
-        ck_assert(!blob_exists(x->digest)); /* the manifest is not kept as a blob */
-        assert_state(2, 2, 2);
+        /* The manifest and config are kept as blobs, for exports. */
+        ck_assert_str_eq(x->manifest_digest, x->digest);
+        ck_assert(blob_exists(x->digest));
+        ck_assert(blob_exists(x->config_digest));
+        assert_state(4, 2, 2);
 
         HdImage *y = import_ok("y", HD_KIND_CONTAINER, "oci-archive", "y.tar");
         ck_assert_str_eq(y->digest, d2);
         ck_assert_str_eq(y->layers[0].digest, x->layers[0].digest);
-        assert_state(3, 3, 3);
+        assert_state(7, 3, 3);
         hd_image_free(x);
         hd_image_free(y);
 }
@@ -388,15 +398,15 @@ START_TEST(test_oci_corrupt)
         /* With the good base stored, a corrupt import leaves the base alone. */
         gen(d, "oci good.tar base app1");
         HdImage *g = import_ok("good", HD_KIND_CONTAINER, "oci-archive", "good.tar");
-        assert_state(2, 2, 2);
+        assert_state(4, 2, 2);
         import_fails("bad", HD_KIND_CONTAINER, "oci-archive", "bad.tar", -EINVAL, "body");
-        assert_state(2, 2, 2);
+        assert_state(4, 2, 2);
         ck_assert(layer_has(g->layers[0].diff_id, "l/base.txt"));
 
         /* A docker archive is not an OCI layout. */
         gen(d, "docker dock.tar base");
         import_fails("dock", HD_KIND_CONTAINER, "oci-archive", "dock.tar", -EINVAL, "body");
-        assert_state(2, 2, 2);
+        assert_state(4, 2, 2);
         hd_image_free(g);
 }
 END_TEST
@@ -413,18 +423,25 @@ START_TEST(test_docker)
         ck_assert_str_eq(i->layers[0].media_type, "application/vnd.oci.image.layer.v1.tar");
         ck_assert_str_eq(i->config_json, defaults_gen);
         ck_assert(layer_has(i->layers[1].diff_id, "l/app1.txt"));
-        assert_state(2, 2, 2);
+        /* The config file as it was, and a generated manifest. */
+        ck_assert_str_eq(i->config_digest, i->digest);
+        ck_assert_str_ne(i->manifest_digest, i->digest);
+        assert_state(4, 2, 2);
 
-        /* The same layers from an OCI archive (gzipped blobs) share the trees. */
+        /* The same layers from an OCI archive (gzipped blobs) share the trees, and the
+         * config too (the same bytes). */
         gen(d, "oci o.tar base app1");
         HdImage *o = import_ok("oci", HD_KIND_CONTAINER, "oci-archive", "o.tar");
         ck_assert_str_eq(o->layers[0].diff_id, i->layers[0].diff_id);
-        assert_state(4, 2, 4);
+        ck_assert_str_eq(o->config_digest, i->config_digest);
+        assert_state(7, 2, 4);
 
-        /* Deleting one keeps the trees the other lists. */
+        /* Deleting one keeps the trees the other lists, and the config it shares. */
         HdError *err = NULL;
         ck_assert_ok(hd_img_store_delete(store, "dock", &err), err);
-        assert_state(2, 2, 2);
+        assert_state(4, 2, 2);
+        ck_assert(blob_exists(o->config_digest));
+        ck_assert(!blob_exists(i->manifest_digest));
         ck_assert(layer_has(o->layers[1].diff_id, "l/app1.txt"));
         hd_image_free(i);
         hd_image_free(o);
@@ -480,7 +497,7 @@ START_TEST(test_begin_errors)
         ck_assert_ok(hd_img_import_write(imp, "abc", 3, &err), err);
         hd_img_import_abort(imp);
         hd_img_import_abort(NULL);
-        assert_state(1, 1, 1);
+        assert_state(3, 1, 1);
         hd_image_free(i);
 }
 END_TEST
@@ -538,7 +555,7 @@ START_TEST(test_delete)
         ck_assert_ptr_nonnull(strstr(err->message, "used by 1 instance(s)"));
         hd_error_free(err);
         err = NULL;
-        assert_state(3, 3, 3);
+        assert_state(7, 3, 3);
 
         HdStoreTx *tx = NULL;
         ck_assert_ok(hd_store_tx_begin(inv, &tx, &err), err);
@@ -546,7 +563,9 @@ START_TEST(test_delete)
         ck_assert_ok(hd_store_tx_commit(tx, &err), err);
 
         ck_assert_ok(hd_img_store_delete(store, "x:latest", &err), err);
-        assert_state(2, 2, 2);
+        assert_state(4, 2, 2);
+        ck_assert(!blob_exists(x->manifest_digest));
+        ck_assert(!blob_exists(x->config_digest));
         ck_assert(!blob_exists(x->layers[1].digest));
         ck_assert(!layer_has(x->layers[1].diff_id, "."));
         ck_assert(layer_has(x->layers[0].diff_id, "l/base.txt"));
@@ -573,12 +592,14 @@ START_TEST(test_crash_leftovers)
         sh("echo stray > %s/blobs/sha256/%s", root, hex);
         sh("mkdir -p %s/layers/%s/etc && echo x > %s/layers/%s/etc/f", root, hex, root, hex);
         sh("mkdir -p %s/.import-abc123/blobs && echo x > %s/.import-abc123/blobs/f", root, root);
-        ck_assert_int_eq(count("blobs/sha256"), 2);
+        ck_assert_int_eq(count("blobs/sha256"), 4);
         ck_assert_int_eq(count("layers"), 2);
 
         hd_img_store_close(store);
         open_store();
-        assert_state(1, 1, 1);
+        assert_state(3, 1, 1);
+        ck_assert(blob_exists(x->manifest_digest));
+        ck_assert(blob_exists(x->config_digest));
         ck_assert(layer_has(x->layers[0].diff_id, "l/base.txt"));
         hd_image_free(x);
 }
@@ -594,7 +615,7 @@ START_TEST(test_prune)
         ck_assert_ok(hd_img_store_prune(store, &res, &err), err);
         ck_assert_int_eq(res.layers_removed, 0);
         ck_assert_int_eq(res.blobs_removed, 0);
-        assert_state(2, 2, 2);
+        assert_state(4, 2, 2);
 
         /* The tag goes behind the image store's back: its layers become unreferenced. */
         HdStoreTx *tx = NULL;
@@ -606,7 +627,7 @@ START_TEST(test_prune)
 
         ck_assert_ok(hd_img_store_prune(store, &res, &err), err);
         ck_assert_int_eq(res.layers_removed, 2);
-        ck_assert_int_eq(res.blobs_removed, 3);
+        ck_assert_int_eq(res.blobs_removed, 5); /* 2 layers, manifest, config, stray */
         ck_assert_int_gt(res.bytes_freed, 0);
         assert_state(0, 0, 0);
         int64_t b = -1, l = -1;
@@ -661,6 +682,176 @@ START_TEST(test_vm)
 }
 END_TEST
 
+/* ---- export ------------------------------------------------------------------------------ */
+
+/* Exports ref into work/<file>: an OCI layout tar whose entries come in order. */
+static void export_to(const HdImage *img, const char *file)
+{
+        HdError *err = NULL;
+        int fd = -1;
+        int64_t size = -1;
+        const char *ct = NULL;
+        char ref[512], path[256];
+        snprintf(ref, sizeof(ref), "%s:%s", img->name, img->tag);
+        ck_assert_ok(hd_img_store_export(store, ref, &fd, &size, &ct, &err), err);
+        ck_assert_str_eq(ct, "application/x-tar");
+        struct stat st;
+        ck_assert_int_eq(fstat(fd, &st), 0);
+        ck_assert_int_eq(st.st_size, size);
+        ck_assert_int_eq(size % 512, 0);
+        ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), 0);
+        snprintf(path, sizeof(path), "%s/%s", work, file);
+        _cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ck_assert_int_ge(out, 0);
+        char buf[8192];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                ck_assert_int_eq(write(out, buf, (size_t)n), n);
+        ck_assert_int_eq(n, 0);
+        close(fd);
+        ck_assert_int_eq(count_import_dirs(), 0);
+
+        /* oci-layout, index.json, the directories, manifest, config, distinct layers. */
+        _cleanup_free_ char *want = strdup("oci-layout\nindex.json\nblobs/\nblobs/sha256/\n");
+        ck_assert_ptr_nonnull(want);
+        for (size_t k = 0; k < img->n_layers + 2; k++) {
+                const char *d = k == 0   ? img->manifest_digest
+                                : k == 1 ? img->config_digest
+                                         : img->layers[k - 2].digest;
+                char line[128];
+                snprintf(line, sizeof(line), "blobs/sha256/%s\n", d + strlen("sha256:"));
+                if (strstr(want, line))
+                        continue;
+                char *nw = NULL;
+                ck_assert_int_ge(asprintf(&nw, "%s%s", want, line), 0);
+                free(want);
+                want = nw;
+        }
+        _cleanup_free_ char *cmd = NULL;
+        ck_assert_int_ge(asprintf(&cmd, "tar -tf %s", path), 0);
+        FILE *f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        char got[4096];
+        size_t len = fread(got, 1, sizeof(got) - 1, f);
+        got[len] = '\0';
+        ck_assert_int_eq(pclose(f), 0);
+        ck_assert_str_eq(got, want);
+
+        if (system("command -v skopeo >/dev/null 2>&1") == 0)
+                sh("skopeo inspect oci-archive:%s >/dev/null", path);
+}
+
+/* Exports img and imports the export as the oci-archive name: the same manifest,
+ * config and layers. */
+static void export_roundtrip(const HdImage *img, const char *file, const char *name)
+{
+        export_to(img, file);
+        HdImage *again = import_ok(name, HD_KIND_CONTAINER, "oci-archive", file);
+        ck_assert_str_eq(again->digest, img->manifest_digest);
+        ck_assert_str_eq(again->manifest_digest, img->manifest_digest);
+        ck_assert_str_eq(again->config_digest, img->config_digest);
+        ck_assert_str_eq(again->config_json, img->config_json);
+        ck_assert_uint_eq(again->n_layers, img->n_layers);
+        for (size_t k = 0; k < img->n_layers; k++) {
+                ck_assert_str_eq(again->layers[k].digest, img->layers[k].digest);
+                ck_assert_str_eq(again->layers[k].diff_id, img->layers[k].diff_id);
+        }
+        hd_image_free(again);
+}
+
+START_TEST(test_export)
+{
+        char d[128];
+        gen(d, "rootfs plain.tar.gz gz");
+        HdImage *r = import_ok("r", HD_KIND_CONTAINER, "rootfs", "plain.tar.gz");
+        export_roundtrip(r, "r.oci.tar", "r2");
+
+        gen(d, "oci x.tar base app1");
+        HdImage *x = import_ok("x", HD_KIND_CONTAINER, "oci-archive", "x.tar");
+        export_roundtrip(x, "x.oci.tar", "x2");
+        ck_assert_str_eq(x->manifest_digest, d);
+
+        gen(d, "docker d.tar base app2");
+        HdImage *k = import_ok("dock", HD_KIND_CONTAINER, "docker-archive", "d.tar");
+        ck_assert_str_eq(k->digest, d);
+        export_roundtrip(k, "d.oci.tar", "dock2");
+
+        /* An export of the re-import carries the same blobs (only the names differ). */
+        HdImage *x2 = NULL;
+        HdError *err = NULL;
+        ck_assert_ok(hd_store_image_get(inv, "x2", &x2, &err), err);
+        export_to(x2, "x2.oci.tar");
+        sh("cd %s && [ \"$(tar -xOf x.oci.tar --wildcards 'blobs/sha256/*' | sha256sum)\" = "
+           "\"$(tar -xOf x2.oci.tar --wildcards 'blobs/sha256/*' | sha256sum)\" ]",
+           work);
+
+        /* A reopen keeps every image's manifest and config. */
+        hd_img_store_close(store);
+        open_store();
+        const HdImage *all[] = { r, x, k };
+        for (size_t j = 0; j < HD_ARRAY_SIZE(all); j++) {
+                ck_assert(blob_exists(all[j]->manifest_digest));
+                ck_assert(blob_exists(all[j]->config_digest));
+        }
+
+        /* Errors: unknown, and imported before manifests were kept. */
+        int fd = -1;
+        int64_t size;
+        const char *ct;
+        ck_assert_int_eq(hd_img_store_export(store, "nope", &fd, &size, &ct, &err), -ENOENT);
+        hd_error_free(err);
+        err = NULL;
+        HdImage old = { .name = "old",
+                        .tag = "latest",
+                        .digest = r->digest,
+                        .kind = HD_KIND_CONTAINER,
+                        .format = "rootfs" };
+        HdStoreTx *tx = NULL;
+        ck_assert_ok(hd_store_tx_begin(inv, &tx, &err), err);
+        ck_assert_ok(hd_store_tx_image_insert(tx, &old, &err), err);
+        ck_assert_ok(hd_store_tx_commit(tx, &err), err);
+        ck_assert_int_eq(hd_img_store_export(store, "old", &fd, &size, &ct, &err), -EOPNOTSUPP);
+        ck_assert_ptr_nonnull(strstr(err->message, "import it again"));
+        ck_assert_int_eq(fd, -1);
+        hd_error_free(err);
+        err = NULL;
+
+        /* Deleting every image and pruning leaves no blob. */
+        const char *refs[] = { "r", "r2", "x", "x2", "dock", "dock2", "old" };
+        for (size_t j = 0; j < HD_ARRAY_SIZE(refs); j++)
+                ck_assert_ok(hd_img_store_delete(store, refs[j], &err), err);
+        HdImgPruneResult res;
+        ck_assert_ok(hd_img_store_prune(store, &res, &err), err);
+        assert_state(0, 0, 0);
+        hd_image_free(r);
+        hd_image_free(x);
+        hd_image_free(x2);
+        hd_image_free(k);
+}
+END_TEST
+
+START_TEST(test_export_vm)
+{
+        sh("cd %s && printf 'QFI\\373rest-of-a-header' > disk.qcow2", work);
+        HdImage *q = import_ok("vm/disk", HD_KIND_VM, "qcow2", "disk.qcow2");
+        ck_assert_ptr_null(q->manifest_digest);
+        ck_assert_ptr_null(q->config_digest);
+        HdError *err = NULL;
+        int fd = -1;
+        int64_t size = -1;
+        const char *ct = NULL;
+        ck_assert_ok(hd_img_store_export(store, "vm/disk", &fd, &size, &ct, &err), err);
+        ck_assert_str_eq(ct, "application/octet-stream");
+        ck_assert_int_eq(size, 20);
+        char buf[64];
+        ck_assert_int_eq(read(fd, buf, sizeof(buf)), 20);
+        ck_assert_int_eq(memcmp(buf, "QFI\373rest-of-a-header", 20), 0);
+        ck_assert_int_eq(write(fd, "x", 1), -1); /* read-only */
+        close(fd);
+        hd_image_free(q);
+}
+END_TEST
+
 /* ---- the real base images (optional) ------------------------------------------------------ */
 
 /* Runs when HD_TEST_BUSYBOX_DIR holds the output of packaging/images/build-busybox-oci.sh. */
@@ -677,12 +868,12 @@ START_TEST(test_busybox)
                                "busybox-extra.oci.tar");
         ck_assert_uint_eq(e->n_layers, 2);
         ck_assert_str_eq(e->layers[0].digest, b->layers[0].digest);
-        assert_state(2, 2, 2);
-        /* The rootfs tarball is the base layer's blob: nothing new. */
+        assert_state(6, 2, 2); /* 2 layers, a manifest and a config each */
+        /* The rootfs tarball is the base layer's blob: no new layer. */
         HdImage *r =
                 import_ok("busybox-rootfs", HD_KIND_CONTAINER, "rootfs", "busybox-rootfs.tar.gz");
         ck_assert_str_eq(r->layers[0].digest, b->layers[0].digest);
-        assert_state(2, 2, 2);
+        assert_state(8, 2, 2); /* its generated config and manifest */
         hd_image_free(b);
         hd_image_free(e);
         hd_image_free(r);
@@ -705,6 +896,8 @@ static Suite *img_store_suite(void)
         tcase_add_test(tc, test_crash_leftovers);
         tcase_add_test(tc, test_prune);
         tcase_add_test(tc, test_vm);
+        tcase_add_test(tc, test_export);
+        tcase_add_test(tc, test_export_vm);
         tcase_add_test(tc, test_busybox);
         suite_add_tcase(s, tc);
         return s;

@@ -168,7 +168,7 @@ static size_t list_count(HdKind kind, const HdKV *labels, size_t n_labels)
 
 START_TEST(test_fresh_is_latest)
 {
-        ck_assert_int_eq(hd_store_schema_latest(), 4);
+        ck_assert_int_eq(hd_store_schema_latest(), 5);
         open_at(0);
         ck_assert_int_eq(schema_version(), hd_store_schema_latest());
         ck_assert_int_eq(query_int("PRAGMA user_version"), hd_store_schema_latest());
