@@ -479,11 +479,11 @@ const HostctlCommand hostctl_commands[] = {
         { "events", "[--since SEQ] [--type PREFIX]",
           "Follow the event stream, one line per event, until interrupted.", hostctl_cmd_events },
         { "image",
-          "ls [--kind K] | show REF | rm REF | prune |\n"
+          "ls [--kind K] | show REF | rm REF | prune | export REF FILE|- |\n"
           "         import FILE --name N [--tag T] --kind container|vm --format F",
-          "List, show, delete and prune images, or import one from FILE (container: rootfs,\n"
-          "      oci-archive, docker-archive; vm: qcow2, raw, kernel). REF is NAME[:TAG] or\n"
-          "      sha256:DIGEST.",
+          "List, show, delete and prune images, export one (an OCI archive, or a VM's file),\n"
+          "      or import one from FILE (container: rootfs, oci-archive, docker-archive;\n"
+          "      vm: qcow2, raw, kernel). REF is NAME[:TAG] or sha256:DIGEST.",
           hostctl_cmd_image },
         { "metrics", "", "Print the Prometheus metrics.", hostctl_cmd_metrics },
         { "help", "[COMMAND]", "Show this help, or one command's.", hostctl_cmd_help },

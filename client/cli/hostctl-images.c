@@ -3,6 +3,8 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 enum {
@@ -225,6 +227,42 @@ static int hostctl_image_prune(Hostctl *ctl, int argc, char **argv)
         return HOSTCTL_EXIT_OK;
 }
 
+/* `image export REF FILE`: FILE "-" is standard output. */
+static int hostctl_image_export(Hostctl *ctl, int argc, char **argv)
+{
+        HcError err;
+        int r = hostctl_only_common_options(ctl, argc, argv, 2, 2, "image REF FILE");
+        if (r >= 0)
+                return r;
+        const char *ref = argv[optind], *path = argv[optind + 1];
+        if (!hostctl_client(ctl))
+                return HOSTCTL_EXIT_ERROR;
+        bool to_stdout = strcmp(path, "-") == 0;
+        int fd = to_stdout ? STDOUT_FILENO
+                           : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                fprintf(stderr, "hostctl: cannot create `%s`: %s\n", path, strerror(errno));
+                return HOSTCTL_EXIT_ERROR;
+        }
+        int64_t bytes = 0;
+        r = hc_image_export(ctl->client, ref, fd, &bytes, &err);
+        if (!to_stdout && close(fd) < 0 && r >= 0) {
+                fprintf(stderr, "hostctl: writing `%s`: %s\n", path, strerror(errno));
+                return HOSTCTL_EXIT_ERROR;
+        }
+        if (r < 0) {
+                if (!to_stdout)
+                        unlink(path);
+                return hostctl_api_error(&err, NULL);
+        }
+        if (!to_stdout) {
+                char size[32];
+                fprintf(stderr, "exported %s to %s (%s)\n", ref, path,
+                        hostctl_bytes(bytes, size, sizeof(size)));
+        }
+        return HOSTCTL_EXIT_OK;
+}
+
 /* ---- import -------------------------------------------------------------------------- */
 
 typedef struct HostctlProgress {
@@ -386,11 +424,12 @@ int hostctl_cmd_image(Hostctl *ctl, int argc, char **argv)
                 { "ls", hostctl_image_ls },         { "list", hostctl_image_ls },
                 { "import", hostctl_image_import }, { "show", hostctl_image_show },
                 { "rm", hostctl_image_rm },         { "prune", hostctl_image_prune },
+                { "export", hostctl_image_export },
         };
 
         if (argc < 2)
-                return hostctl_usage_error("image: missing subcommand (ls, import, show, rm, "
-                                           "prune)");
+                return hostctl_usage_error("image: missing subcommand (ls, import, show, "
+                                           "export, rm, prune)");
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
                 char *help_argv[] = { (char *)"help", argv[0], NULL };
                 return hostctl_cmd_help(ctl, 2, help_argv);

@@ -234,6 +234,11 @@ int hc_image_delete(HcClient *client, const char *ref, json_t **ret, HcError *er
  * {"layers_removed": n, "blobs_removed": n, "bytes_freed": n}. */
 int hc_image_prune(HcClient *client, json_t **ret, HcError *err);
 
+/* GET /v1/images/{ref}/export: writes the image to fd as it arrives (an OCI archive for
+ * containers, the disk or kernel file for VMs), never holding it whole. *ret_bytes
+ * (optional) gets how many bytes were written. */
+int hc_image_export(HcClient *client, const char *ref, int fd, int64_t *ret_bytes, HcError *err);
+
 /* ---- Events -------------------------------------------------------------------------- */
 
 /* GET /v1/events: follows the event stream, calling cb for each event (one NDJSON line)

@@ -113,6 +113,65 @@ int hc_image_prune(HcClient *c, json_t **ret, HcError *err)
         return hc_call_object(c, &call, ret, NULL, err);
 }
 
+/* ---- Export -------------------------------------------------------------------------- */
+
+static int hc_error_errno(HcError *err, int code, const char *doing, const char *what);
+
+typedef struct HcExport {
+        HcClient *client;
+        HcCall *call;
+        int fd;
+        int64_t written;
+        int error; /* a failed write, as -errno */
+} HcExport;
+
+static size_t hc_export_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+        HcExport *x = userdata;
+        size_t n = size * nmemb;
+        long status = 0;
+        curl_easy_getinfo(hc_client_curl(x->client), CURLINFO_RESPONSE_CODE, &status);
+        if (status < 200 || status >= 300)
+                /* An error answer: keep its body for hc_perform() to decode. */
+                return hc_buf_append(&x->call->body_out, ptr, n) < 0 ? 0 : n;
+        for (size_t done = 0; done < n;) {
+                ssize_t w = write(x->fd, ptr + done, n - done);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        x->error = -errno;
+                        return 0;
+                }
+                done += (size_t)w;
+        }
+        x->written += (int64_t)n;
+        return n;
+}
+
+int hc_image_export(HcClient *c, const char *ref, int fd, int64_t *ret_bytes, HcError *err)
+{
+        _cleanup_buf_ HcBuf path = { 0 };
+        int r = hc_image_path(&path, ref, err);
+        if (r < 0)
+                return r;
+        if (hc_buf_printf(&path, "/export") < 0)
+                return hc_image_oom(err);
+        _cleanup_(hc_call_clear) HcCall call = {
+                .method = "GET", .path = path.data, .accept = "*/*", .stall_s = 600
+        };
+        HcExport x = { .client = c, .call = &call, .fd = fd };
+        call.write_cb = hc_export_write;
+        call.write_data = &x;
+        r = hc_perform(c, &call, err);
+        if (x.error < 0)
+                return hc_error_errno(err, x.error, "writing the export of", ref);
+        if (r < 0)
+                return r;
+        if (ret_bytes)
+                *ret_bytes = x.written;
+        return 0;
+}
+
 /* ---- Import -------------------------------------------------------------------------- */
 
 /* "<doing> `<what>`: <strerror>" with the code "io"; returns code (a -errno). */

@@ -82,6 +82,28 @@ void hd_handle_image_prune(HdRequest *req, HdResponse *resp)
                                (json_int_t)r.bytes_freed));
 }
 
+/* The image as an OCI archive (containers) or its disk/kernel file (VMs),
+ * streamed from a file: never built in memory. */
+void hd_handle_image_export(HdRequest *req, HdResponse *resp)
+{
+        if (!images_ready(req, resp))
+                return;
+        _cleanup_error_ HdError *err = NULL;
+        int fd = -1;
+        int64_t size = 0;
+        const char *ctype = NULL;
+        if (hd_img_store_export(images(req), req->params[0], &fd, &size, &ctype, &err) < 0) {
+                hd_resp_error(resp, err);
+                return;
+        }
+        hd_req_extend_timeout(req, 0); /* a large image takes a while to send */
+        resp->status = 200;
+        resp->content_type = ctype;
+        resp->has_fd = true;
+        resp->fd = fd;
+        resp->fd_size = (uint64_t)size;
+}
+
 /* ---- streamed import ------------------------------------------------------------------------ */
 
 /* Per request: the import in progress, and the first error it met. */

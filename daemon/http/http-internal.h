@@ -56,6 +56,10 @@ typedef struct HdResponse {
         char *etag;
         char *location;
         char *allow;
+        /* a body read from a file descriptor (owned; MHD closes it) */
+        bool has_fd;
+        int fd;
+        uint64_t fd_size;
         /* streaming responses */
         MHD_ContentReaderCallback stream_cb;
         void *stream_cls;
@@ -146,6 +150,7 @@ void hd_handle_image_import(HdRequest *req, HdResponse *resp);
 void hd_handle_image_get(HdRequest *req, HdResponse *resp);
 void hd_handle_image_delete(HdRequest *req, HdResponse *resp);
 void hd_handle_image_prune(HdRequest *req, HdResponse *resp);
+void hd_handle_image_export(HdRequest *req, HdResponse *resp);
 extern const HdStreamHooks hd_image_import_hooks;
 
 /* ---- metrics (metrics.c) ---- */

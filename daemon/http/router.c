@@ -37,6 +37,10 @@ const HdRoute hd_routes[] = {
           .stream = &hd_image_import_hooks },
         { .method = "POST", .pattern = "/v1/images/prune", .fn = hd_handle_image_prune },
         { .method = "GET",
+          .pattern = "/v1/images/{ref}/export",
+          .fn = hd_handle_image_export,
+          .greedy = true },
+        { .method = "GET",
           .pattern = "/v1/images/{ref}",
           .fn = hd_handle_image_get,
           .greedy = true },
@@ -62,12 +66,20 @@ static bool match_pattern(const char *pattern, bool greedy, const char *path,
                         const char *pe = strchr(p, '}');
                         const char *se = strchr(s, '/');
                         size_t len = se ? (size_t)(se - s) : strlen(s);
-                        if (greedy && pe && pe[1] == '\0') {
+                        if (greedy && pe && !strchr(pe + 1, '{')) {
                                 /* The last parameter takes the rest, minus a
-                                 * trailing slash. */
+                                 * trailing slash and the pattern's literal tail
+                                 * ("/export"), which the path must end with. */
                                 len = strlen(s);
                                 if (len > 0 && s[len - 1] == '/')
                                         len--;
+                                size_t tail = strlen(pe + 1);
+                                if (tail > 0) {
+                                        if (len <= tail ||
+                                            strncmp(s + len - tail, pe + 1, tail) != 0)
+                                                goto fail;
+                                        len -= tail;
+                                }
                         }
                         if (!pe || len == 0 || n >= HD_ROUTE_MAX_PARAMS)
                                 goto fail;

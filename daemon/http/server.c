@@ -183,6 +183,8 @@ static void request_free(HdRequest *req)
 
 static void response_clear(HdResponse *resp)
 {
+        if (resp->has_fd)
+                close(resp->fd);
         json_decref(resp->json);
         free(resp->text);
         free(resp->etag);
@@ -197,7 +199,12 @@ static enum MHD_Result queue(HdRequest *req, HdResponse *resp)
         struct MHD_Response *r;
         const char *ctype = resp->content_type ? resp->content_type : "application/json";
 
-        if (resp->stream_cb) {
+        if (resp->has_fd) {
+                r = MHD_create_response_from_fd64(resp->fd_size, resp->fd);
+                if (!r)
+                        close(resp->fd);
+                resp->has_fd = false; /* MHD owns it now */
+        } else if (resp->stream_cb) {
                 r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, resp->stream_cb,
                                                       resp->stream_cls, resp->stream_free);
                 resp->stream_cls = NULL; /* MHD owns it now */

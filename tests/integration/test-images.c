@@ -115,14 +115,15 @@ START_TEST(test_import_get_list_and_share)
         const char *digest = str(img, "digest");
         ck_assert(strncmp(digest, "sha256:", 7) == 0);
 
-        /* The same bytes under another name share the layer: one tree, one blob. */
+        /* The same bytes under another name share the layer: one tree, one layer blob (and
+         * one config and manifest). */
         json_t *img2 = NULL;
         ck_assert_int_eq(upload("name=library/tools&tag=1.0&kind=container&format=rootfs",
                                 "a.tar.gz", "application/gzip", &img2),
                          201);
         ck_assert_str_eq(str(img2, "digest"), digest);
         ck_assert_int_eq(count_entries("layers"), 1);
-        ck_assert_int_eq(count_entries("blobs/sha256"), 1);
+        ck_assert_int_eq(count_entries("blobs/sha256"), 3); /* layer, config, manifest */
 
         json_t *by_name = get("/v1/images/busybox", 200);
         json_t *by_tag = get("/v1/images/busybox:latest", 200);
@@ -234,7 +235,7 @@ START_TEST(test_delete_guarded_by_instances_then_prune)
         hd_curl_result_clear(&r);
         /* Its layer was not shared: gone with it. The other stays. */
         ck_assert_int_eq(count_entries("layers"), 1);
-        ck_assert_int_eq(count_entries("blobs/sha256"), 1);
+        ck_assert_int_eq(count_entries("blobs/sha256"), 3); /* layer, config, manifest */
         json_decref(get("/v1/images/web", 404));
 
         /* Orphans (a crash between commit and cleanup) are what prune is for. */
@@ -247,7 +248,7 @@ START_TEST(test_delete_guarded_by_instances_then_prune)
                          1);
         hd_curl_result_clear(&r);
         ck_assert_int_eq(count_entries("layers"), 1);
-        ck_assert_int_eq(count_entries("blobs/sha256"), 1);
+        ck_assert_int_eq(count_entries("blobs/sha256"), 3); /* layer, config, manifest */
 }
 END_TEST
 
@@ -266,9 +267,63 @@ START_TEST(test_images_survive_restart_and_crash_leftovers_go)
         json_t *again = get("/v1/images/keep", 200);
         ck_assert(json_equal(img, again));
         ck_assert_int_eq(count_entries("layers"), 1);
-        ck_assert_int_eq(count_entries("blobs/sha256"), 1);
+        ck_assert_int_eq(count_entries("blobs/sha256"), 3); /* layer, config, manifest */
         json_decref(img);
         json_decref(again);
+}
+END_TEST
+
+/* GET …/export into work/file; returns the HTTP status. */
+static int export_to(const char *ref, const char *file)
+{
+        char cmd[2048];
+        snprintf(cmd, sizeof(cmd),
+                 "curl -s -o '%s/%s' -w '%%{http_code}' --unix-socket '%s' "
+                 "'http://localhost/v1/images/%s/export'",
+                 work, file, d.socket_path, ref);
+        FILE *p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        int status = 0;
+        ck_assert_int_eq(fscanf(p, "%d", &status), 1);
+        pclose(p);
+        return status;
+}
+
+static const char *layer0(const json_t *img)
+{
+        return json_string_value(
+                json_object_get(json_array_get(json_object_get(img, "layers"), 0), "digest"));
+}
+
+/* Export gives an OCI archive that imports back with the same layers, and a
+ * second round trip changes no digest at all. */
+START_TEST(test_export_round_trip)
+{
+        make_rootfs("a.tar.gz", "one");
+        json_t *orig = NULL, *copy = NULL, *copy2 = NULL;
+        ck_assert_int_eq(upload("name=src&kind=container&format=rootfs", "a.tar.gz",
+                                "application/octet-stream", &orig),
+                         201);
+        ck_assert_int_eq(export_to("src", "src.oci.tar"), 200);
+        sh("tar -tf '%s/src.oci.tar' | grep -qx oci-layout && "
+           "tar -tf '%s/src.oci.tar' | grep -qx index.json",
+           work, work);
+        ck_assert_int_eq(upload("name=copy&kind=container&format=oci-archive", "src.oci.tar",
+                                "application/x-tar", &copy),
+                         201);
+        ck_assert_str_eq(layer0(copy), layer0(orig));
+        ck_assert_int_eq(export_to("copy:latest", "copy.oci.tar"), 200);
+        ck_assert_int_eq(upload("name=copy2&kind=container&format=oci-archive", "copy.oci.tar",
+                                "application/x-tar", &copy2),
+                         201);
+        ck_assert_str_eq(str(copy2, "digest"), str(copy, "digest"));
+        ck_assert_int_eq(count_entries("layers"), 1);
+        if (system("command -v skopeo >/dev/null 2>&1") == 0)
+                sh("skopeo inspect 'oci-archive:%s/copy.oci.tar' >/dev/null", work);
+        ck_assert_int_eq(export_to("nothere", "x.tar"), 404);
+        json_decref(orig);
+        json_decref(copy);
+        json_decref(copy2);
 }
 END_TEST
 
@@ -316,6 +371,7 @@ int main(void)
         tcase_add_test(tc, test_delete_guarded_by_instances_then_prune);
         tcase_add_test(tc, test_images_survive_restart_and_crash_leftovers_go);
         tcase_add_test(tc, test_upload_is_streamed);
+        tcase_add_test(tc, test_export_round_trip);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

@@ -49,6 +49,22 @@ START_TEST(test_greedy_image_ref)
                          HD_ROUTE_FOUND);
         ck_assert_str_eq(p[0], "busybox");
         free_params(p);
+        ck_assert_int_eq(
+                hd_router_match("GET", "/v1/images/library/busybox:1.36/export", &r, p, NULL),
+                HD_ROUTE_FOUND);
+        ck_assert_ptr_eq(r->fn, hd_handle_image_export);
+        ck_assert_str_eq(p[0], "library/busybox:1.36");
+        free_params(p);
+        ck_assert_int_eq(hd_router_match("GET", "/v1/images/busybox/export/", &r, p, NULL),
+                         HD_ROUTE_FOUND);
+        ck_assert_ptr_eq(r->fn, hd_handle_image_export);
+        ck_assert_str_eq(p[0], "busybox");
+        free_params(p);
+        /* "/export" alone is no ref */
+        ck_assert_int_eq(hd_router_match("GET", "/v1/images/export", &r, p, NULL), HD_ROUTE_FOUND);
+        ck_assert_ptr_eq(r->fn, hd_handle_image_get);
+        ck_assert_str_eq(p[0], "export");
+        free_params(p);
         /* the static route wins over the greedy one */
         ck_assert_int_eq(hd_router_match("POST", "/v1/images/prune", &r, p, NULL), HD_ROUTE_FOUND);
         ck_assert_ptr_eq(r->fn, hd_handle_image_prune);
