@@ -8,7 +8,7 @@ build=(build-essential cmake pkg-config clang clang-format
        libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
        libvirt-dev libseccomp-dev zlib1g-dev libzstd-dev libssl-dev)
 test=(check libsubunit-dev valgrind curl sqlite3 python3 python3-yaml wrk
-      cpio jq qemu-system-x86 gzip zstd openssl)
+      cpio jq qemu-system-x86 gzip zstd openssl skopeo docker-registry)
 
 want=("${build[@]}")
 case "${1:-all}" in

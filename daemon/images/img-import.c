@@ -568,7 +568,7 @@ int hd_img_import_rootfs(HdImgImportCtx *c, HdImage *img, HdError **err)
 
 /* ---- oci-archive ------------------------------------------------------------------------ */
 
-static bool is_index(const char *media_type, json_t *doc)
+bool hd_img_is_index(const char *media_type, json_t *doc)
 {
         if (media_type &&
             (strcmp(media_type, MT_OCI_INDEX) == 0 || strcmp(media_type, MT_DOCKER_LIST) == 0))
@@ -611,7 +611,7 @@ static int pick_from_index(json_t *index, const char *tag, json_t **ret, HdError
 }
 
 /* linux/amd64 from a nested index. */
-static int pick_platform(json_t *index, json_t **ret, HdError **err)
+int hd_img_pick_platform(json_t *index, json_t **ret, HdError **err)
 {
         json_t *manifests = json_object_get(index, "manifests"), *m;
         size_t k;
@@ -653,11 +653,11 @@ int hd_img_import_oci(HdImgImportCtx *c, HdImage *img, HdError **err)
                         return r;
                 json_decref(doc);
                 doc = next;
-                if (!is_index(mt, doc))
+                if (!hd_img_is_index(mt, doc))
                         break;
                 if (depth == 2)
                         return body_error(err, "image indexes are nested too deeply");
-                if ((r = pick_platform(doc, &desc, err)) < 0)
+                if ((r = hd_img_pick_platform(doc, &desc, err)) < 0)
                         return r;
         }
         if (!(img->digest = strdup(digest)))
@@ -699,6 +699,98 @@ int hd_img_import_oci(HdImgImportCtx *c, HdImage *img, HdError **err)
             (r = layout_path(cfg_digest, path, err)) < 0 ||
             (r = keep_file(c, path, cfg_digest, cfg_size, "config", err)) < 0)
                 return r;
+        if (!(img->manifest_digest = strdup(digest)) || !(img->config_digest = strdup(cfg_digest)))
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        return build_defaults(json_object_get(config, "config"), &img->config_json, err);
+}
+
+/* ---- registry manifests ------------------------------------------------------------------ */
+
+/* Fetches a blob into the store (unless it is stored already) and tracks it. A blob that is
+ * not what its descriptor says is -EBADMSG naming "body". */
+static int fetch_blob(HdImgImportCtx *c, const char *digest, int64_t size, const char *what,
+                      HdImgFetchFn fetch, void *ud, HdError **err)
+{
+        _cleanup_error_ HdError *e = NULL;
+        int r = hd_img_blob_exists(c->s->blobs, digest, &e);
+        if (r < 0)
+                return pass_error(err, &e, r, what);
+        if (r > 0) {
+                if ((r = fetch(ud, digest, size, NULL, err)) < 0)
+                        return r;
+                return hd_img_ctx_track_blob(c, digest, err);
+        }
+        _cleanup_blob_writer_ HdImgBlobWriter *w = NULL;
+        char got[HD_IMG_DIGEST_STRING_MAX];
+        r = hd_img_blob_writer_new(c->s->blobs, digest, size, -1, &w, &e);
+        if (r < 0)
+                return pass_error(err, &e, r, what);
+        if ((r = fetch(ud, digest, size, w, err)) < 0)
+                return r;
+        r = hd_img_blob_writer_commit(w, got, &e);
+        if (r == -EBADMSG)
+                return hd_error_set_field(err, -EBADMSG, "body",
+                                          "%s `%s` does not match its digest or size: %s", what,
+                                          digest, e && e->message ? e->message : "mismatch");
+        if (r < 0)
+                return pass_error(err, &e, r, what);
+        return hd_img_ctx_track_blob(c, got, err);
+}
+
+/* Reads a stored JSON blob. */
+static int read_blob_json(HdImgImportCtx *c, const char *digest, const char *what, json_t **ret,
+                          HdError **err)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r = hd_img_blob_open(c->s->blobs, digest, &fd, NULL, err);
+        if (r < 0)
+                return r;
+        if ((r = read_small(fd, JSON_MAX, what, &buf, &len, err)) < 0)
+                return r;
+        return parse_json(buf, len, what, ret, err);
+}
+
+int hd_img_import_manifest(HdImgImportCtx *c, HdImage *img, const char *digest, const char *text,
+                           size_t len, HdImgFetchFn fetch, void *ud, HdError **err)
+{
+        _cleanup_json_ json_t *doc = NULL, *config = NULL;
+        char got[HD_IMG_DIGEST_STRING_MAX];
+        int r = parse_json(text, len, "manifest", &doc, err);
+        if (r < 0)
+                return r;
+        if (hd_img_is_index(json_string_value(json_object_get(doc, "mediaType")), doc))
+                return body_error(err, "manifest `%s` is an index", digest);
+        json_t *layers = json_object_get(doc, "layers");
+        if (!json_is_array(layers))
+                return body_error(err, "manifest `%s` lists no layers", digest);
+        const char *cfg_digest;
+        int64_t cfg_size;
+        if ((r = get_descriptor(json_object_get(doc, "config"), "config", &cfg_digest, &cfg_size,
+                                NULL, err)) < 0)
+                return r;
+        if ((r = put_blob(c, text, len, digest, got, err)) < 0)
+                return r;
+        if (!(img->digest = strdup(digest)))
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        if ((r = fetch_blob(c, cfg_digest, cfg_size, "config", fetch, ud, err)) < 0 ||
+            (r = read_blob_json(c, cfg_digest, "image config", &config, err)) < 0)
+                return r;
+        json_t *diff_ids = NULL;
+        if ((r = config_diff_ids(config, json_array_size(layers), &diff_ids, err)) < 0)
+                return r;
+        for (size_t k = 0; k < json_array_size(layers); k++) {
+                const char *ldigest, *lmt;
+                int64_t lsize;
+                if ((r = get_descriptor(json_array_get(layers, k), "layer", &ldigest, &lsize, &lmt,
+                                        err)) < 0 ||
+                    (r = fetch_blob(c, ldigest, lsize, "layer", fetch, ud, err)) < 0 ||
+                    (r = unpack_layer(c, img, ldigest,
+                                      json_string_value(json_array_get(diff_ids, k)), lmt, NULL,
+                                      err)) < 0)
+                        return r;
+        }
         if (!(img->manifest_digest = strdup(digest)) || !(img->config_digest = strdup(cfg_digest)))
                 return hd_error_set(err, -ENOMEM, "out of memory");
         return build_defaults(json_object_get(config, "config"), &img->config_json, err);

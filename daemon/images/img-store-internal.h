@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hd-json.h"
 #include "img-blobs.h"
 #include "img-layers.h"
 #include "img-store.h"
@@ -56,3 +57,36 @@ int hd_img_import_rootfs(HdImgImportCtx *c, HdImage *img, HdError **err);
 int hd_img_import_oci(HdImgImportCtx *c, HdImage *img, HdError **err);
 int hd_img_import_docker(HdImgImportCtx *c, HdImage *img, HdError **err);
 int hd_img_import_vm(HdImgImportCtx *c, HdImage *img, HdError **err);
+
+/* Checks a new image's name and tag (-EINVAL naming "name" or "tag") and that name:tag is
+ * free (-EEXIST). */
+int hd_img_store_check_new(HdImgStore *s, const char *name, const char *tag, HdError **err);
+
+/* Runs fill under the store's lock with a fresh container import context and records the
+ * image it fills as name:tag in format; whatever fill put on disk (tracked in the context)
+ * and no row references is removed afterwards, so a failure leaves nothing behind. *ret
+ * gets the recorded image. */
+typedef int (*HdImgFillFn)(HdImgImportCtx *c, HdImage *img, void *ud, HdError **err);
+int hd_img_store_run_import(HdImgStore *s, const char *name, const char *tag, const char *format,
+                            HdImgFillFn fill, void *ud, HdImage **ret, HdError **err);
+
+/* Where the blobs of an image manifest come from (a registry): writes the blob digest of
+ * size bytes into w, which checks both at commit. w is NULL when the blob is already
+ * stored (for progress accounting only). */
+typedef int (*HdImgFetchFn)(void *ud, const char *digest, int64_t size, HdImgBlobWriter *w,
+                            HdError **err);
+
+/* Fills img from an OCI or Docker schema2 image manifest (not an index) of the given
+ * digest (len bytes at text, already checked against it): keeps the manifest, fetches the
+ * config and the layers not yet stored, unpacks the layers. A blob that does not match its
+ * digest or size is -EBADMSG naming "body"; a manifest or config that is not what it should
+ * be, -EINVAL naming "body". */
+int hd_img_import_manifest(HdImgImportCtx *c, HdImage *img, const char *digest, const char *text,
+                           size_t len, HdImgFetchFn fetch, void *ud, HdError **err);
+
+/* True when the document (of the given media type, may be NULL) is an OCI index or a
+ * Docker manifest list rather than a manifest. */
+bool hd_img_is_index(const char *media_type, json_t *doc);
+/* The descriptor of index's linux/amd64 manifest (borrowed from index); -EINVAL naming
+ * "body" when it has none. */
+int hd_img_pick_platform(json_t *index, json_t **ret, HdError **err);

@@ -330,6 +330,33 @@ static bool format_fits(HdKind kind, const char *format)
         return false;
 }
 
+int hd_img_store_check_new(HdImgStore *s, const char *name, const char *tag, HdError **err)
+{
+        if (!name || !name_is_valid(name))
+                return hd_error_set_field(err, -EINVAL, "name",
+                                          "image name `%.300s` is invalid: use lowercase letters, "
+                                          "digits and single separators (._/-) between them",
+                                          name ? name : "");
+        if (!tag_is_valid(tag))
+                return hd_error_set_field(err, -EINVAL, "tag",
+                                          "image tag `%.300s` is invalid: use letters, digits, "
+                                          "_, . and - (not first), at most 128",
+                                          tag);
+        _cleanup_free_ char *ref = NULL;
+        if (asprintf(&ref, "%s:%s", name, tag) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        HdImage *existing = NULL;
+        _cleanup_error_ HdError *e = NULL;
+        int r = hd_store_image_get(s->inventory, ref, &existing, &e);
+        if (r >= 0) {
+                hd_image_free(existing);
+                return hd_error_set(err, -EEXIST, "image `%s` already exists", ref);
+        }
+        if (r != -ENOENT)
+                return hd_error_propagate(err, &e);
+        return 0;
+}
+
 int hd_img_import_begin(HdImgStore *s, const HdImgImportParams *p, HdImgImport **ret, HdError **err)
 {
         const char *tag = p->tag ? p->tag : "latest";
@@ -529,6 +556,37 @@ int hd_img_import_finish(HdImgImport *imp, HdImage **ret, HdError **err)
                 img->kind = c.kind;
                 if (!(img->name = strdup(c.name)) || !(img->tag = strdup(c.tag)) ||
                     !(img->format = strdup(c.format)))
+                        r = hd_error_set(err, -ENOMEM, "out of memory");
+        }
+        if (r >= 0)
+                r = record(s, img, err);
+        ctx_done(&c);
+        pthread_mutex_unlock(&s->lock);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(img);
+        return 0;
+}
+
+int hd_img_store_run_import(HdImgStore *s, const char *name, const char *tag, const char *format,
+                            HdImgFillFn fill, void *ud, HdImage **ret, HdError **err)
+{
+        HdImgImportCtx c = { .s = s,
+                             .name = name,
+                             .tag = tag,
+                             .kind = HD_KIND_CONTAINER,
+                             .format = format,
+                             .tmp_fd = -1 };
+        _cleanup_(hd_image_freep) HdImage *img = calloc(1, sizeof(*img));
+        if (!img)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+
+        pthread_mutex_lock(&s->lock);
+        int r = fill(&c, img, ud, err);
+        if (r >= 0) {
+                img->kind = c.kind;
+                if (!(img->name = strdup(name)) || !(img->tag = strdup(tag)) ||
+                    !(img->format = strdup(format)))
                         r = hd_error_set(err, -ENOMEM, "out of memory");
         }
         if (r >= 0)

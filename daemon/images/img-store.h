@@ -89,3 +89,29 @@ int hd_img_store_usage(HdImgStore *s, int64_t *ret_blob_bytes, int64_t *ret_laye
  * image imported before manifests were kept. */
 int hd_img_store_export(HdImgStore *s, const char *ref, int *ret_fd, int64_t *ret_size,
                         const char **ret_content_type, HdError **err);
+
+/* ---- pull ------------------------------------------------------------------------------ */
+
+typedef struct HdImgPullParams {
+        const char *ref;      /* HOST[:PORT]/REPO[:TAG|@sha256:…]; the tag defaults to latest */
+        const char *name;     /* local name; NULL = the repository's last path component */
+        const char *tag;      /* local tag; NULL = the remote tag, or latest */
+        bool tls_verify;      /* false: unverified certificates and plain http accepted */
+        const char *username; /* NULL: anonymous (bearer tokens are still fetched) */
+        const char *password;
+} HdImgPullParams;
+
+/* Pulls a container image from an OCI Distribution (v2) registry (an index narrowed to
+ * linux/amd64) and records it as name:tag like an oci-archive import: its digest is the
+ * manifest's, the manifest and config blobs are kept, layers already stored are neither
+ * fetched again nor duplicated. Blobs are streamed to disk and every digest is checked.
+ * progress (may be NULL) gets the bytes done of total (config and layers) now and then, on
+ * the calling thread. On failure nothing of the pull is left. *ret gets the image. Errors:
+ * -EINVAL naming "ref" (a malformed reference), "name" or "tag"; -EEXIST when name:tag is
+ * taken; -ENOENT for an unknown repository or tag; -EACCES when the registry refuses us;
+ * -ECONNREFUSED or -EHOSTUNREACH (with curl's message) when it cannot be reached;
+ * -EBADMSG naming "body" for a digest mismatch; -EINVAL naming "body" for a manifest or
+ * config that is not valid. */
+int hd_img_store_pull(HdImgStore *s, const HdImgPullParams *p,
+                      void (*progress)(int64_t done, int64_t total, void *ud), void *ud,
+                      HdImage **ret, HdError **err);
