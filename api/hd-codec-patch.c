@@ -3,6 +3,7 @@
 #include "hd-codec.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hd-codec-internal.h"
@@ -206,5 +207,73 @@ int hd_codec_action_args_from_json(HdAction a, const json_t *j, char **ret_args,
         if (!text)
                 return hd_error_set(err, -ENOMEM, "out of memory");
         *ret_args = text;
+        return 0;
+}
+
+/* ---- image pull requests ---------------------------------------------------------------- */
+
+void hd_image_pull_request_clear(HdImagePullRequest *r)
+{
+        if (!r)
+                return;
+        free(r->ref);
+        free(r->name);
+        free(r->tag);
+        if (r->password) {
+                explicit_bzero(r->password, strlen(r->password));
+                free(r->password);
+        }
+        free(r->username);
+        *r = (HdImagePullRequest){ 0 };
+}
+
+static int pull_string(const json_t *j, const char *key, size_t max, char **ret, HdError **err)
+{
+        const json_t *v = json_object_get(j, key);
+        int r = hd_codec_check_type(v, JT_STRING, key, err);
+        if (r < 0 || !v)
+                return r;
+        const char *s = json_string_value(v);
+        size_t len = strlen(s);
+        if (len == 0 || len > max)
+                return hd_codec_fail(err, key, "must be 1 to %zu characters", max);
+        for (const char *p = s; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        return hd_codec_fail(err, key, "must not contain control characters");
+        *ret = strdup(s);
+        return *ret ? 0 : hd_codec_fail(err, key, "out of memory");
+}
+
+int hd_codec_image_pull_from_json(const json_t *j, HdImagePullRequest *ret, HdError **err)
+{
+        static const char *const fields[] = { "ref",      "name",     "tag", "tls_verify",
+                                              "username", "password", NULL };
+        HdImagePullRequest r = { .tls_verify = true };
+        int rc = hd_codec_check_unknown(j, NULL, fields, err);
+        if (rc >= 0)
+                rc = pull_string(j, "ref", 1024, &r.ref, err);
+        if (rc >= 0 && !r.ref)
+                rc = hd_codec_fail(err, "ref", "is required");
+        if (rc >= 0)
+                rc = pull_string(j, "name", 255, &r.name, err);
+        if (rc >= 0)
+                rc = pull_string(j, "tag", 128, &r.tag, err);
+        if (rc >= 0)
+                rc = pull_string(j, "username", 255, &r.username, err);
+        if (rc >= 0)
+                rc = pull_string(j, "password", 4096, &r.password, err);
+        const json_t *tv = json_object_get(j, "tls_verify");
+        if (rc >= 0)
+                rc = hd_codec_check_type(tv, JT_BOOLEAN, "tls_verify", err);
+        if (rc >= 0 && tv)
+                r.tls_verify = json_is_true(tv);
+        if (rc >= 0 && !r.username != !r.password)
+                rc = hd_codec_fail(err, r.username ? "password" : "username",
+                                   "username and password go together");
+        if (rc < 0) {
+                hd_image_pull_request_clear(&r);
+                return rc;
+        }
+        *ret = r;
         return 0;
 }

@@ -76,6 +76,21 @@ int hd_codec_action_args_from_json(HdAction a, const json_t *j, char **ret_args,
 
 json_t *hd_codec_operation_to_json(const HdOperation *o);
 
+/* POST /v1/images/pull: {"ref": "HOST[:PORT]/REPO[:TAG|@sha256:…]", "name": "…",
+ * "tag": "…", "tls_verify": true, "username": "…", "password": "…"}. ref is
+ * required; the rest optional (tls_verify defaults to true). The ref's grammar is
+ * checked by the registry client; here only types, lengths and unknown fields. */
+typedef struct HdImagePullRequest {
+        char *ref;
+        char *name;
+        char *tag;
+        bool tls_verify;
+        char *username;
+        char *password;
+} HdImagePullRequest;
+void hd_image_pull_request_clear(HdImagePullRequest *r);
+int hd_codec_image_pull_from_json(const json_t *j, HdImagePullRequest *ret, HdError **err);
+
 /* An image as the API returns it: name, tag, ref ("name:tag"), digest, kind,
  * format, size, created_at, config (the stored object) and layers. */
 json_t *hd_codec_image_to_json(const HdImage *i);

@@ -111,6 +111,8 @@ const char *hd_error_code_for_status(unsigned status)
                 return "too_many_requests";
         case 501:
                 return "not_implemented";
+        case 502:
+                return "bad_gateway";
         case 503:
                 return "unavailable";
         case 507:

@@ -480,6 +480,8 @@ const HostctlCommand hostctl_commands[] = {
           "Follow the event stream, one line per event, until interrupted.", hostctl_cmd_events },
         { "image",
           "ls [--kind K] | show REF | rm REF | prune | export REF FILE|- |\n"
+          "         pull HOST/REPO[:TAG] [--name N] [--tag T] [--insecure] [--username U\n"
+          "         --password-file F] |\n"
           "         import FILE --name N [--tag T] --kind container|vm --format F",
           "List, show, delete and prune images, export one (an OCI archive, or a VM's file),\n"
           "      or import one from FILE (container: rootfs, oci-archive, docker-archive;\n"

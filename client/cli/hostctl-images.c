@@ -12,6 +12,9 @@ enum {
         OPT_NAME,
         OPT_TAG,
         OPT_FORMAT,
+        OPT_INSECURE,
+        OPT_USERNAME,
+        OPT_PASSWORD_FILE,
 };
 
 /* Width of the bar of `import` on a terminal, in characters. */
@@ -227,6 +230,66 @@ static int hostctl_image_prune(Hostctl *ctl, int argc, char **argv)
         return HOSTCTL_EXIT_OK;
 }
 
+/* `image pull REF [--name N] [--tag T] [--insecure] [--username U --password-file F]` */
+static int hostctl_image_pull(Hostctl *ctl, int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "name", required_argument, NULL, OPT_NAME },
+                { "tag", required_argument, NULL, OPT_TAG },
+                { "insecure", no_argument, NULL, OPT_INSECURE },
+                { "username", required_argument, NULL, OPT_USERNAME },
+                { "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+                {},
+        };
+        HcImagePull p = { .tls_verify = true };
+        _cleanup_free_ char *password = NULL;
+        int c, r;
+        while ((c = hostctl_getopt(ctl, argc, argv, options)) != -1) {
+                switch (c) {
+                case OPT_NAME:
+                        p.name = optarg;
+                        break;
+                case OPT_TAG:
+                        p.tag = optarg;
+                        break;
+                case OPT_INSECURE:
+                        p.tls_verify = false;
+                        break;
+                case OPT_USERNAME:
+                        p.username = optarg;
+                        break;
+                case OPT_PASSWORD_FILE: {
+                        FILE *f = fopen(optarg, "re");
+                        size_t cap = 0;
+                        ssize_t n = f ? getline(&password, &cap, f) : -1;
+                        if (f)
+                                fclose(f);
+                        if (n < 0) {
+                                fprintf(stderr, "hostctl: cannot read `%s`\n", optarg);
+                                return HOSTCTL_EXIT_ERROR;
+                        }
+                        password[strcspn(password, "\r\n")] = '\0';
+                        p.password = password;
+                        break;
+                }
+                default:
+                        return c - HOSTCTL_OPT_STOP;
+                }
+        }
+        r = hostctl_positional(argc, argv, 1, 1, "image REF");
+        if (r >= 0)
+                return r;
+        p.ref = argv[optind];
+        if (!hostctl_client(ctl))
+                return HOSTCTL_EXIT_ERROR;
+        _cleanup_json_ json_t *img = NULL;
+        HcError err;
+        if (hc_image_pull(ctl->client, &p, &img, &err) < 0)
+                return hostctl_api_error(&err, NULL);
+        hostctl_print_image(ctl, img);
+        return HOSTCTL_EXIT_OK;
+}
+
 /* `image export REF FILE`: FILE "-" is standard output. */
 static int hostctl_image_export(Hostctl *ctl, int argc, char **argv)
 {
@@ -424,7 +487,7 @@ int hostctl_cmd_image(Hostctl *ctl, int argc, char **argv)
                 { "ls", hostctl_image_ls },         { "list", hostctl_image_ls },
                 { "import", hostctl_image_import }, { "show", hostctl_image_show },
                 { "rm", hostctl_image_rm },         { "prune", hostctl_image_prune },
-                { "export", hostctl_image_export },
+                { "export", hostctl_image_export }, { "pull", hostctl_image_pull },
         };
 
         if (argc < 2)

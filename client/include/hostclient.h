@@ -234,6 +234,19 @@ int hc_image_delete(HcClient *client, const char *ref, json_t **ret, HcError *er
  * {"layers_removed": n, "blobs_removed": n, "bytes_freed": n}. */
 int hc_image_prune(HcClient *client, json_t **ret, HcError *err);
 
+/* POST /v1/images/pull: hostd fetches ref (HOST[:PORT]/REPO[:TAG|@sha256:…]) from an
+ * OCI registry. tls_verify false accepts unverified certificates and plain http.
+ * name/tag (optional) name the local image. *ret gets the Image once pulled. */
+typedef struct HcImagePull {
+        const char *ref;
+        const char *name;
+        const char *tag;
+        bool tls_verify;
+        const char *username;
+        const char *password;
+} HcImagePull;
+int hc_image_pull(HcClient *client, const HcImagePull *pull, json_t **ret, HcError *err);
+
 /* GET /v1/images/{ref}/export: writes the image to fd as it arrives (an OCI archive for
  * containers, the disk or kernel file for VMs), never holding it whole. *ret_bytes
  * (optional) gets how many bytes were written. */

@@ -113,6 +113,30 @@ int hc_image_prune(HcClient *c, json_t **ret, HcError *err)
         return hc_call_object(c, &call, ret, NULL, err);
 }
 
+/* ---- Pull ------------------------------------------------------------------------------ */
+
+int hc_image_pull(HcClient *c, const HcImagePull *p, json_t **ret, HcError *err)
+{
+        if (ret)
+                *ret = NULL;
+        if (!p || !p->ref || !*p->ref)
+                return hc_error_setf(err, -EINVAL, "invalid_argument", "no image reference");
+        _cleanup_json_ json_t *body =
+                json_pack("{s:s, s:b}", "ref", p->ref, "tls_verify", p->tls_verify);
+        if (!body || (p->name && json_object_set_new(body, "name", json_string(p->name)) < 0) ||
+            (p->tag && json_object_set_new(body, "tag", json_string(p->tag)) < 0) ||
+            (p->username && json_object_set_new(body, "username", json_string(p->username)) < 0) ||
+            (p->password && json_object_set_new(body, "password", json_string(p->password)) < 0))
+                return hc_image_oom(err);
+        /* A pull lasts as long as the transfer: no overall limit, only a stall one. */
+        _cleanup_(hc_call_clear) HcCall call = { .method = "POST",
+                                                 .path = "/v1/images/pull",
+                                                 .body = body,
+                                                 .stream = true,
+                                                 .stall_s = 600 };
+        return hc_call_object(c, &call, ret, NULL, err);
+}
+
 /* ---- Export -------------------------------------------------------------------------- */
 
 static int hc_error_errno(HcError *err, int code, const char *doing, const char *what);

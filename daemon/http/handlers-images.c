@@ -104,6 +104,49 @@ void hd_handle_image_export(HdRequest *req, HdResponse *resp)
         resp->fd_size = (uint64_t)size;
 }
 
+/* POST /v1/images/pull: fetches from an OCI registry. The transfer runs in the
+ * request (with ?wait-like semantics: the answer is the recorded image). */
+void hd_handle_image_pull(HdRequest *req, HdResponse *resp)
+{
+        if (!images_ready(req, resp))
+                return;
+        _cleanup_json_ json_t *body = NULL;
+        if (hd_req_body_json(req, resp, true, &body) < 0)
+                return;
+        _cleanup_error_ HdError *err = NULL;
+        HdImagePullRequest pr = { 0 };
+        if (hd_codec_image_pull_from_json(body, &pr, &err) < 0) {
+                hd_resp_error(resp, err);
+                return;
+        }
+        HdImgPullParams p = {
+                .ref = pr.ref,
+                .name = pr.name,
+                .tag = pr.tag,
+                .tls_verify = pr.tls_verify,
+                .username = pr.username,
+                .password = pr.password,
+        };
+        hd_req_extend_timeout(req, 0); /* a large pull takes a while */
+        _cleanup_(hd_image_freep) HdImage *img = NULL;
+        int r = hd_img_store_pull(images(req), &p, NULL, NULL, &img, &err);
+        hd_image_pull_request_clear(&pr);
+        if (r == -EACCES) {
+                /* The registry refused us; hostd's own client is authorized. */
+                hd_resp_error_status(resp, 403, "ref", "%s", err->message);
+                return;
+        }
+        if (r < 0) {
+                hd_resp_error(resp, err);
+                return;
+        }
+        hd_log_info("image %s:%s pulled from %s (%s)", img->name, img->tag,
+                    json_string_value(json_object_get(body, "ref")), img->digest);
+        if (asprintf(&resp->location, "/v1/images/%s:%s", img->name, img->tag) < 0)
+                resp->location = NULL;
+        hd_resp_json(resp, 201, hd_codec_image_to_json(img));
+}
+
 /* ---- streamed import ------------------------------------------------------------------------ */
 
 /* Per request: the import in progress, and the first error it met. */

@@ -151,6 +151,7 @@ void hd_handle_image_get(HdRequest *req, HdResponse *resp);
 void hd_handle_image_delete(HdRequest *req, HdResponse *resp);
 void hd_handle_image_prune(HdRequest *req, HdResponse *resp);
 void hd_handle_image_export(HdRequest *req, HdResponse *resp);
+void hd_handle_image_pull(HdRequest *req, HdResponse *resp);
 extern const HdStreamHooks hd_image_import_hooks;
 
 /* ---- metrics (metrics.c) ---- */

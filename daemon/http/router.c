@@ -36,6 +36,7 @@ const HdRoute hd_routes[] = {
           .fn = hd_handle_image_import,
           .stream = &hd_image_import_hooks },
         { .method = "POST", .pattern = "/v1/images/prune", .fn = hd_handle_image_prune },
+        { .method = "POST", .pattern = "/v1/images/pull", .fn = hd_handle_image_pull },
         { .method = "GET",
           .pattern = "/v1/images/{ref}/export",
           .fn = hd_handle_image_export,

@@ -43,6 +43,10 @@ unsigned hd_http_status_for_errno(int code)
                 return 429;
         case -EOPNOTSUPP:
                 return 501;
+        case -ECONNREFUSED:
+        case -EHOSTUNREACH:
+        case -ETIMEDOUT:
+                return 502; /* an upstream (a registry) failed */
         case -ENODEV:
                 return 503;
         case -ENOSPC:

@@ -327,6 +327,84 @@ START_TEST(test_export_round_trip)
 }
 END_TEST
 
+/* POST /v1/images/pull against a real registry on loopback (Debian's
+ * docker-registry), fed with skopeo; skipped when either is missing. */
+START_TEST(test_pull_from_registry)
+{
+        if (system("command -v docker-registry >/dev/null && command -v skopeo >/dev/null") != 0) {
+                fprintf(stderr, "SKIP: docker-registry or skopeo not installed\n");
+                return;
+        }
+        int port = hd_test_free_port();
+        sh("set -e; cd '%s'; mkdir -p reg; printf 'version: 0.1\nstorage:\n  filesystem:\n"
+           "    rootdirectory: %s/reg\nhttp:\n  addr: 127.0.0.1:%d\nlog:\n  level: error\n'"
+           " > reg.yml; (docker-registry serve reg.yml > reg.log 2>&1 & echo $! > reg.pid)",
+           work, work, port);
+        char url[64];
+        snprintf(url, sizeof(url), "127.0.0.1:%d", port);
+        bool up = false;
+        for (int i = 0; i < 100 && !up; i++) {
+                char cmd[256];
+                snprintf(cmd, sizeof(cmd), "curl -sf http://%s/v2/ >/dev/null", url);
+                up = system(cmd) == 0;
+                if (!up)
+                        usleep(100000);
+        }
+        if (up) {
+                make_rootfs("a.tar.gz", "pulled");
+                /* An OCI archive to push: hostd's own export of an imported rootfs. */
+                ck_assert_int_eq(upload("name=seed&kind=container&format=rootfs", "a.tar.gz",
+                                        "application/octet-stream", NULL),
+                                 201);
+                ck_assert_int_eq(export_to("seed", "seed.oci.tar"), 200);
+                sh("skopeo copy -q --dest-tls-verify=false 'oci-archive:%s/seed.oci.tar' "
+                   "docker://%s/test/app:1.0 && skopeo inspect --tls-verify=false "
+                   "docker://%s/test/app:1.0 | sed -n 's/.*\"Digest\": \"\\(.*\\)\",/\\1/p' "
+                   "| head -1 > '%s/remote-digest'",
+                   work, url, url, work);
+                char body[512];
+                snprintf(body, sizeof(body),
+                         "{\"ref\": \"%s/test/app:1.0\", \"tls_verify\": false}", url);
+                HdCurlResult r = { 0 };
+                ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/pull", body), 0);
+                ck_assert_msg(r.status == 201, "%s", hd_curl_result_describe(&r));
+                ck_assert_str_eq(str(r.json, "ref"), "app:1.0");
+                char *remote = NULL;
+                char path[512];
+                snprintf(path, sizeof(path), "%s/remote-digest", work);
+                ck_assert_int_eq(hd_test_read_file(path, &remote, NULL), 0);
+                remote[strcspn(remote, "\n")] = '\0';
+                ck_assert_str_eq(str(r.json, "digest"), remote);
+                free(remote);
+                hd_curl_result_clear(&r);
+
+                snprintf(body, sizeof(body),
+                         "{\"ref\": \"%s/test/app:nope\", \"tls_verify\": false, "
+                         "\"name\": \"x\"}",
+                         url);
+                ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/pull", body), 0);
+                ck_assert_int_eq(r.status, 404);
+                hd_curl_result_clear(&r);
+        }
+        sh("kill $(cat '%s/reg.pid') 2>/dev/null; true", work);
+        ck_assert_msg(up, "the registry did not start");
+
+        HdCurlResult r = { 0 };
+        ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/pull",
+                                           "{\"ref\": \"127.0.0.1:1/a:b\", \"tls_verify\": "
+                                           "false, \"name\": \"z\"}"),
+                         0);
+        ck_assert_int_eq(r.status, 502);
+        hd_curl_result_clear(&r);
+        ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/pull",
+                                           "{\"ref\": \"::bad\", \"name\": \"z\"}"),
+                         0);
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_str_eq(hd_test_error_field(r.json), "ref");
+        hd_curl_result_clear(&r);
+}
+END_TEST
+
 static long vm_hwm_kib(pid_t pid)
 {
         char path[64], line[256];
@@ -372,6 +450,7 @@ int main(void)
         tcase_add_test(tc, test_images_survive_restart_and_crash_leftovers_go);
         tcase_add_test(tc, test_upload_is_streamed);
         tcase_add_test(tc, test_export_round_trip);
+        tcase_add_test(tc, test_pull_from_registry);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

@@ -1203,6 +1203,46 @@ END_TEST
 
 /* ---- suite -------------------------------------------------------------------- */
 
+START_TEST(test_image_pull_request)
+{
+        HdImagePullRequest r = { 0 };
+        HdError *err = NULL;
+        json_t *j = parse_ok("{\"ref\": \"127.0.0.1:5000/lib/app:1\", \"name\": \"app\","
+                             " \"tls_verify\": false, \"username\": \"u\", \"password\": \"p\"}");
+        ck_assert_int_eq(hd_codec_image_pull_from_json(j, &r, &err), 0);
+        ck_assert_str_eq(r.ref, "127.0.0.1:5000/lib/app:1");
+        ck_assert_str_eq(r.name, "app");
+        ck_assert_ptr_null(r.tag);
+        ck_assert(!r.tls_verify);
+        ck_assert_str_eq(r.password, "p");
+        hd_image_pull_request_clear(&r);
+        json_decref(j);
+
+        j = parse_ok("{\"ref\": \"h/r\"}");
+        ck_assert_int_eq(hd_codec_image_pull_from_json(j, &r, &err), 0);
+        ck_assert(r.tls_verify); /* the default */
+        hd_image_pull_request_clear(&r);
+        json_decref(j);
+
+        const char *bad[] = { "{}",
+                              "{\"ref\": 1}",
+                              "{\"ref\": \"\"}",
+                              "{\"ref\": \"h/r\", \"x\": 1}",
+                              "{\"ref\": \"h/r\", \"tls_verify\": \"no\"}",
+                              "{\"ref\": \"h/r\", \"username\": \"u\"}" };
+        const char *field[] = { "ref", "ref", "ref", "x", "tls_verify", "password" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                j = parse_ok(bad[i]);
+                ck_assert_int_eq(hd_codec_image_pull_from_json(j, &r, &err), -EINVAL);
+                ck_assert_msg(strcmp(err->field, field[i]) == 0, "%s: field %s", bad[i],
+                              err->field);
+                hd_error_free(err);
+                err = NULL;
+                json_decref(j);
+        }
+}
+END_TEST
+
 static Suite *codec_suite(void)
 {
         Suite *s = suite_create("codec");
@@ -1244,6 +1284,7 @@ static Suite *codec_suite(void)
         tcase_add_test(tc, test_event_to_json);
         tcase_add_test(tc, test_error_to_json);
         tcase_add_test(tc, test_label_key);
+        tcase_add_test(tc, test_image_pull_request);
         suite_add_tcase(s, tc);
         return s;
 }
