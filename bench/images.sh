@@ -60,3 +60,42 @@ t3=$(date +%s%N)
 h1=$(hwm)
 echo "import of a $((size >> 20)) MiB rootfs tar: hostd $(ms "$t2" "$t3") ms (upload, verify, unpack, fsync), reference tar -xf + sync $(ms "$t0" "$t1") ms: ratio $(awk -v a=$((t3 - t2)) -v b=$((t1 - t0)) 'BEGIN {printf "%.2f", a / b}')"
 echo "hostd peak RSS (VmHWM): $((h0 / 1024)) MiB before, $((h1 / 1024)) MiB after (+$(((h1 - h0) / 1024)) MiB; goal +32 MiB at most)"
+
+# Pull throughput from a loopback registry (Debian's docker-registry) against
+# `skopeo copy` of the same image to a local OCI directory, in the same run.
+PULL_MIB=${PULL_MIB:-256}
+if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
+	port=$(free_port)
+	mkdir -p "$WORK/reg"
+	printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\nlog:\n  level: error\n' \
+		"$WORK/reg" "$port" > "$WORK/reg.yml"
+	docker-registry serve "$WORK/reg.yml" > "$WORK/reg.log" 2>&1 &
+	STARTED_PIDS+=($!)
+	for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+	mkdir -p "$WORK/root2/data"
+	for i in $(seq 1 $((PULL_MIB / 64))); do head -c $((64 << 20)) /dev/urandom > "$WORK/root2/data/f$i"; done
+	tar -C "$WORK/root2" -czf "$WORK/pull.tar.gz" . && rm -rf "$WORK/root2"
+	[[ $(import pullsrc rootfs "$WORK/pull.tar.gz") == 201 ]] || die "import: $(cat "$WORK/resp")"
+	curl -s -o "$WORK/pull.oci.tar" --unix-socket "$WORK/s.sock" http://localhost/v1/images/pullsrc/export
+	skopeo copy -q --dest-tls-verify=false "oci-archive:$WORK/pull.oci.tar" "docker://127.0.0.1:$port/bench/app:1"
+	# hostd keeps the layer already (it was imported): prune it so the pull really fetches.
+	curl -s -o /dev/null --unix-socket "$WORK/s.sock" -X DELETE http://localhost/v1/images/pullsrc
+	curl -s -o /dev/null --unix-socket "$WORK/s.sock" -X POST http://localhost/v1/images/prune
+	bytes=$(stat -c %s "$WORK/pull.tar.gz")
+	for round in 1 2 3; do
+		rm -rf "$WORK/skopeo-out"
+		t0=$(date +%s%N)
+		skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$port/bench/app:1" "oci:$WORK/skopeo-out:app"
+		t1=$(date +%s%N)
+		code=$(curl -s -o "$WORK/resp" -w '%{http_code}' --unix-socket "$WORK/s.sock" -X POST \
+			-H 'Content-Type: application/json' http://localhost/v1/images/pull \
+			-d "{\"ref\": \"127.0.0.1:$port/bench/app:1\", \"name\": \"p$round\", \"tls_verify\": false}")
+		t2=$(date +%s%N)
+		[[ $code == 201 ]] || die "pull: $(cat "$WORK/resp")"
+		curl -s -o /dev/null --unix-socket "$WORK/s.sock" -X DELETE "http://localhost/v1/images/p$round"
+		curl -s -o /dev/null --unix-socket "$WORK/s.sock" -X POST http://localhost/v1/images/prune
+		echo "pull round $round: $((bytes >> 20)) MiB layer; hostd $(ms "$t1" "$t2") ms (fetch, verify, unpack), skopeo copy $(ms "$t0" "$t1") ms (fetch, verify): hostd throughput / skopeo = $(awk -v a=$((t1 - t0)) -v b=$((t2 - t1)) 'BEGIN {printf "%.2f", a / b}')"
+	done
+else
+	echo "pull: skipped (docker-registry or skopeo missing)"
+fi
