@@ -1,0 +1,104 @@
+/* cgroups for containers, on a pure v2 hierarchy or on v1/hybrid hosts.
+ *
+ * libc only (no jansson, no SQLite): hostd and the per-container monitor both link
+ * it. Paths are relative names under hostd's own subtree, "hostd/<uuid>"; the
+ * module finds the mount points itself from /proc/self/mountinfo.
+ *
+ * Errors: int < 0 (-errno) plus HdError naming the file and the problem. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hd-error.h"
+
+typedef enum HdCgroupVersion {
+        HD_CGROUP_V1 = 1, /* v1 controllers (a hybrid host's empty v2 tree is joined too) */
+        HD_CGROUP_V2 = 2, /* unified hierarchy mounted at /sys/fs/cgroup */
+} HdCgroupVersion;
+
+typedef struct HdCtCgroupHost {
+        HdCgroupVersion version;
+        bool has_memory, has_cpu, has_pids, has_devices, has_freezer, has_io;
+        bool has_clone_into_cgroup; /* v2 and clone3 accepts CLONE_INTO_CGROUP */
+        char v2_root[256];          /* v2 mount point, "" when none */
+} HdCtCgroupHost;
+
+/* Probes the host: which version, which controllers are usable for hostd. On v2 it
+ * enables the controllers hostd needs in the subtree_control files down to
+ * "hostd/". */
+int hd_ct_cgroup_probe(HdCtCgroupHost *ret, HdError **err);
+
+/* One device rule; type 'c', 'b' or 'a'; major/minor -1 for any; access "rwm". */
+typedef struct HdCtDeviceRule {
+        char type;
+        int64_t major, minor;
+        char access[4];
+        bool allow;
+} HdCtDeviceRule;
+
+typedef struct HdCtCgroupLimits {
+        int64_t memory_bytes;  /* 0: no limit; swap is limited to the same figure */
+        int64_t cpu_quota_us;  /* 0: no limit; per cpu_period_us */
+        int64_t cpu_period_us; /* 100000 when 0 */
+        int64_t pids_max;      /* 0: no limit */
+        /* Device allow-list; everything not allowed is denied. NULL and 0: the
+         * default container list of hd_ct_cgroup_default_devices(). */
+        const HdCtDeviceRule *devices;
+        size_t n_devices;
+} HdCtCgroupLimits;
+
+/* null, zero, full, random, urandom, tty, ptmx, pts/*, and mknod of any c/b
+ * (as Docker allows, since the device access itself is what is filtered). */
+const HdCtDeviceRule *hd_ct_cgroup_default_devices(size_t *ret_n);
+
+typedef struct HdCtCgroup HdCtCgroup;
+
+/* Creates "hostd/<name>" in every hierarchy in use and applies the limits. An
+ * existing group of that name is an error (-EEXIST). */
+int hd_ct_cgroup_create(const HdCtCgroupHost *h, const char *name, const HdCtCgroupLimits *lim,
+                        HdCtCgroup **ret, HdError **err);
+/* Opens an existing group (after a hostd restart). -ENOENT when it is gone. */
+int hd_ct_cgroup_open(const HdCtCgroupHost *h, const char *name, HdCtCgroup **ret,
+                      HdError **err);
+void hd_ct_cgroup_free(HdCtCgroup *cg);
+HD_DEFINE_CLEANUP(HdCtCgroup *, hd_ct_cgroup_free)
+
+/* v2: an O_DIRECTORY|O_CLOEXEC fd of the group, for clone3(CLONE_INTO_CGROUP);
+ * the caller owns it. -EOPNOTSUPP on v1. */
+int hd_ct_cgroup_open_dirfd(HdCtCgroup *cg, HdError **err);
+/* Moves a process into the group in every hierarchy. Async-signal-safe once the
+ * group is created (no allocation): the monitor calls it between clone and the
+ * child's go signal. */
+int hd_ct_cgroup_attach(HdCtCgroup *cg, pid_t pid);
+/* Live update of the limits (PATCH). */
+int hd_ct_cgroup_update(HdCtCgroup *cg, const HdCtCgroupLimits *lim, HdError **err);
+
+/* The freezer: v2 cgroup.freeze (waits for "frozen 1" in cgroup.events), v1 freezer.state. */
+int hd_ct_cgroup_freeze(HdCtCgroup *cg, bool frozen, HdError **err);
+
+typedef struct HdCtCgroupStats {
+        uint64_t cpu_usage_ns, cpu_user_ns, cpu_system_ns;
+        uint64_t cpu_throttled_periods, cpu_throttled_ns;
+        uint64_t memory_bytes, memory_peak_bytes, memory_limit_bytes; /* limit 0: none */
+        uint64_t pids_current, pids_limit;                            /* limit 0: none */
+        uint64_t io_read_bytes, io_write_bytes;
+        uint64_t oom_kills;
+} HdCtCgroupStats;
+int hd_ct_cgroup_stats(HdCtCgroup *cg, HdCtCgroupStats *ret, HdError **err);
+
+/* Count of OOM kills in the group so far (v2 memory.events oom_kill, v1
+ * memory.oom_control oom_kill). */
+int hd_ct_cgroup_oom_kills(HdCtCgroup *cg, uint64_t *ret, HdError **err);
+
+/* The pids in the group (v1: the memory or pids hierarchy's cgroup.procs). */
+int hd_ct_cgroup_pids(HdCtCgroup *cg, pid_t **ret, size_t *ret_n, HdError **err);
+
+/* Signals every process in the group (v2 cgroup.kill for SIGKILL where present;
+ * otherwise freeze, signal each pid, thaw). */
+int hd_ct_cgroup_kill(HdCtCgroup *cg, int sig, HdError **err);
+
+/* Removes the group from every hierarchy, killing what is left first and waiting
+ * (bounded, ~2 s) for it to empty. Idempotent: a group already gone is success. */
+int hd_ct_cgroup_destroy(HdCtCgroup *cg, HdError **err);

@@ -1,0 +1,42 @@
+/* The container's last steps before exec: identity, capabilities, no_new_privs
+ * and the seccomp filter (DESIGN.md §4).
+ *
+ * Two halves. hd_ct_seccomp_build runs once in hostd (libseccomp) and yields the
+ * BPF program for every architecture the host can run; the driver stores it in a
+ * file that each monitor reads, so no start compiles the profile again.
+ * hd_ct_security_apply runs in the container's init after pivot_root and links
+ * only libc. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hd-error.h"
+
+/* Compiles the default profile. *ret_prog is a malloc'd array of struct
+ * sock_filter (ret_len bytes, a multiple of 8). */
+int hd_ct_seccomp_build(void **ret_prog, size_t *ret_len, HdError **err);
+
+/* Docker's 14 capabilities as a bit mask (1ULL << CAP_x). */
+uint64_t hd_ct_caps_default(void);
+
+typedef struct HdCtSecurity {
+        uid_t uid;
+        gid_t gid;
+        const gid_t *groups; /* supplementary groups; may be NULL with n_groups 0 */
+        size_t n_groups;
+        uint64_t caps;        /* bounding set; also effective+permitted when uid is 0 */
+        bool no_new_privs;    /* always true unless privileged */
+        const void *seccomp;  /* struct sock_filter[]; NULL: no filter (privileged) */
+        size_t seccomp_len;   /* bytes */
+} HdCtSecurity;
+
+/* In the container's init, in this order: drop the bounding set to caps,
+ * setgroups, setresgid, setresuid, capset (effective+permitted = caps for uid 0,
+ * empty otherwise; inheritable empty), clear the ambient set, PR_SET_NO_NEW_PRIVS,
+ * and load the seccomp filter last. Does not allocate; returns -errno and writes
+ * nothing (the caller reports which step failed through ret_step, a static
+ * string). */
+int hd_ct_security_apply(const HdCtSecurity *s, const char **ret_step);
