@@ -178,7 +178,10 @@ json_t *hd_codec_operation_to_json(const HdOperation *op)
 
         ok = hd_codec_add(o, "id", jstr(op->id)) && ok &&
              hd_codec_add(o, "action", jstr(hd_action_to_string(op->action))) &&
-             hd_codec_add(o, "instance", instance_ref(op->instance_uuid, op->instance_name)) &&
+             (hd_action_is_image(op->action)
+                      ? hd_codec_add(o, "image", jstr_or_null(op->instance_name))
+                      : hd_codec_add(o, "instance",
+                                     instance_ref(op->instance_uuid, op->instance_name))) &&
              hd_codec_add(o, "status", jstr(hd_op_status_to_string(op->status))) &&
              hd_codec_add(o, "args", embed_object(op->args_json)) &&
              hd_codec_add(o, "error", TAKE_PTR(error)) &&

@@ -244,12 +244,14 @@ static int pull_string(const json_t *j, const char *key, size_t max, char **ret,
         return *ret ? 0 : hd_codec_fail(err, key, "out of memory");
 }
 
-int hd_codec_image_pull_from_json(const json_t *j, HdImagePullRequest *ret, HdError **err)
+static int transfer_from_json(const json_t *j, bool push, HdImagePullRequest *ret, HdError **err)
 {
-        static const char *const fields[] = { "ref",      "name",     "tag", "tls_verify",
-                                              "username", "password", NULL };
+        static const char *const pull_fields[] = { "ref",      "name",     "tag", "tls_verify",
+                                                   "username", "password", NULL };
+        static const char *const push_fields[] = { "ref", "tls_verify", "username", "password",
+                                                   NULL };
         HdImagePullRequest r = { .tls_verify = true };
-        int rc = hd_codec_check_unknown(j, NULL, fields, err);
+        int rc = hd_codec_check_unknown(j, NULL, push ? push_fields : pull_fields, err);
         if (rc >= 0)
                 rc = pull_string(j, "ref", 1024, &r.ref, err);
         if (rc >= 0 && !r.ref)
@@ -276,4 +278,25 @@ int hd_codec_image_pull_from_json(const json_t *j, HdImagePullRequest *ret, HdEr
         }
         *ret = r;
         return 0;
+}
+
+int hd_codec_image_pull_from_json(const json_t *j, HdImagePullRequest *ret, HdError **err)
+{
+        return transfer_from_json(j, false, ret, err);
+}
+
+int hd_codec_image_push_from_json(const json_t *j, HdImagePullRequest *ret, HdError **err)
+{
+        return transfer_from_json(j, true, ret, err);
+}
+
+char *hd_codec_image_transfer_args(const HdImagePullRequest *r)
+{
+        _cleanup_json_ json_t *o =
+                json_pack("{s:s, s:b}", "ref", r->ref, "tls_verify", r->tls_verify);
+        if (!o || (r->name && json_object_set_new(o, "name", json_string(r->name)) < 0) ||
+            (r->tag && json_object_set_new(o, "tag", json_string(r->tag)) < 0) ||
+            (r->username && json_object_set_new(o, "username", json_string(r->username)) < 0))
+                return NULL;
+        return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 }

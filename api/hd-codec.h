@@ -90,6 +90,12 @@ typedef struct HdImagePullRequest {
 } HdImagePullRequest;
 void hd_image_pull_request_clear(HdImagePullRequest *r);
 int hd_codec_image_pull_from_json(const json_t *j, HdImagePullRequest *ret, HdError **err);
+/* The body of POST /v1/images/{ref}/push: ref (the destination), tls_verify, username,
+ * password; name and tag are not allowed. */
+int hd_codec_image_push_from_json(const json_t *j, HdImagePullRequest *ret, HdError **err);
+/* What an image operation records of a pull or push request: everything but the
+ * password. A malloc'd JSON text, or NULL when out of memory. */
+char *hd_codec_image_transfer_args(const HdImagePullRequest *r);
 
 /* An image as the API returns it: name, tag, ref ("name:tag"), digest, kind,
  * format, size, created_at, config (the stored object) and layers. */

@@ -28,10 +28,17 @@ static const char *const restart_table[HD_RESTART__COUNT] = {
 };
 
 static const char *const action_table[HD_ACTION__COUNT] = {
-        [HD_ACTION_START] = "start",   [HD_ACTION_STOP] = "stop",   [HD_ACTION_RESTART] = "restart",
-        [HD_ACTION_KILL] = "kill",     [HD_ACTION_PAUSE] = "pause", [HD_ACTION_RESUME] = "resume",
-        [HD_ACTION_DELETE] = "delete",
+        [HD_ACTION_START] = "start",           [HD_ACTION_STOP] = "stop",
+        [HD_ACTION_RESTART] = "restart",       [HD_ACTION_KILL] = "kill",
+        [HD_ACTION_PAUSE] = "pause",           [HD_ACTION_RESUME] = "resume",
+        [HD_ACTION_DELETE] = "delete",         [HD_ACTION_IMAGE_PULL] = "image_pull",
+        [HD_ACTION_IMAGE_PUSH] = "image_push",
 };
+
+bool hd_action_is_image(HdAction a)
+{
+        return a == HD_ACTION_IMAGE_PULL || a == HD_ACTION_IMAGE_PUSH;
+}
 
 static const char *const op_status_table[HD_OP__COUNT] = {
         [HD_OP_PENDING] = "pending", [HD_OP_RUNNING] = "running",     [HD_OP_SUCCESS] = "success",

@@ -45,6 +45,8 @@ typedef enum HdAction {
         HD_ACTION_PAUSE,
         HD_ACTION_RESUME,
         HD_ACTION_DELETE,
+        HD_ACTION_IMAGE_PULL, /* operations on images, not instances */
+        HD_ACTION_IMAGE_PUSH,
         HD_ACTION__COUNT,
         HD_ACTION_INVALID = -1,
 } HdAction;
@@ -68,6 +70,9 @@ const char *hd_restart_policy_to_string(HdRestartPolicy p);
 HdRestartPolicy hd_restart_policy_from_string(const char *s);
 const char *hd_action_to_string(HdAction a);
 HdAction hd_action_from_string(const char *s);
+/* True for the actions whose operation is about an image (its ref in instance_name,
+ * instance_uuid empty). */
+bool hd_action_is_image(HdAction a);
 const char *hd_op_status_to_string(HdOpStatus s);
 HdOpStatus hd_op_status_from_string(const char *s);
 static inline bool hd_op_status_is_final(HdOpStatus s)

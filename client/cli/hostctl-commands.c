@@ -482,10 +482,13 @@ const HostctlCommand hostctl_commands[] = {
           "ls [--kind K] | show REF | rm REF | prune | export REF FILE|- |\n"
           "         pull HOST/REPO[:TAG] [--name N] [--tag T] [--insecure] [--username U\n"
           "         --password-file F] |\n"
+          "         push REF HOST/REPO[:TAG] [--insecure] [--username U --password-file F] |\n"
           "         import FILE --name N [--tag T] --kind container|vm --format F",
           "List, show, delete and prune images, export one (an OCI archive, or a VM's file),\n"
-          "      or import one from FILE (container: rootfs, oci-archive, docker-archive;\n"
-          "      vm: qcow2, raw, kernel). REF is NAME[:TAG] or sha256:DIGEST.",
+          "      import one from FILE (container: rootfs, oci-archive, docker-archive;\n"
+          "      vm: qcow2, raw, kernel), or pull or push one from or to an OCI registry.\n"
+          "      REF is NAME[:TAG] or sha256:DIGEST. Transfers show a progress bar on a\n"
+          "      terminal and a line every 10% otherwise.",
           hostctl_cmd_image },
         { "metrics", "", "Print the Prometheus metrics.", hostctl_cmd_metrics },
         { "help", "[COMMAND]", "Show this help, or one command's.", hostctl_cmd_help },

@@ -230,6 +230,152 @@ static int hostctl_image_prune(Hostctl *ctl, int argc, char **argv)
         return HOSTCTL_EXIT_OK;
 }
 
+/* The first line of path, for --password-file. */
+static int hostctl_read_password(const char *path, char **ret)
+{
+        FILE *f = fopen(path, "re");
+        size_t cap = 0;
+        ssize_t n = f ? getline(ret, &cap, f) : -1;
+        if (f)
+                fclose(f);
+        if (n < 0) {
+                fprintf(stderr, "hostctl: cannot read `%s`\n", path);
+                return -1;
+        }
+        (*ret)[strcspn(*ret, "\r\n")] = '\0';
+        return 0;
+}
+
+/* The registry options pulls and pushes share: 1 when c was one of them, 0 when not,
+ * -1 on error. The password read from a file lands in *password_buf. */
+typedef struct HostctlRegistryOpts {
+        bool tls_verify;
+        const char *username;
+        const char *password;
+        char *password_buf;
+} HostctlRegistryOpts;
+
+static int hostctl_registry_opt(int c, HostctlRegistryOpts *o)
+{
+        switch (c) {
+        case OPT_INSECURE:
+                o->tls_verify = false;
+                return 1;
+        case OPT_USERNAME:
+                o->username = optarg;
+                return 1;
+        case OPT_PASSWORD_FILE:
+                free(o->password_buf);
+                o->password_buf = NULL;
+                if (hostctl_read_password(optarg, &o->password_buf) < 0)
+                        return -1;
+                o->password = o->password_buf;
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+static void hostctl_registry_opts_clear(HostctlRegistryOpts *o)
+{
+        free(o->password_buf);
+}
+
+/* ---- progress ------------------------------------------------------------------------ */
+
+typedef struct HostctlProgress {
+        FILE *out;        /* stdout, or stderr when stdout carries the JSON answer */
+        bool bar;         /* out is a terminal: one line redrawn with \r */
+        const char *verb; /* "importing", "pulling", "pushing" */
+        const char *what; /* "name:tag" */
+        int last;         /* the last percentage (bar) or tenth (lines) shown; -1 none */
+        int64_t last_bytes;
+        bool drawn; /* a bar is on screen, to be ended with a newline */
+} HostctlProgress;
+
+static void hostctl_progress_bar(HostctlProgress *p, int64_t done, int64_t total)
+{
+        char done_s[32], total_s[32];
+
+        if (total > 0) {
+                int pct = (int)(done * 100 / total);
+                int fill = (int)(done * HOSTCTL_BAR_WIDTH / total);
+                if (pct == p->last)
+                        return;
+                p->last = pct;
+                fprintf(p->out, "\r%s %s [", p->verb, p->what);
+                for (int i = 0; i < HOSTCTL_BAR_WIDTH; i++)
+                        fputc(i < fill ? '#' : '-', p->out);
+                fprintf(p->out, "] %3d%% %s/%s\033[K", pct,
+                        hostctl_bytes(done, done_s, sizeof(done_s)),
+                        hostctl_bytes(total, total_s, sizeof(total_s)));
+        } else {
+                /* Size unknown: redraw on each MiB. */
+                if (done - p->last_bytes < 1024 * 1024 && p->drawn)
+                        return;
+                p->last_bytes = done;
+                fprintf(p->out, "\r%s %s %s\033[K", p->verb, p->what,
+                        hostctl_bytes(done, done_s, sizeof(done_s)));
+        }
+        p->drawn = true;
+        fflush(p->out);
+}
+
+/* Not a terminal: a plain line at each 10% (each 100 MiB when the size is unknown). */
+static void hostctl_progress_lines(HostctlProgress *p, int64_t done, int64_t total)
+{
+        char done_s[32], total_s[32];
+
+        if (total > 0) {
+                int tenth = (int)(done * 10 / total);
+                if (tenth == p->last)
+                        return;
+                p->last = tenth;
+                fprintf(p->out, "%s %s: %d%% (%s of %s)\n", p->verb, p->what, tenth * 10,
+                        hostctl_bytes(done, done_s, sizeof(done_s)),
+                        hostctl_bytes(total, total_s, sizeof(total_s)));
+        } else {
+                if (done - p->last_bytes < 100 * 1024 * 1024)
+                        return;
+                p->last_bytes = done;
+                fprintf(p->out, "%s %s: %s\n", p->verb, p->what,
+                        hostctl_bytes(done, done_s, sizeof(done_s)));
+        }
+        fflush(p->out);
+}
+
+static int hostctl_on_progress(int64_t done, int64_t total, void *userdata)
+{
+        HostctlProgress *p = userdata;
+        if (p->bar)
+                hostctl_progress_bar(p, done, total);
+        else
+                hostctl_progress_lines(p, done, total);
+        return 0;
+}
+
+static void hostctl_progress_end(HostctlProgress *p)
+{
+        if (p->drawn) {
+                fputc('\n', p->out);
+                fflush(p->out);
+                p->drawn = false;
+        }
+}
+
+/* Progress goes where the answer goes, unless that is JSON for a program. */
+static HostctlProgress hostctl_progress_start(Hostctl *ctl, const char *verb, const char *what)
+{
+        FILE *out = ctl->output == HOSTCTL_OUTPUT_JSON ? stderr : stdout;
+        return (HostctlProgress){
+                .out = out,
+                .bar = isatty(fileno(out)) == 1,
+                .verb = verb,
+                .what = what,
+                .last = -1,
+        };
+}
+
 /* `image pull REF [--name N] [--tag T] [--insecure] [--username U --password-file F]` */
 static int hostctl_image_pull(Hostctl *ctl, int argc, char **argv)
 {
@@ -241,41 +387,22 @@ static int hostctl_image_pull(Hostctl *ctl, int argc, char **argv)
                 { "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
                 {},
         };
-        HcImagePull p = { .tls_verify = true };
-        _cleanup_free_ char *password = NULL;
+        HcImagePull p = { 0 };
+        _cleanup_(hostctl_registry_opts_clear) HostctlRegistryOpts ro = { .tls_verify = true };
         int c, r;
         while ((c = hostctl_getopt(ctl, argc, argv, options)) != -1) {
-                switch (c) {
-                case OPT_NAME:
+                if (c == OPT_NAME)
                         p.name = optarg;
-                        break;
-                case OPT_TAG:
+                else if (c == OPT_TAG)
                         p.tag = optarg;
-                        break;
-                case OPT_INSECURE:
-                        p.tls_verify = false;
-                        break;
-                case OPT_USERNAME:
-                        p.username = optarg;
-                        break;
-                case OPT_PASSWORD_FILE: {
-                        FILE *f = fopen(optarg, "re");
-                        size_t cap = 0;
-                        ssize_t n = f ? getline(&password, &cap, f) : -1;
-                        if (f)
-                                fclose(f);
-                        if (n < 0) {
-                                fprintf(stderr, "hostctl: cannot read `%s`\n", optarg);
-                                return HOSTCTL_EXIT_ERROR;
-                        }
-                        password[strcspn(password, "\r\n")] = '\0';
-                        p.password = password;
-                        break;
-                }
-                default:
+                else if ((r = hostctl_registry_opt(c, &ro)) < 0)
+                        return HOSTCTL_EXIT_ERROR;
+                else if (r == 0)
                         return c - HOSTCTL_OPT_STOP;
-                }
         }
+        p.tls_verify = ro.tls_verify;
+        p.username = ro.username;
+        p.password = ro.password;
         r = hostctl_positional(argc, argv, 1, 1, "image REF");
         if (r >= 0)
                 return r;
@@ -284,9 +411,58 @@ static int hostctl_image_pull(Hostctl *ctl, int argc, char **argv)
                 return HOSTCTL_EXIT_ERROR;
         _cleanup_json_ json_t *img = NULL;
         HcError err;
-        if (hc_image_pull(ctl->client, &p, &img, &err) < 0)
+        HostctlProgress pr = hostctl_progress_start(ctl, "pulling", p.ref);
+        r = hc_image_pull(ctl->client, &p, hostctl_on_progress, &pr, &img, &err);
+        hostctl_progress_end(&pr);
+        if (r < 0)
                 return hostctl_api_error(&err, NULL);
         hostctl_print_image(ctl, img);
+        return HOSTCTL_EXIT_OK;
+}
+
+/* `image push IMAGE HOST/REPO[:TAG] [--insecure] [--username U --password-file F]` */
+static int hostctl_image_push(Hostctl *ctl, int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "insecure", no_argument, NULL, OPT_INSECURE },
+                { "username", required_argument, NULL, OPT_USERNAME },
+                { "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+                {},
+        };
+        _cleanup_(hostctl_registry_opts_clear) HostctlRegistryOpts ro = { .tls_verify = true };
+        int c, r;
+        while ((c = hostctl_getopt(ctl, argc, argv, options)) != -1) {
+                if ((r = hostctl_registry_opt(c, &ro)) < 0)
+                        return HOSTCTL_EXIT_ERROR;
+                if (r == 0)
+                        return c - HOSTCTL_OPT_STOP;
+        }
+        HcImagePush p = { .tls_verify = ro.tls_verify,
+                          .username = ro.username,
+                          .password = ro.password };
+        r = hostctl_positional(argc, argv, 2, 2, "image IMAGE HOST/REPO[:TAG]");
+        if (r >= 0)
+                return r;
+        const char *image = argv[optind];
+        p.ref = argv[optind + 1];
+        if (!hostctl_client(ctl))
+                return HOSTCTL_EXIT_ERROR;
+        _cleanup_json_ json_t *op = NULL, *img = NULL;
+        HcError err;
+        HostctlProgress pr = hostctl_progress_start(ctl, "pushing", image);
+        r = hc_image_push(ctl->client, image, &p, hostctl_on_progress, &pr, &op, &err);
+        hostctl_progress_end(&pr);
+        if (r < 0)
+                return hostctl_api_error(&err, NULL);
+        if (ctl->output == HOSTCTL_OUTPUT_JSON) {
+                hostctl_print_json(op);
+                return HOSTCTL_EXIT_OK;
+        }
+        /* The manifest went as stored: the registry has the local image's digest. */
+        if (hc_image_get(ctl->client, image, &img, &err) < 0)
+                return hostctl_api_error(&err, NULL);
+        printf("pushed %s to %s (%s)\n", image, p.ref,
+               json_string_value(json_object_get(img, "digest")));
         return HOSTCTL_EXIT_OK;
 }
 
@@ -327,85 +503,6 @@ static int hostctl_image_export(Hostctl *ctl, int argc, char **argv)
 }
 
 /* ---- import -------------------------------------------------------------------------- */
-
-typedef struct HostctlProgress {
-        FILE *out;        /* stdout, or stderr when stdout carries the JSON answer */
-        bool bar;         /* out is a terminal: one line redrawn with \r */
-        const char *what; /* "name:tag" */
-        int last;         /* the last percentage (bar) or tenth (lines) shown; -1 none */
-        int64_t last_bytes;
-        bool drawn; /* a bar is on screen, to be ended with a newline */
-} HostctlProgress;
-
-static void hostctl_progress_bar(HostctlProgress *p, int64_t done, int64_t total)
-{
-        char done_s[32], total_s[32];
-
-        if (total > 0) {
-                int pct = (int)(done * 100 / total);
-                int fill = (int)(done * HOSTCTL_BAR_WIDTH / total);
-                if (pct == p->last)
-                        return;
-                p->last = pct;
-                fprintf(p->out, "\rimporting %s [", p->what);
-                for (int i = 0; i < HOSTCTL_BAR_WIDTH; i++)
-                        fputc(i < fill ? '#' : '-', p->out);
-                fprintf(p->out, "] %3d%% %s/%s\033[K", pct,
-                        hostctl_bytes(done, done_s, sizeof(done_s)),
-                        hostctl_bytes(total, total_s, sizeof(total_s)));
-        } else {
-                /* Size unknown: redraw on each MiB. */
-                if (done - p->last_bytes < 1024 * 1024 && p->drawn)
-                        return;
-                p->last_bytes = done;
-                fprintf(p->out, "\rimporting %s %s\033[K", p->what,
-                        hostctl_bytes(done, done_s, sizeof(done_s)));
-        }
-        p->drawn = true;
-        fflush(p->out);
-}
-
-/* Not a terminal: a plain line at each 10% (each 100 MiB when the size is unknown). */
-static void hostctl_progress_lines(HostctlProgress *p, int64_t done, int64_t total)
-{
-        char done_s[32], total_s[32];
-
-        if (total > 0) {
-                int tenth = (int)(done * 10 / total);
-                if (tenth == p->last)
-                        return;
-                p->last = tenth;
-                fprintf(p->out, "importing %s: %d%% (%s of %s)\n", p->what, tenth * 10,
-                        hostctl_bytes(done, done_s, sizeof(done_s)),
-                        hostctl_bytes(total, total_s, sizeof(total_s)));
-        } else {
-                if (done - p->last_bytes < 100 * 1024 * 1024)
-                        return;
-                p->last_bytes = done;
-                fprintf(p->out, "importing %s: %s\n", p->what,
-                        hostctl_bytes(done, done_s, sizeof(done_s)));
-        }
-        fflush(p->out);
-}
-
-static int hostctl_on_progress(int64_t done, int64_t total, void *userdata)
-{
-        HostctlProgress *p = userdata;
-        if (p->bar)
-                hostctl_progress_bar(p, done, total);
-        else
-                hostctl_progress_lines(p, done, total);
-        return 0;
-}
-
-static void hostctl_progress_end(HostctlProgress *p)
-{
-        if (p->drawn) {
-                fputc('\n', p->out);
-                fflush(p->out);
-                p->drawn = false;
-        }
-}
 
 static int hostctl_image_import(Hostctl *ctl, int argc, char **argv)
 {
@@ -458,14 +555,7 @@ static int hostctl_image_import(Hostctl *ctl, int argc, char **argv)
                 return hostctl_error("out of memory");
         }
 
-        /* Progress goes where the answer goes, unless that is JSON for a program. */
-        FILE *out = ctl->output == HOSTCTL_OUTPUT_JSON ? stderr : stdout;
-        HostctlProgress p = {
-                .out = out,
-                .bar = isatty(fileno(out)) == 1,
-                .what = what,
-                .last = -1,
-        };
+        HostctlProgress p = hostctl_progress_start(ctl, "importing", what);
         if (!hostctl_client(ctl))
                 return HOSTCTL_EXIT_ERROR;
         r = hc_image_import(ctl->client, &imp, hostctl_on_progress, &p, &img, &err);
@@ -488,6 +578,7 @@ int hostctl_cmd_image(Hostctl *ctl, int argc, char **argv)
                 { "import", hostctl_image_import }, { "show", hostctl_image_show },
                 { "rm", hostctl_image_rm },         { "prune", hostctl_image_prune },
                 { "export", hostctl_image_export }, { "pull", hostctl_image_pull },
+                { "push", hostctl_image_push },
         };
 
         if (argc < 2)

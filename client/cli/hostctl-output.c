@@ -243,7 +243,8 @@ static const char *hostctl_instance_ref(const json_t *op)
 
 void hostctl_print_operations(const json_t *operations)
 {
-        static const char *const headers[] = { "ID", "ACTION", "INSTANCE", "STATUS", "CREATED" };
+        /* TARGET: the instance of an action, or the image of a pull or push. */
+        static const char *const headers[] = { "ID", "ACTION", "TARGET", "STATUS", "CREATED" };
         _cleanup_(hostctl_table_freep) HostctlTable *t = hostctl_table_new(5, headers);
         size_t i;
         json_t *op;
@@ -254,7 +255,8 @@ void hostctl_print_operations(const json_t *operations)
                 hostctl_table_add(t, (const char *const[]){
                                              hostctl_str(op, "id"),
                                              hostctl_str(op, "action"),
-                                             hostctl_instance_ref(op),
+                                             hostctl_str(op, "image") ? hostctl_str(op, "image")
+                                                                      : hostctl_instance_ref(op),
                                              hostctl_str(op, "status"),
                                              hostctl_str(op, "created_at"),
                                      });

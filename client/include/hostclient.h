@@ -87,9 +87,10 @@ typedef struct HcImageImport {
         int fd;             /* read from its current offset to the end; not closed */
 } HcImageImport;
 
-/* Progress of hc_image_import(): bytes of the file sent so far of total (-1 when the
- * size is not known). Return 0 to go on; anything else aborts the upload, and the
- * import then fails with that value when it is negative, -ECANCELED otherwise. */
+/* Progress of hc_image_import() (bytes of the file sent so far), hc_image_pull() and
+ * hc_image_push() (bytes transferred by hostd) of total (-1 when the size is not known). Return 0
+ * to go on; anything else aborts the upload, and the import then fails with that value when it is
+ * negative, -ECANCELED otherwise. */
 typedef int (*HcProgressCallback)(int64_t done, int64_t total, void *userdata);
 
 /* Callback of hc_events_follow(): return 0 to go on, > 0 to stop (the follow call then
@@ -235,8 +236,13 @@ int hc_image_delete(HcClient *client, const char *ref, json_t **ret, HcError *er
 int hc_image_prune(HcClient *client, json_t **ret, HcError *err);
 
 /* POST /v1/images/pull: hostd fetches ref (HOST[:PORT]/REPO[:TAG|@sha256:…]) from an
- * OCI registry. tls_verify false accepts unverified certificates and plain http.
- * name/tag (optional) name the local image. *ret gets the Image once pulled. */
+ * OCI registry, as an operation that this call follows to its end. tls_verify false
+ * accepts unverified certificates and plain http. name/tag (optional) name the local
+ * image. progress (optional) gets the operation's bytes done of total (-1: not known yet)
+ * about four times a second; returning non-zero cancels the pull. *ret gets the Image
+ * once pulled. A refused request fails with its HTTP error (400 naming the field, 409
+ * name:tag taken); a transfer that fails gives -EIO with the operation's error code
+ * ("forbidden", "not_found", "bad_gateway", "invalid_argument") and message. */
 typedef struct HcImagePull {
         const char *ref;
         const char *name;
@@ -245,7 +251,21 @@ typedef struct HcImagePull {
         const char *username;
         const char *password;
 } HcImagePull;
-int hc_image_pull(HcClient *client, const HcImagePull *pull, json_t **ret, HcError *err);
+int hc_image_pull(HcClient *client, const HcImagePull *pull, HcProgressCallback progress,
+                  void *userdata, json_t **ret, HcError *err);
+
+/* POST /v1/images/{image}/push: hostd sends the container image to ref
+ * (HOST[:PORT]/REPO[:TAG]; the tag defaults to the image's), as an operation followed
+ * like a pull's. The manifest is sent as stored, so the image keeps its digest. *ret
+ * gets the final operation. */
+typedef struct HcImagePush {
+        const char *ref;
+        bool tls_verify;
+        const char *username;
+        const char *password;
+} HcImagePush;
+int hc_image_push(HcClient *client, const char *image, const HcImagePush *push,
+                  HcProgressCallback progress, void *userdata, json_t **ret, HcError *err);
 
 /* GET /v1/images/{ref}/export: writes the image to fd as it arrives (an OCI archive for
  * containers, the disk or kernel file for VMs), never holding it whole. *ret_bytes

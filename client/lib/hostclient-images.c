@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* An import fails when no byte has moved for this long: generous, because the server
@@ -113,28 +114,124 @@ int hc_image_prune(HcClient *c, json_t **ret, HcError *err)
         return hc_call_object(c, &call, ret, NULL, err);
 }
 
-/* ---- Pull ------------------------------------------------------------------------------ */
+/* ---- Pull and push (operations) ------------------------------------------------------- */
 
-int hc_image_pull(HcClient *c, const HcImagePull *p, json_t **ret, HcError *err)
+/* How often a transfer's operation is read back for progress. */
+#define HC_TRANSFER_POLL_MS 250
+
+/* Follows a transfer's operation to its end, reporting its progress; a progress
+ * callback that asks to stop cancels the operation. *ret_op gets the final operation. */
+static int hc_transfer_follow(HcClient *c, json_t *op, HcProgressCallback progress, void *userdata,
+                              json_t **ret_op, HcError *err)
+{
+        _cleanup_json_ json_t *cur = json_incref(op);
+        const char *id = json_string_value(json_object_get(op, "id"));
+        if (!id)
+                return hc_error_setf(err, -EBADMSG, "protocol", "operation has no id");
+        _cleanup_free_ char *op_id = strdup(id);
+        if (!op_id)
+                return hc_image_oom(err);
+        for (;;) {
+                json_t *pr = json_object_get(cur, "progress");
+                int64_t done = json_integer_value(json_object_get(pr, "done"));
+                int64_t total = json_integer_value(json_object_get(pr, "total"));
+                if (progress) {
+                        int stop = progress(done, total > 0 ? total : -1, userdata);
+                        if (stop != 0 && !hc_operation_is_final(cur)) {
+                                _cleanup_json_ json_t *ignored = NULL;
+                                (void)hc_operation_cancel(c, op_id, &ignored, NULL);
+                                return hc_error_setf(err, stop < 0 ? stop : -ECANCELED, "cancelled",
+                                                     "transfer cancelled");
+                        }
+                }
+                if (hc_operation_is_final(cur))
+                        break;
+                json_t *next = NULL;
+                int r;
+                if (progress) {
+                        struct timespec ts = { 0, HC_TRANSFER_POLL_MS * 1000000L };
+                        nanosleep(&ts, NULL);
+                        r = hc_operation_get(c, op_id, &next, err);
+                } else {
+                        r = hc_operation_wait(c, op_id, 3600, &next, err);
+                }
+                if (r < 0)
+                        return r;
+                json_decref(cur);
+                cur = next;
+        }
+        int r = hc_operation_check(cur, err);
+        if (ret_op)
+                *ret_op = TAKE_PTR(cur);
+        return r;
+}
+
+static int hc_transfer_start(HcClient *c, const char *path, json_t *body, json_t **ret_op,
+                             HcError *err)
+{
+        _cleanup_(hc_call_clear) HcCall call = { .method = "POST", .path = path, .body = body };
+        return hc_call_object(c, &call, ret_op, NULL, err);
+}
+
+static json_t *hc_transfer_body(const char *ref, bool tls_verify, const char *username,
+                                const char *password)
+{
+        json_t *body = json_pack("{s:s, s:b}", "ref", ref, "tls_verify", tls_verify);
+        if (body &&
+            ((username && json_object_set_new(body, "username", json_string(username)) < 0) ||
+             (password && json_object_set_new(body, "password", json_string(password)) < 0))) {
+                json_decref(body);
+                return NULL;
+        }
+        return body;
+}
+
+int hc_image_pull(HcClient *c, const HcImagePull *p, HcProgressCallback progress, void *userdata,
+                  json_t **ret, HcError *err)
 {
         if (ret)
                 *ret = NULL;
         if (!p || !p->ref || !*p->ref)
                 return hc_error_setf(err, -EINVAL, "invalid_argument", "no image reference");
         _cleanup_json_ json_t *body =
-                json_pack("{s:s, s:b}", "ref", p->ref, "tls_verify", p->tls_verify);
+                hc_transfer_body(p->ref, p->tls_verify, p->username, p->password);
         if (!body || (p->name && json_object_set_new(body, "name", json_string(p->name)) < 0) ||
-            (p->tag && json_object_set_new(body, "tag", json_string(p->tag)) < 0) ||
-            (p->username && json_object_set_new(body, "username", json_string(p->username)) < 0) ||
-            (p->password && json_object_set_new(body, "password", json_string(p->password)) < 0))
+            (p->tag && json_object_set_new(body, "tag", json_string(p->tag)) < 0))
                 return hc_image_oom(err);
-        /* A pull lasts as long as the transfer: no overall limit, only a stall one. */
-        _cleanup_(hc_call_clear) HcCall call = { .method = "POST",
-                                                 .path = "/v1/images/pull",
-                                                 .body = body,
-                                                 .stream = true,
-                                                 .stall_s = 600 };
-        return hc_call_object(c, &call, ret, NULL, err);
+        _cleanup_json_ json_t *op = NULL, *final = NULL;
+        int r = hc_transfer_start(c, "/v1/images/pull", body, &op, err);
+        if (r >= 0)
+                r = hc_transfer_follow(c, op, progress, userdata, &final, err);
+        if (r < 0)
+                return r;
+        const char *image = json_string_value(json_object_get(final, "image"));
+        if (!image)
+                return hc_error_setf(err, -EBADMSG, "protocol", "pull operation names no image");
+        return hc_image_get(c, image, ret, err);
+}
+
+int hc_image_push(HcClient *c, const char *image, const HcImagePush *p, HcProgressCallback progress,
+                  void *userdata, json_t **ret, HcError *err)
+{
+        if (ret)
+                *ret = NULL;
+        if (!p || !p->ref || !*p->ref)
+                return hc_error_setf(err, -EINVAL, "invalid_argument", "no image reference");
+        _cleanup_buf_ HcBuf path = { 0 };
+        int r = hc_image_path(&path, image, err);
+        if (r < 0)
+                return r;
+        if (hc_buf_printf(&path, "/push") < 0)
+                return hc_image_oom(err);
+        _cleanup_json_ json_t *body =
+                hc_transfer_body(p->ref, p->tls_verify, p->username, p->password);
+        if (!body)
+                return hc_image_oom(err);
+        _cleanup_json_ json_t *op = NULL;
+        r = hc_transfer_start(c, path.data, body, &op, err);
+        if (r >= 0)
+                r = hc_transfer_follow(c, op, progress, userdata, ret, err);
+        return r;
 }
 
 /* ---- Export -------------------------------------------------------------------------- */

@@ -14,6 +14,7 @@ typedef struct HdActiveOp {
         bool running;
         bool cancelled; /* cancelled while pending: no worker may take it */
         atomic_bool cancel_requested;
+        HdCoreJob job; /* image actions: the work itself; run NULL otherwise */
         struct HdActiveOp *next;
 } HdActiveOp;
 
@@ -78,6 +79,9 @@ bool hd_core_ops_instance_busy(HdCore *c, const char *instance_uuid,
                                char ret_op_id[static HD_UUID_STRING_MAX]);
 int hd_core_ops_submit(HdCore *c, const HdInstance *inst, HdAction a, const char *args_json,
                        HdOperation **ret, HdError **err);
+
+/* Frees an active-list entry and its job. */
+void hd_core_active_free(HdActiveOp *a);
 
 /* Condition waits use CLOCK_MONOTONIC deadlines in ms. */
 void hd_cond_init_monotonic(pthread_cond_t *cond);

@@ -31,16 +31,40 @@ bool hd_core_ops_instance_busy(HdCore *c, const char *instance_uuid,
         return busy;
 }
 
-/* Appends to the active list (FIFO) and wakes a worker. Caller holds no lock. */
-static int enqueue(HdCore *c, const HdOperation *o)
+void hd_core_active_free(HdActiveOp *a)
+{
+        if (!a)
+                return;
+        if (a->job.free)
+                a->job.free(a->job.ud);
+        free(a);
+}
+
+static void job_done(HdCoreJob *job)
+{
+        if (job && job->free)
+                job->free(job->ud);
+        if (job)
+                *job = (HdCoreJob){ 0 };
+}
+
+/* Appends to the active list (FIFO) and wakes a worker. Caller holds no lock. The job
+ * (may be NULL) is consumed. */
+static int enqueue(HdCore *c, const HdOperation *o, HdCoreJob *job)
 {
         HdActiveOp *a = calloc(1, sizeof(*a));
-        if (!a)
+        if (!a) {
+                job_done(job);
                 return -ENOMEM;
+        }
         snprintf(a->id, sizeof(a->id), "%s", o->id);
         snprintf(a->instance_uuid, sizeof(a->instance_uuid), "%s", o->instance_uuid);
         a->action = o->action;
         atomic_init(&a->cancel_requested, false);
+        if (job) {
+                a->job = *job;
+                *job = (HdCoreJob){ 0 };
+        }
 
         pthread_mutex_lock(&c->lock);
         HdActiveOp **tail = &c->active;
@@ -72,7 +96,7 @@ static void forget(HdCore *c, const char *id)
                 if (strcmp((*p)->id, id) == 0) {
                         HdActiveOp *dead = *p;
                         *p = dead->next;
-                        free(dead);
+                        hd_core_active_free(dead);
                         break;
                 }
         pthread_cond_broadcast(done_cond(c, id));
@@ -117,21 +141,24 @@ static int op_set_error(HdOperation *o, const char *code, const char *message)
         return o->error_code && o->error_message ? 0 : -ENOMEM;
 }
 
-int hd_core_ops_submit(HdCore *c, const HdInstance *inst, HdAction a, const char *args_json,
-                       HdOperation **ret, HdError **err)
+/* Records o (pending) with its event and queues it with job (consumed; may be NULL). */
+static int submit(HdCore *c, const HdInstance *inst, HdAction a, const char *args_json,
+                  HdCoreJob *job, HdOperation **ret, HdError **err)
 {
         _cleanup_(hd_operation_freep) HdOperation *o = calloc(1, sizeof(*o));
-        if (!o)
-                return hd_error_set(err, -ENOMEM, "out of memory");
-        int r = hd_uuid_generate(o->id);
-        if (r < 0)
-                return hd_error_set(err, r, "cannot generate a uuid");
-        o->action = a;
-        snprintf(o->instance_uuid, sizeof(o->instance_uuid), "%s", inst->uuid);
-        o->instance_name = strdup(inst->spec.name);
-        o->args_json = strdup(args_json);
-        if (!o->instance_name || !o->args_json)
-                return hd_error_set(err, -ENOMEM, "out of memory");
+        int r = o ? hd_uuid_generate(o->id) : -ENOMEM;
+        if (r >= 0) {
+                o->action = a;
+                snprintf(o->instance_uuid, sizeof(o->instance_uuid), "%s", inst->uuid);
+                o->instance_name = strdup(inst->spec.name);
+                o->args_json = strdup(args_json);
+                if (!o->instance_name || !o->args_json)
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                job_done(job);
+                return hd_error_set(err, r, "cannot record the operation: %s", strerror(-r));
+        }
         o->status = HD_OP_PENDING;
         o->created_at = o->updated_at = hd_now_ms();
 
@@ -145,15 +172,40 @@ int hd_core_ops_submit(HdCore *c, const HdInstance *inst, HdAction a, const char
                                      err);
         if (r >= 0)
                 r = hd_store_tx_commit(TAKE_PTR(tx), err);
-        if (r < 0)
+        if (r < 0) {
+                job_done(job);
                 return r;
+        }
         hd_core_events_published(c, seq);
 
-        r = enqueue(c, o);
+        r = enqueue(c, o, job);
         if (r < 0)
                 return hd_error_set(err, r, "out of memory");
         *ret = TAKE_PTR(o);
         return 0;
+}
+
+int hd_core_ops_submit(HdCore *c, const HdInstance *inst, HdAction a, const char *args_json,
+                       HdOperation **ret, HdError **err)
+{
+        return submit(c, inst, a, args_json, NULL, ret, err);
+}
+
+int hd_core_job_submit(HdCore *c, HdAction a, const char *target, const char *args_json,
+                       HdCoreJob *job, HdOperation **ret, HdError **err)
+{
+        if (!hd_action_is_image(a) || !job || !job->run) {
+                job_done(job);
+                return hd_error_set(err, -EINVAL, "not a job action");
+        }
+        if (atomic_load(&c->shutting_down)) {
+                job_done(job);
+                return hd_error_set(err, -ESHUTDOWN, "hostd is shutting down");
+        }
+        /* An image operation names its image where an instance action names the
+         * instance; the uuid stays empty so no event claims an instance. */
+        HdInstance named = { .spec.name = (char *)target };
+        return submit(c, &named, a, args_json, job, ret, err);
 }
 
 /* ---- running ----------------------------------------------------------------------------------
@@ -163,7 +215,12 @@ int hd_core_ops_submit(HdCore *c, const HdInstance *inst, HdAction a, const char
 typedef struct RunCtx {
         HdCore *core;
         HdOperation *op;
+        int64_t last_ms; /* when progress was last recorded */
 } RunCtx;
+
+/* Progress is durable (an operation read after a restart shows how far it got) but each
+ * record is a commit: at most four a second, plus the last. */
+#define PROGRESS_INTERVAL_MS 250
 
 static void progress_cb(HdDriverOp *dop, int64_t done, int64_t total)
 {
@@ -171,6 +228,11 @@ static void progress_cb(HdDriverOp *dop, int64_t done, int64_t total)
         _cleanup_error_ HdError *err = NULL;
         _cleanup_tx_ HdStoreTx *tx = NULL;
         int64_t seq = 0;
+
+        int64_t now = hd_monotonic_ms();
+        if (now - rc->last_ms < PROGRESS_INTERVAL_MS && !(total > 0 && done >= total))
+                return;
+        rc->last_ms = now;
 
         rc->op->progress_done = done;
         rc->op->progress_total = total;
@@ -256,15 +318,100 @@ static void error_code_for(int r, const char **ret_code)
                 *ret_code = "not_implemented";
                 break;
         case -EBUSY:
+        case -EEXIST:
                 *ret_code = "conflict";
+                break;
+        case -EINVAL:
+        case -EBADMSG:
+                *ret_code = "invalid_argument";
+                break;
+        case -ENOENT:
+                *ret_code = "not_found";
+                break;
+        case -EACCES:
+        case -EPERM:
+                *ret_code = "forbidden";
+                break;
+        case -ECONNREFUSED:
+        case -EHOSTUNREACH:
+                *ret_code = "bad_gateway";
                 break;
         default:
                 *ret_code = "internal";
         }
 }
 
+/* An image job: running, the job, then its outcome; no instance is involved. */
+static void run_job(HdCore *c, HdActiveOp *active)
+{
+        _cleanup_error_ HdError *err = NULL;
+        _cleanup_(hd_operation_freep) HdOperation *o = NULL;
+        int64_t seq = 0;
+        int r = hd_store_operation_get(c->store, active->id, &o, &err);
+        if (r >= 0) {
+                _cleanup_tx_ HdStoreTx *tx = NULL;
+                o->status = HD_OP_RUNNING;
+                r = hd_store_tx_begin(c->store, &tx, &err);
+                if (r >= 0)
+                        r = tx_op_update(tx, o, NULL, &seq, &err);
+                if (r >= 0)
+                        r = hd_store_tx_commit(TAKE_PTR(tx), &err);
+        }
+        if (r < 0) {
+                hd_log_error("operation %s could not start: %s", active->id,
+                             err && err->message ? err->message : "unknown error");
+                forget(c, active->id);
+                return;
+        }
+        hd_core_events_published(c, seq);
+
+        RunCtx rc = { .core = c, .op = o };
+        HdDriverOp dop = {
+                .op_id = o->id,
+                .cancel_requested = &active->cancel_requested,
+                .progress = progress_cb,
+                .core_data = &rc,
+        };
+        _cleanup_error_ HdError *jerr = NULL;
+        int jr = active->job.run(active->job.ud, &dop, &jerr);
+        if (jr < 0 && !jerr)
+                hd_error_set(&jerr, jr, "%s", strerror(-jr));
+        if (jr >= 0) {
+                o->status = HD_OP_SUCCESS;
+                if (o->progress_total > 0)
+                        o->progress_done = o->progress_total;
+        } else {
+                const char *code;
+                error_code_for(jr, &code);
+                o->status = jr == -ECANCELED ? HD_OP_CANCELLED : HD_OP_FAILURE;
+                op_set_error(o, code, jerr->message);
+        }
+        _cleanup_tx_ HdStoreTx *tx = NULL;
+        r = hd_store_tx_begin(c->store, &tx, &err);
+        if (r >= 0)
+                r = tx_op_update(tx, o, NULL, &seq, &err);
+        if (r >= 0)
+                r = hd_store_tx_commit(TAKE_PTR(tx), &err);
+        if (r < 0)
+                hd_log_error("operation %s: recording the outcome failed: %s", o->id, err->message);
+        else
+                count_final(c, o);
+        if (jr < 0)
+                hd_log_warn("operation %s (%s %s) failed: %s", o->id,
+                            hd_action_to_string(o->action), o->instance_name, jerr->message);
+        else
+                hd_log_info("operation %s (%s %s) succeeded", o->id, hd_action_to_string(o->action),
+                            o->instance_name);
+        hd_core_events_published(c, seq);
+        forget(c, o->id);
+}
+
 static void run_op(HdCore *c, HdActiveOp *active)
 {
+        if (active->job.run) {
+                run_job(c, active);
+                return;
+        }
         _cleanup_error_ HdError *err = NULL;
         _cleanup_(hd_operation_freep) HdOperation *o = NULL;
         _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
@@ -514,10 +661,11 @@ int hd_core_ops_reconcile(HdCore *c, HdError **err)
                 return r;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 HdOperation *o = ops[i];
-                if (o->status == HD_OP_PENDING || o->action == HD_ACTION_DELETE) {
+                if (!hd_action_is_image(o->action) &&
+                    (o->status == HD_OP_PENDING || o->action == HD_ACTION_DELETE)) {
                         hd_log_info("resuming %s operation %s on %s",
                                     hd_action_to_string(o->action), o->id, o->instance_name);
-                        r = enqueue(c, o);
+                        r = enqueue(c, o, NULL);
                         if (r < 0)
                                 hd_error_set(err, r, "out of memory");
                 } else {

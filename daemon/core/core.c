@@ -102,7 +102,7 @@ void hd_core_free(HdCore *c)
         hd_core_shutdown(c);
         for (HdActiveOp *op = c->active; op;) {
                 HdActiveOp *next = op->next;
-                free(op);
+                hd_core_active_free(op);
                 op = next;
         }
         for (int k = 0; k < HD_KIND__COUNT; k++)

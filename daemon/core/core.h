@@ -100,6 +100,23 @@ int hd_core_operation_wait(HdCore *c, const char *id, int64_t timeout_ms, HdOper
  * -EBUSY when it is already final. */
 int hd_core_operation_cancel(HdCore *c, const char *id, HdOperation **ret, HdError **err);
 
+/* Work that is an operation but not an instance action: an image pull or push. run is
+ * called on an operation worker; it reports progress and watches for cancellation
+ * through op, and returns < 0 with err set on failure (-ECANCELED once cancelled). free
+ * releases ud (credentials included) whether run ran or not. */
+typedef struct HdCoreJob {
+        int (*run)(void *ud, HdDriverOp *op, HdError **err);
+        void (*free)(void *ud);
+        void *ud;
+} HdCoreJob;
+
+/* Records a pending operation of image action a about target (an image reference) with
+ * args_json (which must hold no secret: it is stored and shown) and queues job. The job
+ * is consumed, on failure too. A job does not survive a hostd restart: it is then
+ * failed as interrupted. */
+int hd_core_job_submit(HdCore *c, HdAction a, const char *target, const char *args_json,
+                       HdCoreJob *job, HdOperation **ret, HdError **err);
+
 /* Operations that reached each final status since hostd started, per action. */
 void hd_core_operation_totals(HdCore *c, uint64_t ret[HD_ACTION__COUNT][HD_OP__COUNT]);
 

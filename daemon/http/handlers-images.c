@@ -1,4 +1,4 @@
-/* /v1/images: list, streamed import, get, delete, prune. */
+/* /v1/images: list, streamed import, get, delete, prune, export, pull and push. */
 #include <string.h>
 
 #include "hd-codec.h"
@@ -104,47 +104,131 @@ void hd_handle_image_export(HdRequest *req, HdResponse *resp)
         resp->fd_size = (uint64_t)size;
 }
 
-/* POST /v1/images/pull: fetches from an OCI registry. The transfer runs in the
- * request (with ?wait-like semantics: the answer is the recorded image). */
-void hd_handle_image_pull(HdRequest *req, HdResponse *resp)
+/* ---- registry transfers (operations) ------------------------------------------------------- */
+
+/* A pull or push as an operation's job: the request (with its password, which is never
+ * stored) and the store it works on. */
+typedef struct TransferJob {
+        HdImgStore *store;
+        HdImagePullRequest req;
+        char *image; /* push: the local image */
+} TransferJob;
+
+static void transfer_job_free(void *ud)
+{
+        TransferJob *j = ud;
+        if (!j)
+                return;
+        if (j->req.password)
+                explicit_bzero(j->req.password, strlen(j->req.password));
+        hd_image_pull_request_clear(&j->req);
+        free(j->image);
+        free(j);
+}
+
+static void job_progress(int64_t done, int64_t total, void *ud)
+{
+        HdDriverOp *op = ud;
+        op->progress(op, done, total);
+}
+
+static int run_pull(void *ud, HdDriverOp *op, HdError **err)
+{
+        TransferJob *j = ud;
+        HdImgPullParams p = {
+                .ref = j->req.ref,
+                .name = j->req.name,
+                .tag = j->req.tag,
+                .tls_verify = j->req.tls_verify,
+                .username = j->req.username,
+                .password = j->req.password,
+                .cancel = op->cancel_requested,
+        };
+        _cleanup_(hd_image_freep) HdImage *img = NULL;
+        int r = hd_img_store_pull(j->store, &p, job_progress, op, &img, err);
+        if (r >= 0)
+                hd_log_info("image %s:%s pulled from %s (%s)", img->name, img->tag, j->req.ref,
+                            img->digest);
+        return r;
+}
+
+static int run_push(void *ud, HdDriverOp *op, HdError **err)
+{
+        TransferJob *j = ud;
+        HdImgPushParams p = {
+                .image = j->image,
+                .ref = j->req.ref,
+                .tls_verify = j->req.tls_verify,
+                .username = j->req.username,
+                .password = j->req.password,
+                .cancel = op->cancel_requested,
+        };
+        char digest[HD_IMG_DIGEST_STRING_MAX];
+        int r = hd_img_store_push(j->store, &p, job_progress, op, digest, err);
+        if (r >= 0)
+                hd_log_info("image %s pushed to %s (%s)", j->image, j->req.ref, digest);
+        return r;
+}
+
+/* Checks the request, then queues the transfer and answers its operation (?wait=N
+ * blocks for it as instance actions do). */
+static void transfer(HdRequest *req, HdResponse *resp, HdAction a)
 {
         if (!images_ready(req, resp))
+                return;
+        int64_t wait_s;
+        if (hd_req_query_int(req, resp, "wait", 0, 3600, 0, &wait_s) < 0)
                 return;
         _cleanup_json_ json_t *body = NULL;
         if (hd_req_body_json(req, resp, true, &body) < 0)
                 return;
         _cleanup_error_ HdError *err = NULL;
-        HdImagePullRequest pr = { 0 };
-        if (hd_codec_image_pull_from_json(body, &pr, &err) < 0) {
-                hd_resp_error(resp, err);
+        TransferJob *j = calloc(1, sizeof(*j));
+        if (!j) {
+                hd_resp_error_status(resp, 500, NULL, "out of memory");
                 return;
         }
-        HdImgPullParams p = {
-                .ref = pr.ref,
-                .name = pr.name,
-                .tag = pr.tag,
-                .tls_verify = pr.tls_verify,
-                .username = pr.username,
-                .password = pr.password,
-        };
-        hd_req_extend_timeout(req, 0); /* a large pull takes a while */
-        _cleanup_(hd_image_freep) HdImage *img = NULL;
-        int r = hd_img_store_pull(images(req), &p, NULL, NULL, &img, &err);
-        hd_image_pull_request_clear(&pr);
-        if (r == -EACCES) {
-                /* The registry refused us; hostd's own client is authorized. */
-                hd_resp_error_status(resp, 403, "ref", "%s", err->message);
-                return;
+        j->store = images(req);
+        HdCoreJob job = { .run = a == HD_ACTION_IMAGE_PULL ? run_pull : run_push,
+                          .free = transfer_job_free,
+                          .ud = j };
+        int r = a == HD_ACTION_IMAGE_PULL ? hd_codec_image_pull_from_json(body, &j->req, &err)
+                                          : hd_codec_image_push_from_json(body, &j->req, &err);
+        _cleanup_free_ char *target = NULL, *args = NULL;
+        if (r >= 0 && a == HD_ACTION_IMAGE_PULL) {
+                HdImgPullParams p = { .ref = j->req.ref, .name = j->req.name, .tag = j->req.tag };
+                r = hd_img_store_pull_check(j->store, &p, &target, &err);
+        } else if (r >= 0) {
+                HdImgPushParams p = { .image = req->params[0], .ref = j->req.ref };
+                r = hd_img_store_push_check(j->store, &p, &err);
+                if (r >= 0 &&
+                    (!(j->image = strdup(req->params[0])) || !(target = strdup(req->params[0]))))
+                        r = hd_error_set(&err, -ENOMEM, "out of memory");
         }
+        if (r >= 0 && !(args = hd_codec_image_transfer_args(&j->req)))
+                r = hd_error_set(&err, -ENOMEM, "out of memory");
+        _cleanup_(hd_operation_freep) HdOperation *op = NULL;
+        if (r >= 0)
+                r = hd_core_job_submit(req->http->core, a, target, args, &job, &op, &err);
+        else
+                transfer_job_free(j);
         if (r < 0) {
                 hd_resp_error(resp, err);
                 return;
         }
-        hd_log_info("image %s:%s pulled from %s (%s)", img->name, img->tag,
-                    json_string_value(json_object_get(body, "ref")), img->digest);
-        if (asprintf(&resp->location, "/v1/images/%s:%s", img->name, img->tag) < 0)
-                resp->location = NULL;
-        hd_resp_json(resp, 201, hd_codec_image_to_json(img));
+        hd_resp_operation(req, resp, op, wait_s);
+}
+
+/* POST /v1/images/pull: fetches from an OCI registry, as an operation. */
+void hd_handle_image_pull(HdRequest *req, HdResponse *resp)
+{
+        transfer(req, resp, HD_ACTION_IMAGE_PULL);
+}
+
+/* POST /v1/images/{ref}/push: sends a container image to an OCI registry. */
+void hd_handle_image_push(HdRequest *req, HdResponse *resp)
+{
+        transfer(req, resp, HD_ACTION_IMAGE_PUSH);
 }
 
 /* ---- streamed import ------------------------------------------------------------------------ */

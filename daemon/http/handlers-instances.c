@@ -216,23 +216,6 @@ void hd_handle_instance_patch(HdRequest *req, HdResponse *resp)
 
 /* ---- actions -------------------------------------------------------------------------------- */
 
-/* Answers an operation: 202 while it runs, 200 once final (with ?wait). */
-static void respond_operation(HdRequest *req, HdResponse *resp, HdOperation *op, int64_t wait_s)
-{
-        _cleanup_(hd_operation_freep) HdOperation *done = NULL;
-        if (wait_s > 0) {
-                _cleanup_error_ HdError *err = NULL;
-                hd_req_extend_timeout(req, (unsigned)wait_s + 60);
-                if (hd_core_operation_wait(req->http->core, op->id, wait_s * 1000, &done, &err) >=
-                    0)
-                        op = done;
-        }
-        if (asprintf(&resp->location, "/v1/operations/%s", op->id) < 0)
-                resp->location = NULL;
-        hd_resp_json(resp, hd_op_status_is_final(op->status) ? 200 : 202,
-                     hd_codec_operation_to_json(op));
-}
-
 static void action(HdRequest *req, HdResponse *resp, HdAction a)
 {
         int64_t wait_s;
@@ -254,7 +237,7 @@ static void action(HdRequest *req, HdResponse *resp, HdAction a)
                 hd_resp_error(resp, err);
                 return;
         }
-        respond_operation(req, resp, op, wait_s);
+        hd_resp_operation(req, resp, op, wait_s);
 }
 
 void hd_handle_instance_delete(HdRequest *req, HdResponse *resp)

@@ -110,6 +110,9 @@ void hd_resp_json(HdResponse *resp, unsigned status, json_t *body);
 void hd_resp_text(HdResponse *resp, unsigned status, char *text, size_t len);
 /* Maps err->code to a status and API error code; also sets field when present. */
 void hd_resp_error(HdResponse *resp, const HdError *err);
+/* Answers an operation with Location: 202 while it runs, 200 once final; wait_s > 0
+ * first waits up to that long for it to end. */
+void hd_resp_operation(HdRequest *req, HdResponse *resp, HdOperation *op, int64_t wait_s);
 void hd_resp_error_status(HdResponse *resp, unsigned status, const char *field, const char *fmt,
                           ...) HD_PRINTF(4, 5);
 unsigned hd_http_status_for_errno(int code);
@@ -152,6 +155,7 @@ void hd_handle_image_delete(HdRequest *req, HdResponse *resp);
 void hd_handle_image_prune(HdRequest *req, HdResponse *resp);
 void hd_handle_image_export(HdRequest *req, HdResponse *resp);
 void hd_handle_image_pull(HdRequest *req, HdResponse *resp);
+void hd_handle_image_push(HdRequest *req, HdResponse *resp);
 extern const HdStreamHooks hd_image_import_hooks;
 
 /* ---- metrics (metrics.c) ---- */

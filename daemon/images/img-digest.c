@@ -51,3 +51,14 @@ void hd_img_digest_free(HdImgDigest *d)
         EVP_MD_CTX_free(d->ctx);
         free(d);
 }
+
+int hd_img_digest_of(const void *data, size_t len, char out[static HD_IMG_DIGEST_STRING_MAX])
+{
+        _cleanup_(hd_img_digest_freep) HdImgDigest *d = NULL;
+        int r = hd_img_digest_new(&d);
+        if (r >= 0)
+                r = hd_img_digest_update(d, data, len);
+        if (r >= 0)
+                r = hd_img_digest_final(d, out);
+        return r;
+}

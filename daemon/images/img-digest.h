@@ -17,5 +17,7 @@ int hd_img_digest_update(HdImgDigest *d, const void *data, size_t len);
 /* Writes "sha256:<hex>" of everything fed so far into out; the context cannot be fed
  * again afterwards. */
 int hd_img_digest_final(HdImgDigest *d, char out[static HD_IMG_DIGEST_STRING_MAX]);
+/* The digest of len bytes at data, in one call. */
+int hd_img_digest_of(const void *data, size_t len, char out[static HD_IMG_DIGEST_STRING_MAX]);
 void hd_img_digest_free(HdImgDigest *d);
 HD_DEFINE_CLEANUP(HdImgDigest *, hd_img_digest_free)

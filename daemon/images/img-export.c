@@ -22,13 +22,7 @@
 #define ANNOTATION_CTRD    "io.containerd.image.name"
 #define OCI_LAYOUT_CONTENT "{\"imageLayoutVersion\":\"1.0.0\"}"
 
-typedef struct ExportBlob {
-        char digest[HD_IMG_DIGEST_STRING_MAX];
-        int fd;
-        int64_t size;
-} ExportBlob;
-
-static void export_blobs_close(ExportBlob *a, size_t n)
+void hd_img_open_blobs_close(HdImgOpenBlob *a, size_t n)
 {
         for (size_t k = 0; k < n; k++)
                 if (a[k].fd >= 0)
@@ -112,7 +106,7 @@ static int tar_file_mem(int fd, const char *name, const char *data, size_t len)
 }
 
 /* Streams the blob into the tar as blobs/sha256/<hex>. */
-static int tar_blob(int fd, const ExportBlob *b, char *buf)
+static int tar_blob(int fd, const HdImgOpenBlob *b, char *buf)
 {
         char name[100];
         snprintf(name, sizeof(name), "blobs/sha256/%s", b->digest + strlen("sha256:"));
@@ -139,7 +133,7 @@ static int tar_blob(int fd, const ExportBlob *b, char *buf)
 }
 
 /* The manifest's own mediaType, or the OCI one when it names none. */
-static char *manifest_media_type(const ExportBlob *m)
+static char *manifest_media_type(const HdImgOpenBlob *m)
 {
         _cleanup_close_ int fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0)
@@ -150,7 +144,7 @@ static char *manifest_media_type(const ExportBlob *m)
         return strdup(mt ? mt : MT_OCI_MANIFEST);
 }
 
-static int index_json(const HdImage *img, const ExportBlob *manifest, char **ret, HdError **err)
+static int index_json(const HdImage *img, const HdImgOpenBlob *manifest, char **ret, HdError **err)
 {
         _cleanup_free_ char *ref = NULL, *mt = manifest_media_type(manifest);
         if (!mt || asprintf(&ref, "%s:%s", img->name, img->tag) < 0)
@@ -165,12 +159,11 @@ static int index_json(const HdImage *img, const ExportBlob *manifest, char **ret
         return 0;
 }
 
-/* Opens the manifest, config and each distinct layer blob of img, in that order. */
-static int export_open_blobs(HdImgStore *s, const HdImage *img, ExportBlob **ret, size_t *ret_n,
-                             HdError **err)
+int hd_img_store_open_blobs(HdImgStore *s, const HdImage *img, HdImgOpenBlob **ret, size_t *ret_n,
+                            HdError **err)
 {
         size_t n = 0, cap = img->n_layers + 2;
-        ExportBlob *a = calloc(cap, sizeof(*a));
+        HdImgOpenBlob *a = calloc(cap, sizeof(*a));
         if (!a)
                 return hd_error_set(err, -ENOMEM, "out of memory");
         for (size_t k = 0; k < cap; k++)
@@ -187,9 +180,8 @@ static int export_open_blobs(HdImgStore *s, const HdImage *img, ExportBlob **ret
                 snprintf(a[n].digest, sizeof(a[n].digest), "%s", d);
                 int r = hd_img_blob_open(s->blobs, d, &a[n].fd, &a[n].size, err);
                 if (r < 0) {
-                        export_blobs_close(a, n);
-                        return hd_error_wrap(err, "cannot export image `%s:%s`", img->name,
-                                             img->tag);
+                        hd_img_open_blobs_close(a, n);
+                        return hd_error_wrap(err, "cannot read image `%s:%s`", img->name, img->tag);
                 }
                 n++;
         }
@@ -217,7 +209,7 @@ static int export_tmpfile(HdImgStore *s, HdError **err)
         return fd;
 }
 
-static int write_layout(int fd, const HdImage *img, const ExportBlob *blobs, size_t n,
+static int write_layout(int fd, const HdImage *img, const HdImgOpenBlob *blobs, size_t n,
                         HdError **err)
 {
         _cleanup_free_ char *index = NULL, *buf = malloc(EXPORT_BUFSIZE);
@@ -246,7 +238,7 @@ int hd_img_store_export(HdImgStore *s, const char *ref, int *ret_fd, int64_t *re
                         const char **ret_content_type, HdError **err)
 {
         _cleanup_(hd_image_freep) HdImage *img = NULL;
-        ExportBlob *blobs = NULL;
+        HdImgOpenBlob *blobs = NULL;
         size_t n = 0;
         _cleanup_close_ int vm_fd = -1;
         int64_t vm_size = 0;
@@ -268,7 +260,7 @@ int hd_img_store_export(HdImgStore *s, const char *ref, int *ret_fd, int64_t *re
                                  "it again",
                                  ref);
         } else if (r >= 0) {
-                r = export_open_blobs(s, img, &blobs, &n, err);
+                r = hd_img_store_open_blobs(s, img, &blobs, &n, err);
         }
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
@@ -282,11 +274,11 @@ int hd_img_store_export(HdImgStore *s, const char *ref, int *ret_fd, int64_t *re
 
         _cleanup_close_ int fd = export_tmpfile(s, err);
         if (fd < 0) {
-                export_blobs_close(blobs, n);
+                hd_img_open_blobs_close(blobs, n);
                 return fd;
         }
         r = write_layout(fd, img, blobs, n, err);
-        export_blobs_close(blobs, n);
+        hd_img_open_blobs_close(blobs, n);
         if (r < 0)
                 return r;
         struct stat st;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "hd-json.h"
 #include "img-registry.h"
@@ -149,6 +150,7 @@ struct HdImgRegistry {
         bool scheme_known;  /* a request has gone through with it */
         char *bearer;       /* "Authorization: Bearer …" */
         bool basic;
+        const atomic_bool *cancel;
         char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -158,6 +160,8 @@ typedef struct Resp {
         long status;
         char *content_type;
         char *www_auth;
+        char *location;       /* Location: where an upload goes on */
+        char *content_digest; /* Docker-Content-Digest */
         char *buf;
         size_t len;
         size_t max;
@@ -170,13 +174,28 @@ typedef struct Resp {
         void *ud;
 } Resp;
 
+/* What a request sends: a method, and a body read from memory or from an fd. */
+typedef struct Req {
+        const char *method; /* NULL: GET */
+        const char *accept; /* a whole "Accept: …" header, or NULL */
+        const char *content_type;
+        const char *data; /* a body in memory … */
+        int fd;           /* … or from this fd (data NULL, fd ≥ 0) */
+        int64_t size;     /* its length */
+        int64_t offset;   /* bytes sent so far */
+        void (*progress)(int64_t done, void *ud);
+        void *ud;
+} Req;
+
 static void resp_reset(Resp *p)
 {
         free(p->content_type);
         free(p->www_auth);
+        free(p->location);
+        free(p->content_digest);
         free(p->buf);
         hd_error_free(p->werr);
-        p->content_type = p->www_auth = p->buf = NULL;
+        p->content_type = p->www_auth = p->location = p->content_digest = p->buf = NULL;
         p->werr = NULL;
         p->status = 0;
         p->len = 0;
@@ -200,6 +219,7 @@ int hd_img_registry_new(const char *host, const char *repo, const HdImgRegistryO
         if (!r)
                 return hd_error_set(err, -ENOMEM, "out of memory");
         r->tls_verify = o->tls_verify;
+        r->cancel = o->cancel;
         r->scheme = "https";
         if (!(r->host = strdup(host)) || !(r->repo = strdup(repo)) ||
             (o->username && !(r->username = strdup(o->username))) ||
@@ -238,7 +258,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
                 p->status = sp ? strtol(sp + 1, NULL, 10) : 0;
                 free(p->content_type);
                 free(p->www_auth);
-                p->content_type = p->www_auth = NULL;
+                free(p->location);
+                free(p->content_digest);
+                p->content_type = p->www_auth = p->location = p->content_digest = NULL;
                 return len;
         }
         const char *colon = memchr(data, ':', len);
@@ -256,6 +278,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
         else if (klen == strlen("www-authenticate") &&
                  strncasecmp(data, "www-authenticate", klen) == 0 && !p->www_auth)
                 slot = &p->www_auth;
+        else if (klen == strlen("location") && strncasecmp(data, "location", klen) == 0)
+                slot = &p->location;
+        else if (klen == strlen("docker-content-digest") &&
+                 strncasecmp(data, "docker-content-digest", klen) == 0)
+                slot = &p->content_digest;
         if (slot) {
                 free(*slot);
                 *slot = strndup(v, (size_t)(end - v));
@@ -293,23 +320,72 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 /* The transport-level failure of a request. */
 static int curl_error(HdImgRegistry *r, CURLcode c, const char *url, HdError **err)
 {
+        if (c == CURLE_ABORTED_BY_CALLBACK && r->cancel && atomic_load(r->cancel))
+                return hd_error_set(err, -ECANCELED, "cancelled");
         const char *msg = r->errbuf[0] ? r->errbuf : curl_easy_strerror(c);
         int code = c == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EHOSTUNREACH;
         return hd_error_set(err, code, "cannot reach `%.300s`: %s", url, msg);
 }
 
-/* Performs one GET of url into p. auth: send the credentials we have. Returns the curl
- * code; a failed write into p->w is left in p->wr/p->werr. */
-static CURLcode perform(HdImgRegistry *r, const char *url, const char *accept, bool auth,
-                        const char *user, const char *pass, Resp *p)
+static size_t on_upload(char *buf, size_t size, size_t n, void *ud)
+{
+        Req *q = ud;
+        size_t want = size * n;
+        if ((int64_t)want > q->size - q->offset)
+                want = (size_t)(q->size - q->offset);
+        if (want == 0)
+                return 0;
+        if (q->data) {
+                memcpy(buf, q->data + q->offset, want);
+        } else {
+                ssize_t got;
+                do
+                        got = pread(q->fd, buf, want, q->offset);
+                while (got < 0 && errno == EINTR);
+                if (got <= 0)
+                        return CURL_READFUNC_ABORT; /* a stored blob shrank: damaged */
+                want = (size_t)got;
+        }
+        q->offset += (int64_t)want;
+        if (q->progress)
+                q->progress(q->offset, q->ud);
+        return want;
+}
+
+/* curl rewinds an upload to send it again (after a redirect or an auth retry). */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+        Req *q = ud;
+        if (origin != SEEK_SET || offset < 0 || offset > q->size)
+                return CURL_SEEKFUNC_FAIL;
+        q->offset = offset;
+        return CURL_SEEKFUNC_OK;
+}
+
+static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                   curl_off_t ulnow)
+{
+        (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+        const HdImgRegistry *r = ud;
+        return r->cancel && atomic_load(r->cancel) ? 1 : 0;
+}
+
+/* Performs one request of url into p. auth: send the credentials we have. Returns the
+ * curl code; a failed write into p->w is left in p->wr/p->werr. */
+static CURLcode perform(HdImgRegistry *r, const char *url, Req *q, bool auth, const char *user,
+                        const char *pass, Resp *p)
 {
         CURL *c = r->curl;
         curl_easy_reset(c);
         r->errbuf[0] = '\0';
         struct curl_slist *hdrs = NULL, *t;
-        if (accept && (t = curl_slist_append(hdrs, accept)))
+        _cleanup_free_ char *ctype = NULL;
+        if (q && q->accept && (t = curl_slist_append(hdrs, q->accept)))
                 hdrs = t;
         if (auth && r->bearer && (t = curl_slist_append(hdrs, r->bearer)))
+                hdrs = t;
+        if (q && q->content_type && asprintf(&ctype, "Content-Type: %s", q->content_type) >= 0 &&
+            (t = curl_slist_append(hdrs, ctype)))
                 hdrs = t;
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -330,6 +406,23 @@ static CURLcode perform(HdImgRegistry *r, const char *url, const char *accept, b
         curl_easy_setopt(c, CURLOPT_HEADERDATA, p);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, p);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xfer);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+        const char *method = q && q->method ? q->method : "GET";
+        if (strcmp(method, "HEAD") == 0) {
+                curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        } else if (strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0) {
+                q->offset = 0;
+                curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+                curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload);
+                curl_easy_setopt(c, CURLOPT_READDATA, q);
+                curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+                curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
+                curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->size);
+                if (strcmp(method, "POST") == 0)
+                        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
+        }
         if (user) {
                 curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
                 curl_easy_setopt(c, CURLOPT_USERNAME, user);
@@ -462,19 +555,34 @@ static const char *registry_message(const Resp *p, char *buf, size_t size)
         return buf;
 }
 
-/* GETs /v2/<repo>/<path> into p, answering an auth challenge once and falling back to
- * plain http when that is allowed. */
-static int request(HdImgRegistry *r, const char *path, const char *accept, const char *what,
-                   Resp *p, HdError **err)
+/* The URL of target: a path under /v2/<repo>/, an absolute path on the registry, or a
+ * whole URL (an upload's Location). */
+static char *make_url(HdImgRegistry *r, const char *target)
+{
+        char *url = NULL;
+        int n;
+        if (strncmp(target, "https://", 8) == 0 || strncmp(target, "http://", 7) == 0)
+                n = asprintf(&url, "%s", target);
+        else if (target[0] == '/')
+                n = asprintf(&url, "%s://%s%s", r->scheme, r->host, target);
+        else
+                n = asprintf(&url, "%s://%s/v2/%s/%s", r->scheme, r->host, r->repo, target);
+        return n < 0 ? NULL : url;
+}
+
+/* Sends q (NULL: a plain GET) to target into p, answering an auth challenge once and
+ * falling back to plain http when that is allowed. */
+static int request(HdImgRegistry *r, const char *target, Req *q, const char *what, Resp *p,
+                   HdError **err)
 {
         bool challenged = false;
         for (;;) {
-                _cleanup_free_ char *url = NULL;
-                if (asprintf(&url, "%s://%s/v2/%s/%s", r->scheme, r->host, r->repo, path) < 0)
+                _cleanup_free_ char *url = make_url(r, target);
+                if (!url)
                         return hd_error_set(err, -ENOMEM, "out of memory");
                 resp_reset(p);
-                CURLcode rc = perform(r, url, accept, true, r->basic ? r->username : NULL,
-                                      r->password, p);
+                CURLcode rc =
+                        perform(r, url, q, true, r->basic ? r->username : NULL, r->password, p);
                 if (p->wr < 0) {
                         if (p->wr == -EBADMSG)
                                 return hd_error_set_field(
@@ -491,7 +599,8 @@ static int request(HdImgRegistry *r, const char *path, const char *accept, const
                         return hd_error_set_field(err, -EBADMSG, "body",
                                                   "%s is larger than %zu bytes", what, p->max);
                 if (rc != CURLE_OK) {
-                        if (!r->scheme_known && !r->tls_verify && strcmp(r->scheme, "https") == 0) {
+                        if (!r->scheme_known && !r->tls_verify && strcmp(r->scheme, "https") == 0 &&
+                            rc != CURLE_ABORTED_BY_CALLBACK) {
                                 r->scheme = "http";
                                 continue;
                         }
@@ -528,10 +637,9 @@ int hd_img_registry_get_manifest(HdImgRegistry *r, const char *reference, char *
             asprintf(&what, "manifest `%s`", reference) < 0)
                 return hd_error_set(err, -ENOMEM, "out of memory");
         Resp p = { .max = MANIFEST_MAX };
-        int ret = request(r, path,
-                          "Accept: " MT_OCI_MANIFEST ", " MT_OCI_INDEX ", " MT_DOCKER_MANIFEST
-                          ", " MT_DOCKER_LIST,
-                          what, &p, err);
+        Req q = { .accept = "Accept: " MT_OCI_MANIFEST ", " MT_OCI_INDEX ", " MT_DOCKER_MANIFEST
+                            ", " MT_DOCKER_LIST };
+        int ret = request(r, path, &q, what, &p, err);
         if (ret >= 0) {
                 if (!p.buf && !(p.buf = strdup("")))
                         ret = hd_error_set(err, -ENOMEM, "out of memory");
@@ -562,171 +670,91 @@ int hd_img_registry_get_blob(HdImgRegistry *r, const char *digest, HdImgBlobWrit
         return ret;
 }
 
-/* ---- pull ------------------------------------------------------------------------------ */
+/* ---- uploads ---------------------------------------------------------------------------- */
 
-typedef struct Pull {
-        HdImgRegistry *reg;
-        const char *digest;
-        const char *body;
-        size_t len;
-        int64_t total;
-        int64_t done;     /* bytes of the blobs finished */
-        int64_t reported; /* the last figure given to progress */
-        void (*progress)(int64_t done, int64_t total, void *ud);
-        void *ud;
-} Pull;
-
-static void report(Pull *pl, int64_t now, bool force)
+int hd_img_registry_has_blob(HdImgRegistry *r, const char *digest, int64_t size, bool *ret,
+                             HdError **err)
 {
-        if (!pl->progress || (!force && now - pl->reported < PROGRESS_STEP))
-                return;
-        pl->reported = now;
-        pl->progress(now, pl->total, pl->ud);
-}
-
-static void on_blob_bytes(int64_t done, void *ud)
-{
-        Pull *pl = ud;
-        report(pl, pl->done + done, false);
-}
-
-static int fetch(void *ud, const char *digest, int64_t size, HdImgBlobWriter *w, HdError **err)
-{
-        Pull *pl = ud;
-        if (w) {
-                int r = hd_img_registry_get_blob(pl->reg, digest, w, on_blob_bytes, pl, err);
-                if (r < 0)
-                        return r;
+        _cleanup_free_ char *path = NULL, *what = NULL;
+        if (asprintf(&path, "blobs/%s", digest) < 0 || asprintf(&what, "blob `%s`", digest) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        Resp p = { .max = SMALL_BODY_MAX };
+        Req q = { .method = "HEAD" };
+        _cleanup_error_ HdError *e = NULL;
+        int r2 = request(r, path, &q, what, &p, &e);
+        resp_reset(&p);
+        (void)size;
+        if (r2 == -ENOENT) {
+                *ret = false;
+                return 0;
         }
-        pl->done += size;
-        report(pl, pl->done, true);
+        if (r2 < 0)
+                return hd_error_propagate(err, &e);
+        *ret = true;
         return 0;
 }
 
-static int fill(HdImgImportCtx *c, HdImage *img, void *ud, HdError **err)
+int hd_img_registry_put_blob(HdImgRegistry *r, const char *digest, int fd, int64_t size,
+                             void (*progress)(int64_t done, void *ud), void *ud, HdError **err)
 {
-        Pull *pl = ud;
-        return hd_img_import_manifest(c, img, pl->digest, pl->body, pl->len, fetch, pl, err);
-}
-
-static int sha256_of(const char *data, size_t len, char out[static HD_IMG_DIGEST_STRING_MAX],
-                     HdError **err)
-{
-        _cleanup_(hd_img_digest_freep) HdImgDigest *d = NULL;
-        int r = hd_img_digest_new(&d);
-        if (r >= 0)
-                r = hd_img_digest_update(d, data, len);
-        if (r >= 0)
-                r = hd_img_digest_final(d, out);
-        if (r < 0)
-                return hd_error_set(err, r, "cannot hash: %s", strerror(-r));
-        return 0;
-}
-
-/* Fetches the manifest reference names and checks it against expected (may be NULL);
- * ret_digest gets its digest. */
-static int get_manifest(HdImgRegistry *reg, const char *reference, const char *expected,
-                        char **ret_body, size_t *ret_len, char **ret_media_type,
-                        char ret_digest[static HD_IMG_DIGEST_STRING_MAX], HdError **err)
-{
-        int r = hd_img_registry_get_manifest(reg, reference, ret_body, ret_len, ret_media_type,
-                                             err);
-        if (r < 0)
-                return r;
-        if ((r = sha256_of(*ret_body, *ret_len, ret_digest, err)) < 0)
-                return r;
-        if (expected && strcmp(expected, ret_digest) != 0)
-                return hd_error_set_field(err, -EBADMSG, "body",
-                                          "manifest `%s` does not match its digest (it is `%s`)",
-                                          expected, ret_digest);
-        return 0;
-}
-
-/* The bytes a manifest's config and layers add up to; 0 when it does not parse (the
- * import says why). */
-static int64_t manifest_total(const char *body, size_t len)
-{
-        json_error_t jerr;
-        _cleanup_json_ json_t *doc = json_loadb(body, len, 0, &jerr);
-        int64_t total = json_integer_value(json_object_get(json_object_get(doc, "config"), "size"));
-        size_t k;
-        json_t *l;
-        json_array_foreach (json_object_get(doc, "layers"), k, l)
-                total += json_integer_value(json_object_get(l, "size"));
-        return total < 0 ? 0 : total;
-}
-
-static int pull_error(HdError **err, int r, const char *ref)
-{
-        hd_error_wrap(err, "cannot pull `%.300s`", ref);
-        return r;
-}
-
-int hd_img_store_pull(HdImgStore *s, const HdImgPullParams *p,
-                      void (*progress)(int64_t done, int64_t total, void *ud), void *ud,
-                      HdImage **ret, HdError **err)
-{
-        _cleanup_(hd_img_ref_done) HdImgRef ref = { 0 };
-        int r = hd_img_ref_parse(p->ref, &ref, err);
-        if (r < 0)
-                return r;
-        const char *name = p->name                  ? p->name
-                           : strrchr(ref.repo, '/') ? strrchr(ref.repo, '/') + 1
-                                                    : ref.repo;
-        const char *tag = p->tag ? p->tag : ref.tag ? ref.tag : "latest";
-        if ((r = hd_img_store_check_new(s, name, tag, err)) < 0)
-                return r;
-
-        _cleanup_(hd_img_registry_freep) HdImgRegistry *reg = NULL;
-        HdImgRegistryOptions o = { .tls_verify = p->tls_verify,
-                                   .username = p->username,
-                                   .password = p->password };
-        if ((r = hd_img_registry_new(ref.host, ref.repo, &o, &reg, err)) < 0)
-                return r;
-        _cleanup_free_ char *body = NULL, *media_type = NULL;
-        size_t len;
-        char digest[HD_IMG_DIGEST_STRING_MAX];
-        const char *reference = ref.digest ? ref.digest : ref.tag ? ref.tag : "latest";
-        if ((r = get_manifest(reg, reference, ref.digest, &body, &len, &media_type, digest, err)) <
-            0)
-                return pull_error(err, r, p->ref);
-
-        /* An index or a manifest list: the linux/amd64 manifest it names. */
-        json_error_t jerr;
-        _cleanup_json_ json_t *doc = json_loadb(body, len, 0, &jerr);
-        if (!doc)
-                return hd_error_set_field(err, -EINVAL, "body",
-                                          "manifest of `%.300s` is not valid JSON: %s", p->ref,
-                                          jerr.text);
-        if (hd_img_is_index(media_type, doc)) {
-                json_t *desc = NULL;
-                if ((r = hd_img_pick_platform(doc, &desc, err)) < 0)
-                        return r;
-                const char *d = json_string_value(json_object_get(desc, "digest"));
-                if (!d || !hd_img_blob_digest_is_valid(d))
-                        return hd_error_set_field(err, -EINVAL, "body",
-                                                  "image index names an invalid digest");
-                _cleanup_free_ char *expected = strdup(d);
-                if (!expected)
-                        return hd_error_set(err, -ENOMEM, "out of memory");
-                free(body);
-                free(media_type);
-                body = media_type = NULL;
-                if ((r = get_manifest(reg, expected, expected, &body, &len, &media_type, digest,
-                                      err)) < 0)
-                        return pull_error(err, r, p->ref);
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "upload of blob `%s`", digest) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        /* POST starts an upload session; one PUT with ?digest= sends it whole (a monolithic
+         * upload, which every registry takes, and the registry checks the digest). */
+        Resp p = { .max = SMALL_BODY_MAX };
+        Req start = { .method = "POST", .data = "", .size = 0 };
+        int ret = request(r, "blobs/uploads/", &start, what, &p, err);
+        if (ret >= 0 && p.status != 202)
+                ret = hd_error_set(err, -EIO, "registry `%s` answered HTTP %ld to starting the %s",
+                                   r->host, p.status, what);
+        if (ret >= 0 && (!p.location || !*p.location))
+                ret = hd_error_set(err, -EIO, "registry `%s` gave no location for the %s", r->host,
+                                   what);
+        _cleanup_free_ char *target = NULL;
+        if (ret >= 0) {
+                char *esc = curl_easy_escape(r->curl, digest, 0);
+                if (!esc || asprintf(&target, "%s%sdigest=%s", p.location,
+                                     strchr(p.location, '?') ? "&" : "?", esc) < 0)
+                        ret = hd_error_set(err, -ENOMEM, "out of memory");
+                curl_free(esc);
         }
-
-        Pull pl = { .reg = reg,
-                    .digest = digest,
-                    .body = body,
-                    .len = len,
-                    .total = manifest_total(body, len),
+        resp_reset(&p);
+        if (ret < 0)
+                return ret;
+        Req put = { .method = "PUT",
+                    .content_type = "application/octet-stream",
+                    .fd = fd,
+                    .size = size,
                     .progress = progress,
                     .ud = ud };
-        report(&pl, 0, true);
-        r = hd_img_store_run_import(s, name, tag, "oci-archive", fill, &pl, ret, err);
-        if (r < 0)
-                return pull_error(err, r, p->ref);
-        return 0;
+        ret = request(r, target, &put, what, &p, err);
+        if (ret >= 0 && p.status != 201)
+                ret = hd_error_set(err, -EIO, "registry `%s` answered HTTP %ld to the %s", r->host,
+                                   p.status, what);
+        if (ret >= 0 && p.content_digest && strcmp(p.content_digest, digest) != 0)
+                ret = hd_error_set(err, -EBADMSG, "registry `%s` stored the %s as `%.100s`",
+                                   r->host, what, p.content_digest);
+        resp_reset(&p);
+        return ret;
+}
+
+int hd_img_registry_put_manifest(HdImgRegistry *r, const char *reference, const char *media_type,
+                                 const char *body, size_t len, const char *digest, HdError **err)
+{
+        _cleanup_free_ char *path = NULL, *what = NULL;
+        if (asprintf(&path, "manifests/%s", reference) < 0 ||
+            asprintf(&what, "manifest `%s`", reference) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        Resp p = { .max = SMALL_BODY_MAX };
+        Req q = { .method = "PUT", .content_type = media_type, .data = body, .size = (int64_t)len };
+        int ret = request(r, path, &q, what, &p, err);
+        if (ret >= 0 && p.status != 201 && p.status != 200)
+                ret = hd_error_set(err, -EIO, "registry `%s` answered HTTP %ld to the %s", r->host,
+                                   p.status, what);
+        if (ret >= 0 && p.content_digest && strcmp(p.content_digest, digest) != 0)
+                ret = hd_error_set(err, -EBADMSG, "registry `%s` stored %s as `%.100s`, not `%s`",
+                                   r->host, what, p.content_digest, digest);
+        resp_reset(&p);
+        return ret;
 }

@@ -1,10 +1,11 @@
-/* An OCI Distribution (v2) registry client on libcurl, for pulls: image references,
+/* An OCI Distribution (v2) registry client on libcurl, for pulls and pushes: image references,
  * manifests fetched into memory (they are small and capped), blobs streamed straight into
  * the blob store. Handles bearer-token and basic-auth challenges, follows blob redirects,
  * and with tls_verify off accepts unverified certificates or plain http (as skopeo's
  * --tls-verify=false does). Not for other modules than the image store. */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@ typedef struct HdImgRegistryOptions {
         bool tls_verify;      /* false: unverified certificates and plain http accepted */
         const char *username; /* NULL: anonymous */
         const char *password;
+        const atomic_bool *cancel; /* set: transfers stop with -ECANCELED; may be NULL */
 } HdImgRegistryOptions;
 
 /* A client for one repository of one registry. Copies what it keeps of o. */
@@ -53,3 +55,18 @@ int hd_img_registry_get_manifest(HdImgRegistry *r, const char *reference, char *
  * manifests; a blob larger than w expects is -EBADMSG naming "body". w is not committed. */
 int hd_img_registry_get_blob(HdImgRegistry *r, const char *digest, HdImgBlobWriter *w,
                              void (*progress)(int64_t done, void *ud), void *ud, HdError **err);
+
+/* HEAD /v2/<repo>/blobs/<digest>: *ret tells whether the registry has the blob. */
+int hd_img_registry_has_blob(HdImgRegistry *r, const char *digest, int64_t size, bool *ret,
+                             HdError **err);
+
+/* Uploads size bytes read from fd (with pread, from offset 0) as the blob digest: POST
+ * /v2/<repo>/blobs/uploads/, then one PUT with ?digest=; the registry verifies the
+ * digest. progress (may be NULL) gets the bytes sent so far. */
+int hd_img_registry_put_blob(HdImgRegistry *r, const char *digest, int fd, int64_t size,
+                             void (*progress)(int64_t done, void *ud), void *ud, HdError **err);
+
+/* PUT /v2/<repo>/manifests/<reference> of len bytes at body with its media type; -EBADMSG
+ * when the registry says it stored something other than digest. */
+int hd_img_registry_put_manifest(HdImgRegistry *r, const char *reference, const char *media_type,
+                                 const char *body, size_t len, const char *digest, HdError **err);

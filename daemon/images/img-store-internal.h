@@ -90,3 +90,16 @@ bool hd_img_is_index(const char *media_type, json_t *doc);
 /* The descriptor of index's linux/amd64 manifest (borrowed from index); -EINVAL naming
  * "body" when it has none. */
 int hd_img_pick_platform(json_t *index, json_t **ret, HdError **err);
+
+/* An image's blob, opened for reading. */
+typedef struct HdImgOpenBlob {
+        char digest[HD_IMG_DIGEST_STRING_MAX];
+        int fd;
+        int64_t size;
+} HdImgOpenBlob;
+
+/* Opens the manifest, config and each distinct layer blob of a container image, in that
+ * order (call under s->lock; an open blob stays readable after a delete). */
+int hd_img_store_open_blobs(HdImgStore *s, const HdImage *img, HdImgOpenBlob **ret, size_t *ret_n,
+                            HdError **err);
+void hd_img_open_blobs_close(HdImgOpenBlob *a, size_t n);

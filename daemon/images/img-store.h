@@ -8,6 +8,7 @@
  * defaults taken from the config are kept in its inventory row. */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -90,6 +91,32 @@ int hd_img_store_usage(HdImgStore *s, int64_t *ret_blob_bytes, int64_t *ret_laye
 int hd_img_store_export(HdImgStore *s, const char *ref, int *ret_fd, int64_t *ret_size,
                         const char **ret_content_type, HdError **err);
 
+/* ---- push ------------------------------------------------------------------------------ */
+
+typedef struct HdImgPushParams {
+        const char *image;    /* the local image: name[:tag] or a digest */
+        const char *ref;      /* HOST[:PORT]/REPO[:TAG]; the tag defaults to the local one */
+        bool tls_verify;      /* false: unverified certificates and plain http accepted */
+        const char *username; /* NULL: anonymous (bearer tokens are still fetched) */
+        const char *password;
+        const atomic_bool *cancel; /* may be NULL */
+} HdImgPushParams;
+
+/* Pushes a container image to an OCI Distribution (v2) registry: the config and layers
+ * the registry lacks (checked with HEAD), each uploaded whole and verified by the
+ * registry, then the manifest exactly as stored, so the image has the same digest there
+ * (ret_digest). progress (may be NULL) gets bytes done of total. Errors: -EINVAL naming
+ * "ref" (malformed, or a digest) or "image" (a VM image); -ENOENT for an unknown image;
+ * -EACCES when the registry refuses us; -ECONNREFUSED/-EHOSTUNREACH when it cannot be
+ * reached; -ECANCELED once cancel is set; -EBADMSG when the registry stored something
+ * else. */
+/* The checks of a push that need no network (the reference, the image and its kind), so
+ * that a request can be refused before a transfer is queued. */
+int hd_img_store_push_check(HdImgStore *s, const HdImgPushParams *p, HdError **err);
+int hd_img_store_push(HdImgStore *s, const HdImgPushParams *p,
+                      void (*progress)(int64_t done, int64_t total, void *ud), void *ud,
+                      char ret_digest[static HD_IMG_DIGEST_STRING_MAX], HdError **err);
+
 /* ---- pull ------------------------------------------------------------------------------ */
 
 typedef struct HdImgPullParams {
@@ -99,6 +126,7 @@ typedef struct HdImgPullParams {
         bool tls_verify;      /* false: unverified certificates and plain http accepted */
         const char *username; /* NULL: anonymous (bearer tokens are still fetched) */
         const char *password;
+        const atomic_bool *cancel; /* may be NULL */
 } HdImgPullParams;
 
 /* Pulls a container image from an OCI Distribution (v2) registry (an index narrowed to
@@ -112,6 +140,10 @@ typedef struct HdImgPullParams {
  * -ECONNREFUSED or -EHOSTUNREACH (with curl's message) when it cannot be reached;
  * -EBADMSG naming "body" for a digest mismatch; -EINVAL naming "body" for a manifest or
  * config that is not valid. */
+/* The checks of a pull that need no network: the reference, and the local name and tag
+ * (free). *ret_target gets "name:tag". */
+int hd_img_store_pull_check(HdImgStore *s, const HdImgPullParams *p, char **ret_target,
+                            HdError **err);
 int hd_img_store_pull(HdImgStore *s, const HdImgPullParams *p,
                       void (*progress)(int64_t done, int64_t total, void *ud), void *ud,
                       HdImage **ret, HdError **err);

@@ -327,9 +327,40 @@ START_TEST(test_export_round_trip)
 }
 END_TEST
 
-/* POST /v1/images/pull against a real registry on loopback (Debian's
- * docker-registry), fed with skopeo; skipped when either is missing. */
-START_TEST(test_pull_from_registry)
+/* The digest skopeo reports for a reference in the loopback registry. */
+static char *remote_digest(const char *ref)
+{
+        sh("skopeo inspect --tls-verify=false 'docker://%s' | sed -n "
+           "'s/.*\"Digest\": \"\\(.*\\)\",/\\1/p' | head -1 > '%s/remote-digest'",
+           ref, work);
+        char *remote = NULL;
+        char path[512];
+        snprintf(path, sizeof(path), "%s/remote-digest", work);
+        ck_assert_int_eq(hd_test_read_file(path, &remote, NULL), 0);
+        remote[strcspn(remote, "\n")] = '\0';
+        return remote;
+}
+
+/* Sends a transfer with ?wait and returns its final operation. */
+static json_t *transfer_op(const char *path, const char *body)
+{
+        HdCurlResult r = { 0 };
+        ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", path, body), 0);
+        ck_assert_msg(r.status == 200, "%s", hd_curl_result_describe(&r));
+        json_t *op = json_incref(r.json);
+        hd_curl_result_clear(&r);
+        return op;
+}
+
+static const char *op_error_code(const json_t *op)
+{
+        return json_string_value(json_object_get(json_object_get(op, "error"), "code"));
+}
+
+/* Pull and push against a real registry on loopback (Debian's docker-registry): skopeo
+ * pushes and hostd pulls, then hostd pushes and skopeo pulls, with the digests compared
+ * on both sides. Skipped when either tool is missing. */
+START_TEST(test_registry_pull_and_push)
 {
         if (system("command -v docker-registry >/dev/null && command -v skopeo >/dev/null") != 0) {
                 fprintf(stderr, "SKIP: docker-registry or skopeo not installed\n");
@@ -351,56 +382,132 @@ START_TEST(test_pull_from_registry)
                         usleep(100000);
         }
         if (up) {
+                char body[512], ref[256];
+                /* skopeo → registry → hostd: an OCI archive of hostd's own export. */
                 make_rootfs("a.tar.gz", "pulled");
-                /* An OCI archive to push: hostd's own export of an imported rootfs. */
                 ck_assert_int_eq(upload("name=seed&kind=container&format=rootfs", "a.tar.gz",
                                         "application/octet-stream", NULL),
                                  201);
                 ck_assert_int_eq(export_to("seed", "seed.oci.tar"), 200);
+                snprintf(ref, sizeof(ref), "%s/test/app:1.0", url);
                 sh("skopeo copy -q --dest-tls-verify=false 'oci-archive:%s/seed.oci.tar' "
-                   "docker://%s/test/app:1.0 && skopeo inspect --tls-verify=false "
-                   "docker://%s/test/app:1.0 | sed -n 's/.*\"Digest\": \"\\(.*\\)\",/\\1/p' "
-                   "| head -1 > '%s/remote-digest'",
-                   work, url, url, work);
-                char body[512];
-                snprintf(body, sizeof(body),
-                         "{\"ref\": \"%s/test/app:1.0\", \"tls_verify\": false}", url);
+                   "'docker://%s'",
+                   work, ref);
+                char *remote = remote_digest(ref);
+                snprintf(body, sizeof(body), "{\"ref\": \"%s\", \"tls_verify\": false}", ref);
+                json_t *op = transfer_op("/v1/images/pull?wait=120", body);
+                ck_assert_str_eq(str(op, "status"), "success");
+                ck_assert_str_eq(str(op, "action"), "image_pull");
+                ck_assert_str_eq(str(op, "image"), "app:1.0");
+                json_t *pr = json_object_get(op, "progress");
+                ck_assert_int_gt(json_integer_value(json_object_get(pr, "total")), 0);
+                ck_assert_int_eq(json_integer_value(json_object_get(pr, "done")),
+                                 json_integer_value(json_object_get(pr, "total")));
+                /* The password never reaches the stored arguments. */
+                ck_assert_ptr_null(json_object_get(json_object_get(op, "args"), "password"));
+                json_decref(op);
                 HdCurlResult r = { 0 };
-                ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/pull", body), 0);
-                ck_assert_msg(r.status == 201, "%s", hd_curl_result_describe(&r));
-                ck_assert_str_eq(str(r.json, "ref"), "app:1.0");
-                char *remote = NULL;
-                char path[512];
-                snprintf(path, sizeof(path), "%s/remote-digest", work);
-                ck_assert_int_eq(hd_test_read_file(path, &remote, NULL), 0);
-                remote[strcspn(remote, "\n")] = '\0';
+                ck_assert_int_eq(hd_test_get(&d, &r, "/v1/images/app:1.0"), 0);
+                ck_assert_int_eq(r.status, 200);
                 ck_assert_str_eq(str(r.json, "digest"), remote);
-                free(remote);
                 hd_curl_result_clear(&r);
+                free(remote);
 
+                /* An unknown tag: the operation fails, naming why. */
                 snprintf(body, sizeof(body),
                          "{\"ref\": \"%s/test/app:nope\", \"tls_verify\": false, "
                          "\"name\": \"x\"}",
                          url);
-                ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/pull", body), 0);
+                op = transfer_op("/v1/images/pull?wait=60", body);
+                ck_assert_str_eq(str(op, "status"), "failure");
+                ck_assert_str_eq(op_error_code(op), "not_found");
+                json_decref(op);
+
+                /* hostd → registry → skopeo: a two-layer image pushed under a new name. */
+                sh("python3 '" HD_TEST_DATA_DIR "/gen-images.py' oci '%s/busybox-extra.oci.tar' "
+                   "base extra",
+                   work);
+                ck_assert_int_eq(upload("name=extra&kind=container&format=oci-archive",
+                                        "busybox-extra.oci.tar", "application/x-tar", NULL),
+                                 201);
+                json_t *extra = NULL;
+                ck_assert_int_eq(hd_test_get(&d, &r, "/v1/images/extra"), 0);
+                extra = json_incref(r.json);
+                hd_curl_result_clear(&r);
+                snprintf(ref, sizeof(ref), "%s/pushed/extra:2.0", url);
+                snprintf(body, sizeof(body), "{\"ref\": \"%s\", \"tls_verify\": false}", ref);
+                op = transfer_op("/v1/images/extra/push?wait=120", body);
+                ck_assert_msg(strcmp(str(op, "status"), "success") == 0, "push: %s",
+                              json_dumps(op, 0));
+                ck_assert_str_eq(str(op, "image"), "extra");
+                json_decref(op);
+                remote = remote_digest(ref);
+                ck_assert_str_eq(remote, str(extra, "digest"));
+                free(remote);
+                /* skopeo pulls it back, verifying every blob, into an archive that hostd
+                 * imports to the same digest. */
+                sh("rm -f '%s/back.oci.tar' && skopeo copy -q --src-tls-verify=false "
+                   "'docker://%s' 'oci-archive:%s/back.oci.tar'",
+                   work, ref, work);
+                json_t *back = NULL;
+                ck_assert_int_eq(upload("name=back&kind=container&format=oci-archive",
+                                        "back.oci.tar", "application/x-tar", &back),
+                                 201);
+                ck_assert_str_eq(str(back, "digest"), str(extra, "digest"));
+                json_decref(back);
+                /* Again: every blob is there already; the manifest is put again. */
+                op = transfer_op("/v1/images/extra/push?wait=120", body);
+                ck_assert_str_eq(str(op, "status"), "success");
+                json_decref(op);
+                json_decref(extra);
+
+                /* Refused before anything is queued. */
+                snprintf(body, sizeof(body),
+                         "{\"ref\": \"%s/x@sha256:%064d\", \"tls_verify\": false}", url, 0);
+                ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/extra/push", body),
+                                 0);
+                ck_assert_int_eq(r.status, 400);
+                ck_assert_str_eq(hd_test_error_field(r.json), "ref");
+                hd_curl_result_clear(&r);
+                ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/nothere/push",
+                                                   "{\"ref\": \"127.0.0.1:1/a:b\"}"),
+                                 0);
                 ck_assert_int_eq(r.status, 404);
                 hd_curl_result_clear(&r);
+                ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/extra/push",
+                                                   "{\"ref\": \"127.0.0.1:1/a:b\", \"name\": "
+                                                   "\"n\"}"),
+                                 0);
+                ck_assert_int_eq(r.status, 400);
+                ck_assert_str_eq(hd_test_error_field(r.json), "name");
+                hd_curl_result_clear(&r);
+                op = transfer_op("/v1/images/extra/push?wait=60",
+                                 "{\"ref\": \"127.0.0.1:1/a:b\", \"tls_verify\": false}");
+                ck_assert_str_eq(str(op, "status"), "failure");
+                ck_assert_str_eq(op_error_code(op), "bad_gateway");
+                json_decref(op);
         }
         sh("kill $(cat '%s/reg.pid') 2>/dev/null; true", work);
         ck_assert_msg(up, "the registry did not start");
 
+        json_t *op = transfer_op("/v1/images/pull?wait=60",
+                                 "{\"ref\": \"127.0.0.1:1/a:b\", \"tls_verify\": false, "
+                                 "\"name\": \"z\"}");
+        ck_assert_str_eq(str(op, "status"), "failure");
+        ck_assert_str_eq(op_error_code(op), "bad_gateway");
+        json_decref(op);
         HdCurlResult r = { 0 };
-        ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/pull",
-                                           "{\"ref\": \"127.0.0.1:1/a:b\", \"tls_verify\": "
-                                           "false, \"name\": \"z\"}"),
-                         0);
-        ck_assert_int_eq(r.status, 502);
-        hd_curl_result_clear(&r);
         ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/pull",
                                            "{\"ref\": \"::bad\", \"name\": \"z\"}"),
                          0);
         ck_assert_int_eq(r.status, 400);
         ck_assert_str_eq(hd_test_error_field(r.json), "ref");
+        hd_curl_result_clear(&r);
+        /* name:tag taken: 409 at once. */
+        ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/images/pull",
+                                           "{\"ref\": \"127.0.0.1:1/seed:latest\"}"),
+                         0);
+        ck_assert_int_eq(r.status, up ? 409 : r.status);
         hd_curl_result_clear(&r);
 }
 END_TEST
@@ -450,7 +557,7 @@ int main(void)
         tcase_add_test(tc, test_images_survive_restart_and_crash_leftovers_go);
         tcase_add_test(tc, test_upload_is_streamed);
         tcase_add_test(tc, test_export_round_trip);
-        tcase_add_test(tc, test_pull_from_registry);
+        tcase_add_test(tc, test_registry_pull_and_push);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

@@ -1041,7 +1041,8 @@ START_TEST(test_action_args)
         args_ok(HD_ACTION_KILL, "{\"signal\":1}", "{\"signal\":1}");
         args_ok(HD_ACTION_KILL, "{\"signal\":64}", "{\"signal\":64}");
         for (HdAction a = HD_ACTION_START; a < HD_ACTION__COUNT; a++)
-                if (a != HD_ACTION_STOP && a != HD_ACTION_RESTART && a != HD_ACTION_KILL) {
+                if (a != HD_ACTION_STOP && a != HD_ACTION_RESTART && a != HD_ACTION_KILL &&
+                    !hd_action_is_image(a)) {
                         args_ok(a, NULL, "{}");
                         args_ok(a, "{}", "{}");
                         args_bad(a, "{\"timeout\":1}", "timeout", "unknown field `timeout`");
@@ -1066,6 +1067,9 @@ START_TEST(test_action_args)
         args_bad(HD_ACTION_KILL, "{\"signal\":true}", "signal", "must be a string or an integer");
 
         char *args = NULL;
+        /* Image transfers take their request, not instance-action arguments. */
+        ck_assert_int_eq(hd_codec_action_args_from_json(HD_ACTION_IMAGE_PULL, NULL, &args, NULL),
+                         -EINVAL);
         ck_assert_int_eq(hd_codec_action_args_from_json(HD_ACTION_INVALID, NULL, &args, NULL),
                          -EINVAL);
         ck_assert_int_eq(hd_codec_action_args_from_json(HD_ACTION__COUNT, NULL, &args, NULL),
@@ -1243,6 +1247,41 @@ START_TEST(test_image_pull_request)
 }
 END_TEST
 
+START_TEST(test_image_push_request)
+{
+        HdImagePullRequest r = { 0 };
+        HdError *err = NULL;
+        json_t *j = parse_ok("{\"ref\": \"127.0.0.1:5000/team/app:2\", \"tls_verify\": false,"
+                             " \"username\": \"u\", \"password\": \"secret\"}");
+        ck_assert_int_eq(hd_codec_image_push_from_json(j, &r, &err), 0);
+        ck_assert_str_eq(r.ref, "127.0.0.1:5000/team/app:2");
+        ck_assert(!r.tls_verify);
+        /* What the operation records keeps everything but the password. */
+        char *args = hd_codec_image_transfer_args(&r);
+        ck_assert_ptr_nonnull(args);
+        ck_assert_str_eq(args, "{\"ref\":\"127.0.0.1:5000/team/app:2\",\"tls_verify\":false,"
+                               "\"username\":\"u\"}");
+        ck_assert_ptr_null(strstr(args, "secret"));
+        free(args);
+        hd_image_pull_request_clear(&r);
+        json_decref(j);
+
+        /* name and tag belong to pulls only. */
+        const char *bad[] = { "{\"ref\": \"h/r\", \"name\": \"n\"}",
+                              "{\"ref\": \"h/r\", \"tag\": \"t\"}", "{\"tls_verify\": true}" };
+        const char *field[] = { "name", "tag", "ref" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                j = parse_ok(bad[i]);
+                ck_assert_int_eq(hd_codec_image_push_from_json(j, &r, &err), -EINVAL);
+                ck_assert_msg(strcmp(err->field, field[i]) == 0, "%s: field %s", bad[i],
+                              err->field);
+                hd_error_free(err);
+                err = NULL;
+                json_decref(j);
+        }
+}
+END_TEST
+
 static Suite *codec_suite(void)
 {
         Suite *s = suite_create("codec");
@@ -1285,6 +1324,7 @@ static Suite *codec_suite(void)
         tcase_add_test(tc, test_error_to_json);
         tcase_add_test(tc, test_label_key);
         tcase_add_test(tc, test_image_pull_request);
+        tcase_add_test(tc, test_image_push_request);
         suite_add_tcase(s, tc);
         return s;
 }

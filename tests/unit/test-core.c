@@ -461,6 +461,136 @@ START_TEST(test_interrupted_operation_is_reconciled)
 }
 END_TEST
 
+/* ---- image jobs ----------------------------------------------------------------------------- */
+
+typedef struct TestJob {
+        int steps;  /* progress reports before returning */
+        int result; /* what run returns */
+        bool until_cancelled;
+        int *freed; /* incremented by free */
+} TestJob;
+
+static int test_job_run(void *ud, HdDriverOp *op, HdError **err)
+{
+        TestJob *j = ud;
+        for (int k = 1; k <= j->steps; k++) {
+                op->progress(op, k * 100, j->steps * 100);
+                usleep(1000);
+        }
+        while (j->until_cancelled && !atomic_load(op->cancel_requested))
+                usleep(1000);
+        if (j->until_cancelled)
+                return hd_error_set(err, -ECANCELED, "cancelled");
+        if (j->result < 0)
+                return hd_error_set(err, j->result, "registry says no");
+        return 0;
+}
+
+static void test_job_free(void *ud)
+{
+        TestJob *j = ud;
+        (*j->freed)++;
+        free(j);
+}
+
+static HdOperation *submit_job(HdAction a, int steps, int result, bool until_cancelled, int *freed)
+{
+        TestJob *j = calloc(1, sizeof(*j));
+        ck_assert_ptr_nonnull(j);
+        *j = (TestJob){ steps, result, until_cancelled, freed };
+        HdCoreJob job = { .run = test_job_run, .free = test_job_free, .ud = j };
+        HdOperation *op = NULL;
+        HdError *err = NULL;
+        int r = hd_core_job_submit(core, a, "app:1.0", "{\"ref\":\"h/app:1.0\"}", &job, &op, &err);
+        ck_assert_msg(r == 0, "submit: %s", err ? err->message : "?");
+        ck_assert_ptr_null(job.ud); /* consumed */
+        return op;
+}
+
+START_TEST(test_image_job_progress_and_outcome)
+{
+        int freed = 0;
+        HdOperation *op = submit_job(HD_ACTION_IMAGE_PULL, 3, 0, false, &freed);
+        ck_assert_int_eq(op->status, HD_OP_PENDING);
+        ck_assert_str_eq(op->instance_name, "app:1.0");
+        ck_assert_str_eq(op->instance_uuid, "");
+        HdOperation *done = wait_op(op->id, 5000);
+        ck_assert_int_eq(done->status, HD_OP_SUCCESS);
+        ck_assert_int_eq(done->progress_total, 300);
+        ck_assert_int_eq(done->progress_done, 300);
+        ck_assert_int_eq(freed, 1);
+        hd_operation_free(op);
+        hd_operation_free(done);
+
+        /* A failure keeps the job's errno as an API code. */
+        op = submit_job(HD_ACTION_IMAGE_PUSH, 0, -EACCES, false, &freed);
+        done = wait_op(op->id, 5000);
+        ck_assert_int_eq(done->status, HD_OP_FAILURE);
+        ck_assert_str_eq(done->error_code, "forbidden");
+        ck_assert_str_eq(done->error_message, "registry says no");
+        ck_assert_int_eq(freed, 2);
+        hd_operation_free(op);
+        hd_operation_free(done);
+
+        /* Not an image action: refused, and the job is still freed. */
+        TestJob *j = calloc(1, sizeof(*j));
+        j->freed = &freed;
+        HdCoreJob job = { .run = test_job_run, .free = test_job_free, .ud = j };
+        HdError *err = NULL;
+        ck_assert_int_eq(hd_core_job_submit(core, HD_ACTION_START, "x", "{}", &job, &op, &err),
+                         -EINVAL);
+        hd_error_free(err);
+        ck_assert_int_eq(freed, 3);
+}
+END_TEST
+
+START_TEST(test_image_job_cancel_and_restart)
+{
+        close_core();
+        open_core(1, true);
+        int freed = 0;
+        HdOperation *running = submit_job(HD_ACTION_IMAGE_PULL, 1, 0, true, &freed);
+        HdOperation *pending = submit_job(HD_ACTION_IMAGE_PULL, 1, 0, false, &freed);
+        HdOperation *c = NULL;
+        for (int i = 0; i < 500; i++) {
+                HdOperation *now = wait_op(running->id, 0);
+                bool started = now->status == HD_OP_RUNNING;
+                hd_operation_free(now);
+                if (started)
+                        break;
+                usleep(10000);
+        }
+        /* The pending one is cancelled at once, its job freed unrun. */
+        ck_assert_int_eq(hd_core_operation_cancel(core, pending->id, &c, NULL), 0);
+        ck_assert_int_eq(c->status, HD_OP_CANCELLED);
+        hd_operation_free(c);
+        ck_assert_int_eq(freed, 1);
+        /* The running one sees its flag and stops. */
+        ck_assert_int_eq(hd_core_operation_cancel(core, running->id, &c, NULL), 0);
+        hd_operation_free(c);
+        HdOperation *done = wait_op(running->id, 5000);
+        ck_assert_int_eq(done->status, HD_OP_CANCELLED);
+        hd_operation_free(done);
+        ck_assert_int_eq(freed, 2);
+        hd_operation_free(running);
+        hd_operation_free(pending);
+
+        /* A job queued when hostd stops is not resumed (its credentials are gone): it
+         * is failed as interrupted, and freed at shutdown. */
+        close_core();
+        open_core(1, false);
+        HdOperation *orphan = submit_job(HD_ACTION_IMAGE_PUSH, 1, 0, false, &freed);
+        close_core();
+        ck_assert_int_eq(freed, 3);
+        open_core(1, true);
+        done = wait_op(orphan->id, 0);
+        ck_assert_int_eq(done->status, HD_OP_FAILURE);
+        ck_assert_ptr_nonnull(strstr(done->error_message, "interrupted"));
+        hd_operation_free(done);
+        hd_operation_free(orphan);
+}
+END_TEST
+
 START_TEST(test_patch_labels_with_revision)
 {
         hd_instance_free(create("l", HD_KIND_CONTAINER, 1, 64));
@@ -508,6 +638,8 @@ int main(void)
         tcase_add_test(tc, test_pending_operation_survives_restart);
         tcase_add_test(tc, test_interrupted_operation_is_reconciled);
         tcase_add_test(tc, test_patch_labels_with_revision);
+        tcase_add_test(tc, test_image_job_progress_and_outcome);
+        tcase_add_test(tc, test_image_job_cancel_and_restart);
         tcase_add_test(tc, test_events_wait);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
