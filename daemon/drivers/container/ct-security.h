@@ -27,10 +27,10 @@ typedef struct HdCtSecurity {
         gid_t gid;
         const gid_t *groups; /* supplementary groups; may be NULL with n_groups 0 */
         size_t n_groups;
-        uint64_t caps;        /* bounding set; also effective+permitted when uid is 0 */
-        bool no_new_privs;    /* always true unless privileged */
-        const void *seccomp;  /* struct sock_filter[]; NULL: no filter (privileged) */
-        size_t seccomp_len;   /* bytes */
+        uint64_t caps;       /* bounding set; also effective+permitted when uid is 0 */
+        bool no_new_privs;   /* always true unless privileged */
+        const void *seccomp; /* struct sock_filter[]; NULL: no filter (privileged) */
+        size_t seccomp_len;  /* bytes */
 } HdCtSecurity;
 
 /* In the container's init, in this order: drop the bounding set to caps,
@@ -38,5 +38,12 @@ typedef struct HdCtSecurity {
  * empty otherwise; inheritable empty), clear the ambient set, PR_SET_NO_NEW_PRIVS,
  * and load the seccomp filter last. Does not allocate; returns -errno and writes
  * nothing (the caller reports which step failed through ret_step, a static
- * string). */
+ * string: "capbset", "setgroups", "setresgid", "setresuid", "capset", "ambient",
+ * "no_new_privs" or "seccomp"; NULL on success; ret_step may be NULL).
+ *
+ * For uid 0, caps must lie within the current permitted set (else EPERM at
+ * "capset"). seccomp_len must be whole instructions (else EINVAL at "seccomp").
+ * Without no_new_privs the kernel loads a filter only for a holder of
+ * CAP_SYS_ADMIN (EACCES at "seccomp"). Capabilities already out of the bounding
+ * set are skipped, so applying again can only narrow. */
 int hd_ct_security_apply(const HdCtSecurity *s, const char **ret_step);
