@@ -22,15 +22,19 @@ typedef struct HdCtCgroupHost {
         HdCgroupVersion version;
         bool has_memory, has_cpu, has_pids, has_devices, has_freezer, has_io;
         bool has_clone_into_cgroup; /* v2 and clone3 accepts CLONE_INTO_CGROUP */
-        char v2_root[256];          /* v2 mount point, "" when none */
+        char v2_root[256];          /* cgroup2 mount point (hybrid: the unified tree), "" if none */
 } HdCtCgroupHost;
 
 /* Probes the host: which version, which controllers are usable for hostd. On v2 it
  * enables the controllers hostd needs in the subtree_control files down to
- * "hostd/". */
+ * "hostd/". Creates the "hostd/" parent in every hierarchy it finds (v1: memory, cpu,
+ * cpuacct, pids, devices, freezer, blkio, cpuset, name=systemd, and a hybrid host's
+ * unified tree). Idempotent. */
 int hd_ct_cgroup_probe(HdCtCgroupHost *ret, HdError **err);
 
-/* One device rule; type 'c', 'b' or 'a'; major/minor -1 for any; access "rwm". */
+/* One device rule; type 'c', 'b' or 'a'; major/minor -1 for any; access "rwm". In a
+ * list the last rule that matches an access decides it; what none matches is denied
+ * (v1: "a" is denied first, then each rule written in order). */
 typedef struct HdCtDeviceRule {
         char type;
         int64_t major, minor;
@@ -49,19 +53,22 @@ typedef struct HdCtCgroupLimits {
         size_t n_devices;
 } HdCtCgroupLimits;
 
-/* null, zero, full, random, urandom, tty, ptmx, pts/*, and mknod of any c/b
+/* null, zero, full, random, urandom, tty, ptmx, pts/N, and mknod of any c/b
  * (as Docker allows, since the device access itself is what is filtered). */
 const HdCtDeviceRule *hd_ct_cgroup_default_devices(size_t *ret_n);
 
 typedef struct HdCtCgroup HdCtCgroup;
 
-/* Creates "hostd/<name>" in every hierarchy in use and applies the limits. An
- * existing group of that name is an error (-EEXIST). */
+/* Creates "hostd/<name>" in every hierarchy in use and applies the limits (lim NULL:
+ * none, and the default devices). An existing group of that name is an error
+ * (-EEXIST); a limit the host cannot enforce (its controller is missing) is
+ * -EOPNOTSUPP; -EINVAL for a bad name or limit (err->field names it). On failure
+ * nothing is left behind. */
 int hd_ct_cgroup_create(const HdCtCgroupHost *h, const char *name, const HdCtCgroupLimits *lim,
                         HdCtCgroup **ret, HdError **err);
-/* Opens an existing group (after a hostd restart). -ENOENT when it is gone. */
-int hd_ct_cgroup_open(const HdCtCgroupHost *h, const char *name, HdCtCgroup **ret,
-                      HdError **err);
+/* Opens an existing group (after a hostd restart). -ENOENT when it is gone from every
+ * hierarchy; one half removed opens, so that destroy can finish. */
+int hd_ct_cgroup_open(const HdCtCgroupHost *h, const char *name, HdCtCgroup **ret, HdError **err);
 void hd_ct_cgroup_free(HdCtCgroup *cg);
 HD_DEFINE_CLEANUP(HdCtCgroup *, hd_ct_cgroup_free)
 
@@ -70,12 +77,16 @@ HD_DEFINE_CLEANUP(HdCtCgroup *, hd_ct_cgroup_free)
 int hd_ct_cgroup_open_dirfd(HdCtCgroup *cg, HdError **err);
 /* Moves a process into the group in every hierarchy. Async-signal-safe once the
  * group is created (no allocation): the monitor calls it between clone and the
- * child's go signal. */
+ * child's go signal. 0 or -errno (no HdError: nothing may be allocated). */
 int hd_ct_cgroup_attach(HdCtCgroup *cg, pid_t pid);
-/* Live update of the limits (PATCH). */
+/* Live update of the limits (PATCH): memory, cpu and pids are all set as given (0 lifts
+ * the limit); the device list only when lim->devices is non-NULL (v2: the new program
+ * replaces the old one once attached). */
 int hd_ct_cgroup_update(HdCtCgroup *cg, const HdCtCgroupLimits *lim, HdError **err);
 
-/* The freezer: v2 cgroup.freeze (waits for "frozen 1" in cgroup.events), v1 freezer.state. */
+/* The freezer: v2 cgroup.freeze (waits for "frozen 1" in cgroup.events), v1 freezer.state
+ * (waits for it to read back). The wait is bounded (5 s): -ETIMEDOUT, and a freeze
+ * that did not finish is undone. -EOPNOTSUPP without a freezer. */
 int hd_ct_cgroup_freeze(HdCtCgroup *cg, bool frozen, HdError **err);
 
 typedef struct HdCtCgroupStats {
@@ -86,17 +97,22 @@ typedef struct HdCtCgroupStats {
         uint64_t io_read_bytes, io_write_bytes;
         uint64_t oom_kills;
 } HdCtCgroupStats;
+/* What the kernel counts for the group; a figure this host does not keep reads 0.
+ * -ENOENT when the group is gone. */
 int hd_ct_cgroup_stats(HdCtCgroup *cg, HdCtCgroupStats *ret, HdError **err);
 
 /* Count of OOM kills in the group so far (v2 memory.events oom_kill, v1
  * memory.oom_control oom_kill). */
 int hd_ct_cgroup_oom_kills(HdCtCgroup *cg, uint64_t *ret, HdError **err);
 
-/* The pids in the group (v1: the memory or pids hierarchy's cgroup.procs). */
+/* The pids in the group (v1: every hierarchy's cgroup.procs, merged), sorted.
+ * *ret is malloc()ed (NULL when the group is empty): free() it. -ENOENT when the
+ * group is gone. */
 int hd_ct_cgroup_pids(HdCtCgroup *cg, pid_t **ret, size_t *ret_n, HdError **err);
 
 /* Signals every process in the group (v2 cgroup.kill for SIGKILL where present;
- * otherwise freeze, signal each pid, thaw). */
+ * otherwise freeze, signal each pid, thaw). A group the caller froze stays frozen,
+ * except after SIGKILL, which needs the processes thawed to die. */
 int hd_ct_cgroup_kill(HdCtCgroup *cg, int sig, HdError **err);
 
 /* Removes the group from every hierarchy, killing what is left first and waiting
