@@ -1,0 +1,159 @@
+/* The container bundle: the directory hostd prepares for one container and the
+ * files it shares with that container's monitor (hostd-monitor).
+ *
+ *   <bundle>/config.json   written by hostd: what to run and how (HdCtBundle)
+ *   <bundle>/state.json    written by the monitor once the container's init has
+ *                          exec'd (HdCtState): who to watch, liveness = pid + start time
+ *   <bundle>/exit.json     written by the monitor when the container's init exited
+ *                          (HdCtExit)
+ *
+ * state.json and exit.json are written atomically (temp file, fsync, rename), so a
+ * reader sees the whole old file, the whole new one, or none (-ENOENT).
+ *
+ * Links jansson and hd_lib only: hostd and the monitor both use it.
+ * Errors: int < 0 (-errno) plus HdError; the message names the file and the field. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hd-error.h"
+
+#define HD_CT_CONFIG_FILE "config.json"
+#define HD_CT_STATE_FILE  "state.json"
+#define HD_CT_EXIT_FILE   "exit.json"
+
+typedef struct HdCtRlimit {
+        int resource; /* RLIMIT_* */
+        uint64_t soft, hard;
+} HdCtRlimit;
+
+/* One line of uid_map/gid_map: container id, host id, count. */
+typedef struct HdCtIdMap {
+        uint32_t inside, outside, count;
+} HdCtIdMap;
+
+typedef enum HdCtNetwork {
+        HD_CT_NETWORK_NONE = 0, /* a new net namespace with only lo, up */
+        HD_CT_NETWORK_HOST = 1, /* the host's net namespace */
+} HdCtNetwork;
+
+typedef struct HdCtBundle {
+        char *dir; /* the bundle directory, absolute, as given to hd_ct_bundle_load */
+        char *uuid;
+        char *name;
+
+        /* rootfs: overlayfs of lower[0] (top) … lower[n-1] (base) + upper/work, at merged */
+        char **lower; /* NULL-terminated */
+        size_t n_lower;
+        char *upper, *work, *merged;
+
+        /* process */
+        char **args; /* NULL-terminated, n_args >= 1 */
+        size_t n_args;
+        char **env; /* NULL-terminated "K=V" */
+        size_t n_env;
+        char *cwd;  /* absolute, inside the rootfs */
+        char *user; /* "uid[:gid]" or "name[:group]", resolved inside the container */
+        HdCtRlimit *rlimits;
+        size_t n_rlimits;
+
+        char *hostname;
+
+        bool userns; /* uid_map/gid_map are set (each at least one line) */
+        HdCtIdMap *uid_map, *gid_map;
+        size_t n_uid_map, n_gid_map;
+
+        HdCtNetwork network;
+
+        /* cgroup: "hostd/<cgroup_name>"; 0 = no limit */
+        char *cgroup_name;
+        int64_t memory_bytes, cpu_quota_us, cpu_period_us, pids_max;
+
+        /* security */
+        uint64_t caps; /* bounding set as 1ULL << CAP_x */
+        bool no_new_privs;
+        char *seccomp_path; /* NULL: no filter */
+
+        /* log: CRI format, rotated at log_max_bytes into log_max_files files in all */
+        char *log_path;
+        int64_t log_max_bytes; /* 0: never rotate */
+        unsigned log_max_files;
+
+        int stop_signal;
+} HdCtBundle;
+
+/* Reads and validates <dir>/config.json (types, ranges, absolute paths, known
+ * capability and rlimit names; unknown keys are rejected). On success *ret is a
+ * new bundle the caller frees with hd_ct_bundle_free. */
+int hd_ct_bundle_load(const char *dir, HdCtBundle **ret, HdError **err);
+/* The same from a JSON text already in memory (tests, fuzzing); dir is recorded as
+ * the bundle directory. */
+int hd_ct_bundle_parse(const char *dir, const char *json, size_t len, HdCtBundle **ret,
+                       HdError **err);
+void hd_ct_bundle_free(HdCtBundle *b);
+HD_DEFINE_CLEANUP(HdCtBundle *, hd_ct_bundle_free)
+
+/* "CAP_CHOWN" → 0 (CAP_CHOWN); -EINVAL for an unknown name. And back (NULL if unknown). */
+int hd_ct_cap_from_name(const char *name);
+const char *hd_ct_cap_to_name(int cap);
+/* "RLIMIT_NOFILE" → RLIMIT_NOFILE; -EINVAL for an unknown name. */
+int hd_ct_rlimit_from_name(const char *name);
+
+/* ---- liveness ----------------------------------------------------------------------- */
+
+/* Field 22 of /proc/<pid>/stat (start time in clock ticks since boot). -ENOENT (or
+ * -ESRCH) when there is no such process. */
+int hd_ct_pid_start_time(pid_t pid, uint64_t *ret);
+/* True when pid exists and started at start_time (not a recycled pid). */
+bool hd_ct_pid_alive(pid_t pid, uint64_t start_time);
+
+/* ---- state.json --------------------------------------------------------------------- */
+
+typedef struct HdCtState {
+        pid_t monitor_pid;
+        uint64_t monitor_start_time;
+        pid_t pid; /* the container's init, in hostd's pid namespace */
+        uint64_t start_time;
+        int64_t started_at_ms; /* ms since the epoch; RFC 3339 UTC in the file */
+} HdCtState;
+
+/* Writes <dir>/state.json atomically. */
+int hd_ct_state_write(const char *dir, const HdCtState *s, HdError **err);
+/* Reads <dir>/state.json; -ENOENT (with err set) when the file is absent. */
+int hd_ct_state_read(const char *dir, HdCtState *ret, HdError **err);
+/* The container's init and its monitor, each per pid + start time. */
+bool hd_ct_state_container_alive(const HdCtState *s);
+bool hd_ct_state_monitor_alive(const HdCtState *s);
+
+/* ---- exit.json ---------------------------------------------------------------------- */
+
+typedef enum HdCtExitReason {
+        HD_CT_EXIT_EXITED = 0, /* init called exit(); exit_code is its status */
+        HD_CT_EXIT_SIGNAL = 1, /* killed by a signal; exit_code = 128 + signal */
+        HD_CT_EXIT_OOM = 2,    /* killed (SIGKILL) while the group's oom_kills went up */
+} HdCtExitReason;
+
+typedef struct HdCtExit {
+        int exit_code;
+        int signal; /* 0 if none */
+        HdCtExitReason reason;
+        int64_t finished_at_ms;
+        uint64_t oom_kills; /* during this run */
+} HdCtExit;
+
+/* "exited", "signal", "oom"; and back (-EINVAL for anything else). */
+const char *hd_ct_exit_reason_to_string(HdCtExitReason r);
+int hd_ct_exit_reason_from_string(const char *s, HdCtExitReason *ret);
+
+/* Fills *ret from a waitpid() status and the OOM kills counted during the run:
+ * Docker's conventions (128 + signal; "oom" for a SIGKILL with oom_kills > 0). */
+void hd_ct_exit_from_wait_status(int wstatus, uint64_t oom_kills, int64_t finished_at_ms,
+                                 HdCtExit *ret);
+
+/* Writes <dir>/exit.json atomically. */
+int hd_ct_exit_write(const char *dir, const HdCtExit *e, HdError **err);
+/* Reads <dir>/exit.json; -ENOENT (with err set) when the file is absent. */
+int hd_ct_exit_read(const char *dir, HdCtExit *ret, HdError **err);

@@ -1,0 +1,377 @@
+/* Tests for ct-bundle.c: config.json parsing and validation, state.json and
+ * exit.json round trips, liveness from /proc/PID/stat. */
+#include <check.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "ct-bundle.h"
+#include "hd-util.h"
+
+static const char full_config[] =
+        "{\"uuid\": \"0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f\", \"name\": \"web\","
+        " \"rootfs\": {\"lower\": [\"/l/top\", \"/l/base\"], \"upper\": \"/b/upper\","
+        "   \"work\": \"/b/work\", \"merged\": \"/b/rootfs\"},"
+        " \"process\": {\"args\": [\"/bin/sh\", \"-c\", \"echo hi\"],"
+        "   \"env\": [\"PATH=/bin\", \"K=V=W\"], \"cwd\": \"/tmp\", \"user\": \"nobody:nogroup\","
+        "   \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1024, \"hard\": 4096},"
+        "                 {\"type\": \"RLIMIT_CORE\", \"soft\": -1, \"hard\": -1}]},"
+        " \"hostname\": \"webhost\","
+        " \"userns\": {\"uid_map\": [[0, 100000, 65536]], \"gid_map\": [[0, 100000, 65536], "
+        "[65536, 5, 1]]},"
+        " \"network\": \"host\","
+        " \"cgroup\": {\"name\": \"0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f\", \"memory_bytes\": "
+        "67108864,"
+        "   \"cpu_quota_us\": 50000, \"cpu_period_us\": 100000, \"pids_max\": 100},"
+        " \"security\": {\"caps\": [\"CAP_CHOWN\", \"CAP_KILL\"], \"no_new_privs\": false,"
+        "   \"seccomp\": \"/b/seccomp.bpf\"},"
+        " \"log\": {\"path\": \"/b/console.log\", \"max_bytes\": 1000, \"max_files\": 3},"
+        " \"stop_signal\": 2}";
+
+static const char min_config[] =
+        "{\"uuid\": \"u\", \"name\": \"n\","
+        " \"rootfs\": {\"lower\": [\"/l\"], \"upper\": \"/u\", \"work\": \"/w\", \"merged\": "
+        "\"/m\"},"
+        " \"process\": {\"args\": [\"sh\"]},"
+        " \"cgroup\": {\"name\": \"n\"},"
+        " \"security\": {\"caps\": []},"
+        " \"log\": {\"path\": \"/b/console.log\"}}";
+
+START_TEST(test_parse_full)
+{
+        _cleanup_(hd_ct_bundle_freep) HdCtBundle *b = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_ct_bundle_parse("/b", full_config, strlen(full_config), &b, &err), 0);
+        ck_assert_ptr_null(err);
+        ck_assert_str_eq(b->dir, "/b");
+        ck_assert_str_eq(b->name, "web");
+        ck_assert_uint_eq(b->n_lower, 2);
+        ck_assert_str_eq(b->lower[0], "/l/top");
+        ck_assert_str_eq(b->lower[1], "/l/base");
+        ck_assert_ptr_null(b->lower[2]);
+        ck_assert_str_eq(b->merged, "/b/rootfs");
+        ck_assert_uint_eq(b->n_args, 3);
+        ck_assert_str_eq(b->args[2], "echo hi");
+        ck_assert_ptr_null(b->args[3]);
+        ck_assert_uint_eq(b->n_env, 2);
+        ck_assert_str_eq(b->env[1], "K=V=W");
+        ck_assert_str_eq(b->cwd, "/tmp");
+        ck_assert_str_eq(b->user, "nobody:nogroup");
+        ck_assert_uint_eq(b->n_rlimits, 2);
+        ck_assert_int_eq(b->rlimits[0].resource, RLIMIT_NOFILE);
+        ck_assert_uint_eq(b->rlimits[0].soft, 1024);
+        ck_assert_uint_eq(b->rlimits[0].hard, 4096);
+        ck_assert(b->rlimits[1].soft == RLIM_INFINITY && b->rlimits[1].hard == RLIM_INFINITY);
+        ck_assert_str_eq(b->hostname, "webhost");
+        ck_assert(b->userns);
+        ck_assert_uint_eq(b->n_uid_map, 1);
+        ck_assert_uint_eq(b->uid_map[0].outside, 100000);
+        ck_assert_uint_eq(b->n_gid_map, 2);
+        ck_assert_uint_eq(b->gid_map[1].inside, 65536);
+        ck_assert_uint_eq(b->gid_map[1].count, 1);
+        ck_assert_int_eq(b->network, HD_CT_NETWORK_HOST);
+        ck_assert_int_eq(b->memory_bytes, 67108864);
+        ck_assert_int_eq(b->cpu_quota_us, 50000);
+        ck_assert_int_eq(b->pids_max, 100);
+        ck_assert(b->caps == ((1ULL << CAP_CHOWN) | (1ULL << CAP_KILL)));
+        ck_assert(!b->no_new_privs);
+        ck_assert_str_eq(b->seccomp_path, "/b/seccomp.bpf");
+        ck_assert_str_eq(b->log_path, "/b/console.log");
+        ck_assert_int_eq(b->log_max_bytes, 1000);
+        ck_assert_uint_eq(b->log_max_files, 3);
+        ck_assert_int_eq(b->stop_signal, SIGINT);
+}
+END_TEST
+
+START_TEST(test_parse_defaults)
+{
+        _cleanup_(hd_ct_bundle_freep) HdCtBundle *b = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_ct_bundle_parse("/b", min_config, strlen(min_config), &b, &err), 0);
+        ck_assert_str_eq(b->cwd, "/");
+        ck_assert_str_eq(b->user, "0:0");
+        ck_assert_uint_eq(b->n_env, 0);
+        ck_assert_ptr_null(b->env[0]);
+        ck_assert_str_eq(b->hostname, "n");
+        ck_assert(!b->userns);
+        ck_assert_int_eq(b->network, HD_CT_NETWORK_NONE);
+        ck_assert(b->caps == 0);
+        ck_assert(b->no_new_privs);
+        ck_assert_ptr_null(b->seccomp_path);
+        ck_assert_int_eq(b->log_max_bytes, 0);
+        ck_assert_uint_eq(b->log_max_files, 1);
+        ck_assert_int_eq(b->stop_signal, SIGTERM);
+}
+END_TEST
+
+/* Replaces the first occurrence of from in min_config with to and expects a
+ * failure naming field. */
+static void expect_bad(const char *from, const char *to, const char *field)
+{
+        const char *at = strstr(min_config, from);
+        ck_assert_msg(at, "%s not in the config", from);
+        char buf[2048];
+        snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - min_config), min_config, to,
+                 at + strlen(from));
+        HdCtBundle *b = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        int r = hd_ct_bundle_parse("/b", buf, strlen(buf), &b, &err);
+        ck_assert_msg(r == -EINVAL, "%s → %s: %d", from, to, r);
+        ck_assert_ptr_null(b);
+        ck_assert_ptr_nonnull(err);
+        if (field)
+                ck_assert_msg(err->field && strcmp(err->field, field) == 0, "%s: field %s (%s)", to,
+                              err->field ? err->field : "(none)", err->message);
+        ck_assert(err->message && strstr(err->message, "config.json"));
+}
+
+START_TEST(test_parse_errors)
+{
+        expect_bad("{\"uuid\"", "[{\"uuid\"", NULL); /* not JSON */
+        expect_bad("\"uuid\": \"u\", ", "", "uuid");
+        expect_bad("\"uuid\": \"u\"", "\"uuid\": 7", "uuid");
+        expect_bad("\"name\": \"n\",", "\"name\": \"n\", \"name\": \"m\",", NULL); /* dup */
+        expect_bad("\"name\": \"n\",", "\"name\": \"n\", \"nmae\": 1,", "nmae");
+        expect_bad("[\"/l\"]", "[]", "rootfs.lower");
+        expect_bad("[\"/l\"]", "[\"l\"]", "rootfs.lower[0]");
+        expect_bad("[\"/l\"]", "\"/l\"", "rootfs.lower");
+        expect_bad("\"upper\": \"/u\"", "\"upper\": \"u\"", "rootfs.upper");
+        expect_bad("\"upper\": \"/u\", ", "", "rootfs.upper");
+        expect_bad("\"merged\": \"/m\"", "\"merged\": \"/m\", \"extra\": 1", "rootfs.extra");
+        expect_bad("[\"sh\"]", "[]", "process.args");
+        expect_bad("[\"sh\"]", "[\"sh\", 1]", "process.args[1]");
+        expect_bad("[\"sh\"]", "[\"s\\u0000h\"]", NULL); /* jansson refuses NUL */
+        expect_bad("[\"sh\"]}", "[\"sh\"], \"env\": [\"NOEQUALS\"]}", "process.env[0]");
+        expect_bad("[\"sh\"]}", "[\"sh\"], \"cwd\": \"tmp\"}", "process.cwd");
+        expect_bad("[\"sh\"]}", "[\"sh\"], \"user\": \"\"}", "process.user");
+        expect_bad("[\"sh\"]}",
+                   "[\"sh\"], \"rlimits\": [{\"type\": \"RLIMIT_X\", \"soft\": 1, "
+                   "\"hard\": 1}]}",
+                   "process.rlimits[0].type");
+        expect_bad("[\"sh\"]}",
+                   "[\"sh\"], \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", "
+                   "\"soft\": 2, \"hard\": 1}]}",
+                   "process.rlimits[0]");
+        expect_bad("\"caps\": []", "\"caps\": [\"CAP_NOPE\"]", "security.caps[0]");
+        expect_bad("\"caps\": []", "\"caps\": [], \"seccomp\": \"rel.bpf\"", "security.seccomp");
+        expect_bad("\"caps\": []", "\"caps\": [], \"no_new_privs\": 1", "security.no_new_privs");
+        expect_bad("{\"name\": \"n\"}", "{\"name\": \"../x\"}", "cgroup.name");
+        expect_bad("{\"name\": \"n\"}", "{\"name\": \"n\", \"pids_max\": -1}", "cgroup.pids_max");
+        expect_bad("\"log\": {\"path\": \"/b/console.log\"}",
+                   "\"log\": {\"path\": \"/b/console.log\", \"max_files\": 0}", "log.max_files");
+        expect_bad("\"uuid\": \"u\",", "\"uuid\": \"u\", \"network\": \"bridge\",", "network");
+        expect_bad("\"uuid\": \"u\",", "\"uuid\": \"u\", \"stop_signal\": 99,", "stop_signal");
+        expect_bad("\"uuid\": \"u\",", "\"uuid\": \"u\", \"userns\": {\"uid_map\": []},",
+                   "userns.uid_map");
+        expect_bad("\"uuid\": \"u\",",
+                   "\"uuid\": \"u\", \"userns\": {\"uid_map\": [[0, 1, 0]], \"gid_map\": [[0, "
+                   "1, 1]]},",
+                   "userns.uid_map[0]");
+        expect_bad("\"uuid\": \"u\",",
+                   "\"uuid\": \"u\", \"userns\": {\"uid_map\": [[0, 1, 1]], \"gid_map\": [[0, "
+                   "-1, 1]]},",
+                   "userns.gid_map[0]");
+        expect_bad("\"uuid\": \"u\",",
+                   "\"uuid\": \"u\", \"hostname\": "
+                   "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",",
+                   "hostname");
+}
+END_TEST
+
+START_TEST(test_names)
+{
+        ck_assert_int_eq(hd_ct_cap_from_name("CAP_CHOWN"), CAP_CHOWN);
+        ck_assert_int_eq(hd_ct_cap_from_name("CAP_AUDIT_WRITE"), CAP_AUDIT_WRITE);
+        ck_assert_int_eq(hd_ct_cap_from_name("CAP_CHECKPOINT_RESTORE"), 40);
+        ck_assert_int_lt(hd_ct_cap_from_name("chown"), 0);
+        ck_assert_int_lt(hd_ct_cap_from_name(NULL), 0);
+        for (int c = 0; c <= 40; c++)
+                ck_assert_int_eq(hd_ct_cap_from_name(hd_ct_cap_to_name(c)), c);
+        ck_assert_ptr_null(hd_ct_cap_to_name(41));
+        ck_assert_int_eq(hd_ct_rlimit_from_name("RLIMIT_NPROC"), RLIMIT_NPROC);
+        ck_assert_int_lt(hd_ct_rlimit_from_name("NOFILE"), 0);
+}
+END_TEST
+
+static char *make_tmpdir(void)
+{
+        char *d = strdup("/tmp/test-ct-bundle.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(d));
+        return d;
+}
+
+static void rm_tmpdir(const char *d)
+{
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        ck_assert_int_eq(hd_write_file_atomic(path, text, strlen(text), 0644), 0);
+}
+
+START_TEST(test_load)
+{
+        _cleanup_free_ char *d = make_tmpdir();
+        _cleanup_error_ HdError *err = NULL;
+        HdCtBundle *b = NULL;
+        ck_assert_int_eq(hd_ct_bundle_load(d, &b, &err), -ENOENT);
+        ck_assert(strstr(err->message, "config.json"));
+        write_text(d, "config.json", full_config);
+        hd_error_free(err);
+        err = NULL;
+        ck_assert_int_eq(hd_ct_bundle_load(d, &b, &err), 0);
+        ck_assert_str_eq(b->dir, d);
+        ck_assert_str_eq(b->uuid, "0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f");
+        hd_ct_bundle_free(b);
+        rm_tmpdir(d);
+}
+END_TEST
+
+START_TEST(test_state_round_trip)
+{
+        _cleanup_free_ char *d = make_tmpdir();
+        _cleanup_error_ HdError *err = NULL;
+        HdCtState s = { 0 }, back = { 0 };
+        ck_assert_int_eq(hd_ct_state_read(d, &back, &err), -ENOENT);
+        hd_error_free(err);
+        err = NULL;
+
+        s.monitor_pid = getpid();
+        ck_assert_int_eq(hd_ct_pid_start_time(getpid(), &s.monitor_start_time), 0);
+        s.pid = getppid();
+        ck_assert_int_eq(hd_ct_pid_start_time(getppid(), &s.start_time), 0);
+        s.started_at_ms = 1795348800123; /* 2026-11-22T12:00:00.123Z */
+        ck_assert_int_eq(hd_ct_state_write(d, &s, &err), 0);
+        ck_assert_int_eq(hd_ct_state_read(d, &back, &err), 0);
+        ck_assert_int_eq(back.monitor_pid, s.monitor_pid);
+        ck_assert_uint_eq(back.monitor_start_time, s.monitor_start_time);
+        ck_assert_int_eq(back.pid, s.pid);
+        ck_assert_uint_eq(back.start_time, s.start_time);
+        ck_assert_int_eq(back.started_at_ms, s.started_at_ms);
+        ck_assert(hd_ct_state_monitor_alive(&back));
+        ck_assert(hd_ct_state_container_alive(&back));
+
+        /* The file on disk: one JSON line with the documented keys. */
+        char path[512];
+        _cleanup_free_ char *text = NULL;
+        snprintf(path, sizeof(path), "%s/state.json", d);
+        ck_assert_int_eq(hd_read_file(path, 4096, &text, NULL), 0);
+        ck_assert(strstr(text, "\"started_at\":\"2026-11-22T12:00:00.123Z\""));
+        ck_assert(strstr(text, "\"monitor_pid\":"));
+        ck_assert(text[strlen(text) - 1] == '\n');
+
+        /* A recycled pid (other start time) is not alive. */
+        back.start_time++;
+        ck_assert(!hd_ct_state_container_alive(&back));
+
+        write_text(d, "state.json", "{\"monitor_pid\": 1}");
+        ck_assert_int_eq(hd_ct_state_read(d, &back, &err), -EINVAL);
+        ck_assert_ptr_nonnull(err);
+        rm_tmpdir(d);
+}
+END_TEST
+
+START_TEST(test_exit_round_trip)
+{
+        _cleanup_free_ char *d = make_tmpdir();
+        _cleanup_error_ HdError *err = NULL;
+        HdCtExit e, back;
+        ck_assert_int_eq(hd_ct_exit_read(d, &back, &err), -ENOENT);
+        hd_error_free(err);
+        err = NULL;
+
+        hd_ct_exit_from_wait_status(3 << 8, 0, 1795348800000, &e); /* exit(3) */
+        ck_assert_int_eq(e.exit_code, 3);
+        ck_assert_int_eq(e.signal, 0);
+        ck_assert_int_eq(e.reason, HD_CT_EXIT_EXITED);
+        hd_ct_exit_from_wait_status(SIGKILL, 0, 0, &e);
+        ck_assert_int_eq(e.exit_code, 137);
+        ck_assert_int_eq(e.signal, SIGKILL);
+        ck_assert_int_eq(e.reason, HD_CT_EXIT_SIGNAL);
+        hd_ct_exit_from_wait_status(SIGTERM, 2, 0, &e);
+        ck_assert_int_eq(e.reason, HD_CT_EXIT_SIGNAL); /* OOM kills only SIGKILL */
+        hd_ct_exit_from_wait_status(SIGKILL, 1, 1795348800456, &e);
+        ck_assert_int_eq(e.reason, HD_CT_EXIT_OOM);
+
+        ck_assert_int_eq(hd_ct_exit_write(d, &e, &err), 0);
+        ck_assert_int_eq(hd_ct_exit_read(d, &back, &err), 0);
+        ck_assert_int_eq(back.exit_code, 137);
+        ck_assert_int_eq(back.signal, 9);
+        ck_assert_int_eq(back.reason, HD_CT_EXIT_OOM);
+        ck_assert_int_eq(back.finished_at_ms, 1795348800456);
+        ck_assert_uint_eq(back.oom_kills, 1);
+
+        HdCtExitReason r;
+        ck_assert_int_eq(hd_ct_exit_reason_from_string("signal", &r), 0);
+        ck_assert_int_eq(r, HD_CT_EXIT_SIGNAL);
+        ck_assert_int_lt(hd_ct_exit_reason_from_string("killed", &r), 0);
+        ck_assert_str_eq(hd_ct_exit_reason_to_string(HD_CT_EXIT_OOM), "oom");
+
+        write_text(d, "exit.json",
+                   "{\"exit_code\": 1, \"signal\": 0, \"reason\": \"nope\", \"finished_at\": "
+                   "\"2026-11-22T12:00:00.000Z\", \"oom_kills\": 0}");
+        ck_assert_int_eq(hd_ct_exit_read(d, &back, &err), -EINVAL);
+        ck_assert_str_eq(err->field, "reason");
+        rm_tmpdir(d);
+}
+END_TEST
+
+START_TEST(test_liveness)
+{
+        uint64_t st;
+        ck_assert_int_eq(hd_ct_pid_start_time(getpid(), &st), 0);
+        ck_assert(hd_ct_pid_alive(getpid(), st));
+        ck_assert(!hd_ct_pid_alive(getpid(), st + 1));
+        ck_assert(!hd_ct_pid_alive(0, 0));
+        ck_assert(!hd_ct_pid_alive(-1, 0));
+
+        /* A zombie is not alive; a reaped child does not exist. */
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+                _exit(0);
+        uint64_t cst = 0;
+        int r = hd_ct_pid_start_time(pid, &cst);
+        ck_assert(r == 0 || r == -ESRCH);
+        siginfo_t si;
+        ck_assert_int_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+        ck_assert_int_eq(hd_ct_pid_start_time(pid, &cst), 0);
+        ck_assert(!hd_ct_pid_alive(pid, cst));
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+        ck_assert_int_eq(hd_ct_pid_start_time(pid, &cst), -ESRCH);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+        Suite *s = suite_create("ct-bundle");
+        TCase *tc = tcase_create("bundle");
+        tcase_add_test(tc, test_parse_full);
+        tcase_add_test(tc, test_parse_defaults);
+        tcase_add_test(tc, test_parse_errors);
+        tcase_add_test(tc, test_names);
+        tcase_add_test(tc, test_load);
+        tcase_add_test(tc, test_state_round_trip);
+        tcase_add_test(tc, test_exit_round_trip);
+        tcase_add_test(tc, test_liveness);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(suite());
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
