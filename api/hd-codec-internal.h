@@ -10,6 +10,7 @@
 
 #include "hd-error.h"
 #include "hd-macro.h"
+#include "hd-spec.h"
 
 /* Sets a validation error (-EINVAL) on field; -ENOMEM if the message cannot be built. */
 int hd_codec_fail(HdError **err, const char *field, const char *fmt, ...) HD_PRINTF(3, 4);
@@ -51,3 +52,10 @@ int hd_codec_check_label_value(const char *value, const char *field, HdError **e
 /* Adds v under key of o, taking ownership of v; false when o or v is NULL or on
  * allocation failure. */
 bool hd_codec_add(json_t *o, const char *key, json_t *v);
+
+/* Shared by the spec and exec parsers. The command's members and the env's values
+ * must already be known to be strings. */
+int hd_codec_parse_command(const json_t *a, HdStrv *ret, HdError **err);
+int hd_codec_parse_env(const json_t *o, HdKVList *ret, HdError **err);
+/* uid[:gid] or name[:group]. */
+bool hd_codec_user_is_valid(const char *s);

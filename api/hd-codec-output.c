@@ -79,7 +79,8 @@ static bool spec_fields_to_json(json_t *o, const HdInstanceSpec *s)
                 ok = hd_codec_add(o, "command", strv_to_json(&s->command)) &&
                      hd_codec_add(o, "env", kvlist_to_json(&s->env)) &&
                      (!s->workdir || hd_codec_add(o, "workdir", jstr(s->workdir))) &&
-                     (!s->user || hd_codec_add(o, "user", jstr(s->user)));
+                     (!s->user || hd_codec_add(o, "user", jstr(s->user))) &&
+                     hd_codec_add(o, "network", jstr(s->network ? s->network : "none"));
         ok = ok && hd_codec_add(o, "hostname", jstr(s->hostname ? s->hostname : s->name)) &&
              hd_codec_add(o, "labels", kvlist_to_json(&s->labels));
         if (!ok)

@@ -292,7 +292,7 @@ int hd_codec_parse_object(const char *body, size_t len, json_t **ret, HdError **
 
 static const char *const spec_fields[] = {
         "name",     "kind",   "image",     "command",        "env",       "workdir", "user",
-        "hostname", "labels", "resources", "restart_policy", "autostart", NULL,
+        "hostname", "labels", "resources", "restart_policy", "autostart", "network", NULL,
 };
 static const char *const resources_fields[] = { "vcpus", "memory_mb", "pids_max", "disk_gb", NULL };
 static const char *const restart_fields[] = { "name", "max_retries", NULL };
@@ -347,7 +347,7 @@ static bool user_part_is_valid(const char *s, size_t n)
         return true;
 }
 
-static bool user_is_valid(const char *s)
+bool hd_codec_user_is_valid(const char *s)
 {
         const char *colon = strchr(s, ':');
         if (!colon)
@@ -388,7 +388,7 @@ static int check_image(const char *image, HdError **err)
         return 0;
 }
 
-static int parse_command(const json_t *a, HdStrv *ret, HdError **err)
+int hd_codec_parse_command(const json_t *a, HdStrv *ret, HdError **err)
 {
         if (json_array_size(a) > HD_MAX_COMMAND_ARGS)
                 return hd_codec_fail(err, "command", "must have at most %d arguments",
@@ -410,7 +410,7 @@ static int parse_command(const json_t *a, HdStrv *ret, HdError **err)
         return 0;
 }
 
-static int parse_env(const json_t *o, HdKVList *ret, HdError **err)
+int hd_codec_parse_env(const json_t *o, HdKVList *ret, HdError **err)
 {
         if (json_object_size(o) > HD_MAX_ENV)
                 return hd_codec_fail(err, "env", "must have at most %d variables", HD_MAX_ENV);
@@ -576,7 +576,7 @@ static int parse_restart_policy(const json_t *o, HdRestartPolicy *ret_policy, in
 /* Fields that one kind cannot honour; rejected by name rather than ignored. */
 static int check_kind_fields(const json_t *j, HdKind kind, HdError **err)
 {
-        static const char *const vm_top[] = { "command", "env", "workdir", "user" };
+        static const char *const vm_top[] = { "command", "env", "workdir", "user", "network" };
         const json_t *res = json_object_get(j, "resources");
         const char *k = hd_kind_to_string(kind);
 
@@ -630,6 +630,7 @@ static int spec_check_shape(const json_t *j, HdError **err)
                 { "resources", JT_OBJECT },
                 { "restart_policy", JT_OBJECT },
                 { "autostart", JT_BOOLEAN },
+                { "network", JT_STRING },
         };
         for (size_t i = 0; i < HD_ARRAY_SIZE(top); i++)
                 if ((r = hd_codec_check_type(json_object_get(j, top[i].name), top[i].type,
@@ -704,9 +705,10 @@ int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdErr
         if (!(s.name = strdup(name)) || !(s.image = strdup(image)))
                 goto oom;
 
-        if ((v = json_object_get(j, "command")) && (r = parse_command(v, &s.command, err)) < 0)
+        if ((v = json_object_get(j, "command")) &&
+            (r = hd_codec_parse_command(v, &s.command, err)) < 0)
                 goto fail;
-        if ((v = json_object_get(j, "env")) && (r = parse_env(v, &s.env, err)) < 0)
+        if ((v = json_object_get(j, "env")) && (r = hd_codec_parse_env(v, &s.env, err)) < 0)
                 goto fail;
 
         if ((v = json_object_get(j, "workdir"))) {
@@ -728,7 +730,7 @@ int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdErr
 
         if ((v = json_object_get(j, "user"))) {
                 const char *u = json_string_value(v);
-                if (!user_is_valid(u)) {
+                if (!hd_codec_user_is_valid(u)) {
                         r = hd_codec_fail(
                                 err, "user",
                                 "`%.*s` is not a valid user: use a name or uid, optionally "
@@ -751,6 +753,18 @@ int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdErr
         }
         if (!(s.hostname = strdup(hostname ? hostname : name)))
                 goto oom;
+
+        if ((v = json_object_get(j, "network"))) {
+                const char *n = json_string_value(v);
+                if (strcmp(n, "none") != 0 && strcmp(n, "host") != 0) {
+                        r = hd_codec_fail(err, "network",
+                                          "`%.*s` is not a network mode: use `none` or `host`",
+                                          HD_CODEC_Q(n));
+                        goto fail;
+                }
+                if (strcmp(n, "none") != 0 && !(s.network = strdup(n)))
+                        goto oom;
+        }
 
         if ((v = json_object_get(j, "labels")) && (r = parse_labels(v, &s.labels, err)) < 0)
                 goto fail;

@@ -47,7 +47,7 @@ json_t *hd_codec_instance_spec_to_json(const HdInstanceSpec *s);
 
 /* Bump whenever hd_codec_instance_to_json()'s output changes: the store keeps
  * each instance's rendered JSON and renders again rows of another format. */
-#define HD_CODEC_INSTANCE_FORMAT 1
+#define HD_CODEC_INSTANCE_FORMAT 2
 
 /* An instance as the API returns it: the spec fields at top level plus uuid, state,
  * exit_code, reason, error, placement, revision, created_at, updated_at. */
@@ -101,6 +101,14 @@ char *hd_codec_image_transfer_args(const HdImagePullRequest *r);
  * format, size, created_at, config (the stored object) and layers. */
 json_t *hd_codec_image_to_json(const HdImage *i);
 json_t *hd_codec_event_to_json(const HdEvent *e);
+
+/* POST /v1/instances/{name}/exec: command (required), env, workdir, user, stdin (with
+ * stdin_encoding utf-8 or base64), timeout. *ret is the caller's to clear. */
+int hd_codec_exec_request_from_json(const json_t *j, HdExecRequest *ret, HdError **err);
+/* {"exit_code", "stdout", "stderr", "encoding": "utf-8"|"base64", "truncated", "timed_out"} */
+json_t *hd_codec_exec_result_to_json(const HdExecResult *r);
+/* {"time", "cpu": {…}, "memory": {…}, "pids": {…}, "io": {…}} */
+json_t *hd_codec_stats_to_json(const HdStats *s);
 
 /* {"error": {"code": code, "message": message, "field": field (omitted if NULL)}} */
 json_t *hd_codec_error_to_json(const char *code, const char *message, const char *field);

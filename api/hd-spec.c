@@ -265,6 +265,7 @@ void hd_instance_spec_clear(HdInstanceSpec *s)
         free(s->workdir);
         free(s->user);
         free(s->hostname);
+        free(s->network);
         hd_kvlist_clear(&s->labels);
         *s = (HdInstanceSpec){ 0 };
 }
@@ -273,14 +274,15 @@ void hd_instance_spec_clear(HdInstanceSpec *s)
 int hd_instance_spec_copy(HdInstanceSpec *dst, const HdInstanceSpec *src)
 {
         HdInstanceSpec t = *src;
-        t.name = t.image = t.workdir = t.user = t.hostname = NULL;
+        t.name = t.image = t.workdir = t.user = t.hostname = t.network = NULL;
         t.command = (HdStrv){ 0 };
         t.env = t.labels = (HdKVList){ 0 };
 
         if (!dup_opt(&t.name, src->name) || !dup_opt(&t.image, src->image) ||
             !dup_opt(&t.workdir, src->workdir) || !dup_opt(&t.user, src->user) ||
-            !dup_opt(&t.hostname, src->hostname) || hd_strv_copy(&t.command, &src->command) < 0 ||
-            hd_kvlist_copy(&t.env, &src->env) < 0 || hd_kvlist_copy(&t.labels, &src->labels) < 0) {
+            !dup_opt(&t.hostname, src->hostname) || !dup_opt(&t.network, src->network) ||
+            hd_strv_copy(&t.command, &src->command) < 0 || hd_kvlist_copy(&t.env, &src->env) < 0 ||
+            hd_kvlist_copy(&t.labels, &src->labels) < 0) {
                 hd_instance_spec_clear(&t);
                 *dst = (HdInstanceSpec){ 0 };
                 return -ENOMEM;
@@ -436,4 +438,25 @@ void hd_image_array_free(HdImage **a, size_t n)
         for (size_t k = 0; a && k < n; k++)
                 hd_image_free(a[k]);
         free(a);
+}
+
+void hd_exec_request_clear(HdExecRequest *r)
+{
+        if (!r)
+                return;
+        hd_strv_clear(&r->command);
+        hd_kvlist_clear(&r->env);
+        free(r->workdir);
+        free(r->user);
+        free(r->stdin_data);
+        *r = (HdExecRequest){ 0 };
+}
+
+void hd_exec_result_clear(HdExecResult *r)
+{
+        if (!r)
+                return;
+        free(r->out);
+        free(r->err);
+        *r = (HdExecResult){ 0 };
 }

@@ -118,6 +118,7 @@ typedef struct HdInstanceSpec {
         char *workdir;  /* containers only; NULL = image default */
         char *user;     /* containers only; NULL = image default */
         char *hostname; /* defaults to name */
+        char *network;  /* containers: "none" (NULL: the default) or "host" */
         HdKVList labels;
         HdResources resources;
         HdRestartPolicy restart_policy;
@@ -211,6 +212,51 @@ void hd_image_array_free(HdImage **a, size_t n);
 /* Frees the strings of each of the n layers, then the array. */
 void hd_image_layers_free(HdImageLayer *a, size_t n);
 
+/* ---- logs, exec and stats: the same shapes for both kinds ---------------------------- */
+
+typedef enum HdLogStreams {
+        HD_LOG_STDOUT = 1,
+        HD_LOG_STDERR = 2,
+        HD_LOG_ALL = 3,
+} HdLogStreams;
+
+typedef struct HdLogOptions {
+        int64_t tail; /* the last N lines; < 0: all */
+        bool follow;  /* go on until the instance's process ends */
+        bool timestamps;
+        HdLogStreams streams;
+} HdLogOptions;
+
+#define HD_EXEC_OUTPUT_MAX (16U << 20)
+
+typedef struct HdExecRequest {
+        HdStrv command;
+        HdKVList env;
+        char *workdir; /* NULL: the instance's */
+        char *user;    /* NULL: the instance's */
+        char *stdin_data;
+        size_t stdin_len;
+        int timeout_s;
+} HdExecRequest;
+
+typedef struct HdExecResult {
+        int exit_code;
+        bool timed_out;
+        bool truncated; /* an output passed HD_EXEC_OUTPUT_MAX and was cut */
+        char *out, *err;
+        size_t out_len, err_len;
+} HdExecResult;
+
+typedef struct HdStats {
+        int64_t time_ms;
+        uint64_t cpu_usage_ns, cpu_user_ns, cpu_system_ns;
+        uint64_t cpu_throttled_periods, cpu_throttled_ns;
+        uint64_t memory_bytes, memory_peak_bytes, memory_limit_bytes;
+        uint64_t oom_kills;
+        uint64_t pids_current, pids_limit;
+        uint64_t io_read_bytes, io_write_bytes;
+} HdStats;
+
 /* Each _clear frees what the struct owns and zeroes it; each _free also frees the
  * struct. All accept NULL. */
 void hd_kvlist_clear(HdKVList *l);
@@ -227,6 +273,8 @@ int hd_strv_copy(HdStrv *dst, const HdStrv *src);
 void hd_instance_spec_clear(HdInstanceSpec *s);
 int hd_instance_spec_copy(HdInstanceSpec *dst, const HdInstanceSpec *src);
 void hd_placement_clear(HdPlacement *p);
+void hd_exec_request_clear(HdExecRequest *r);
+void hd_exec_result_clear(HdExecResult *r);
 void hd_instance_clear(HdInstance *i);
 void hd_instance_free(HdInstance *i);
 int hd_instance_copy(HdInstance *dst, const HdInstance *src);

@@ -77,6 +77,8 @@ static const Key keys[] = {
           "keep device nodes found in image layers (default false: refused)" },
         { "image-keep-setid", KEY_BOOL, OFF(image_keep_setid), 0, 0,
           "keep setuid/setgid bits in image layers (default false: dropped)" },
+        { "allow-privileged", KEY_BOOL, OFF(allow_privileged), 0, 0,
+          "let containers ask for privileged knobs: network host (default false: refused)" },
 };
 
 static const Key *find_key(const char *name)

@@ -25,6 +25,7 @@ typedef struct HdConfig {
         int64_t op_workers;
         bool image_allow_devices;
         bool image_keep_setid;
+        bool allow_privileged;
         bool print_routes;
         bool show_help;
         bool show_version;

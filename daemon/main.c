@@ -43,6 +43,12 @@ static int take_lock(const char *state_dir, HdError **err)
         return TAKE_FD(fd);
 }
 
+static void drivers_freep(HdDriver ***d)
+{
+        if (*d)
+                hd_drivers_free(*d);
+}
+
 static int run(HdConfig *cfg, HdError **err)
 {
         int r = hd_mkdir_p(cfg->state_dir, 0700);
@@ -108,9 +114,24 @@ static int run(HdConfig *cfg, HdError **err)
         if (r < 0)
                 return hd_error_wrap(err, "image store `%s`", images_root);
 
-        HdDriver *drivers[HD_KIND__COUNT];
+        /* Block the signals before any thread exists (drivers start theirs in the
+         * core) so only sigwait sees them. */
+        sigset_t sigs;
+        sigemptyset(&sigs);
+        sigaddset(&sigs, SIGTERM);
+        sigaddset(&sigs, SIGINT);
+        sigaddset(&sigs, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+        HdDriver *drivers[HD_KIND__COUNT] = { 0 };
         const char *reasons[HD_KIND__COUNT];
-        hd_drivers_builtin(drivers, reasons);
+        HdDriversConfig dcfg = {
+                .state_dir = cfg->state_dir,
+                .images = images,
+                .allow_privileged = cfg->allow_privileged,
+        };
+        hd_drivers_builtin(&dcfg, drivers, reasons);
+        _cleanup_(drivers_freep) HdDriver **owned_drivers = drivers;
 
         HdCoreConfig ccfg = {
                 .cpu_overcommit = cfg->cpu_overcommit,
@@ -123,14 +144,6 @@ static int run(HdConfig *cfg, HdError **err)
                 r = hd_core_start(core, err);
         if (r < 0)
                 return r;
-
-        /* Block the signals before any thread exists so only sigwait sees them. */
-        sigset_t sigs;
-        sigemptyset(&sigs);
-        sigaddset(&sigs, SIGTERM);
-        sigaddset(&sigs, SIGINT);
-        sigaddset(&sigs, SIGHUP);
-        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
         HdHttpConfig hcfg = {
                 .socket_path = cfg->socket_path,

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -276,4 +277,73 @@ bool hd_secret_equal(const char *a, const char *b)
         for (size_t i = 0; i < la; i++)
                 diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
         return diff == 0 && lb > 0;
+}
+
+/* ---- base64 ------------------------------------------------------------------- */
+
+static const char b64_alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *hd_base64_encode(const void *data, size_t len)
+{
+        const unsigned char *p = data;
+        char *out = malloc((len + 2) / 3 * 4 + 1);
+        if (!out)
+                return NULL;
+        size_t o = 0;
+        for (size_t i = 0; i < len; i += 3) {
+                uint32_t v = (uint32_t)p[i] << 16;
+                if (i + 1 < len)
+                        v |= (uint32_t)p[i + 1] << 8;
+                if (i + 2 < len)
+                        v |= p[i + 2];
+                out[o++] = b64_alphabet[(v >> 18) & 63];
+                out[o++] = b64_alphabet[(v >> 12) & 63];
+                out[o++] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
+                out[o++] = i + 2 < len ? b64_alphabet[v & 63] : '=';
+        }
+        out[o] = '\0';
+        return out;
+}
+
+static int b64_value(char c)
+{
+        const char *at = c ? strchr(b64_alphabet, c) : NULL;
+        return at ? (int)(at - b64_alphabet) : -1;
+}
+
+int hd_base64_decode(const char *s, size_t len, char **ret, size_t *ret_len)
+{
+        if (len % 4 != 0)
+                return -EINVAL;
+        char *out = malloc(len / 4 * 3 + 1);
+        if (!out)
+                return -ENOMEM;
+        size_t o = 0;
+        for (size_t i = 0; i < len; i += 4) {
+                bool last = i + 4 == len;
+                int pad = last ? (s[i + 3] == '=') + (s[i + 2] == '=') : 0;
+                if (pad == 1 && s[i + 2] == '=') {
+                        free(out);
+                        return -EINVAL; /* "x=y=" */
+                }
+                uint32_t v = 0;
+                for (int k = 0; k < 4; k++) {
+                        int d = k >= 4 - pad ? 0 : b64_value(s[i + k]);
+                        if (d < 0) {
+                                free(out);
+                                return -EINVAL;
+                        }
+                        v = v << 6 | (uint32_t)d;
+                }
+                out[o++] = (char)(v >> 16);
+                if (pad < 2)
+                        out[o++] = (char)(v >> 8);
+                if (pad < 1)
+                        out[o++] = (char)v;
+        }
+        out[o] = '\0';
+        *ret = out;
+        *ret_len = o;
+        return 0;
 }

@@ -41,3 +41,8 @@ int hd_mkdir_p(const char *path, unsigned mode);
 
 /* Constant-time comparison of two NUL-terminated secrets. */
 bool hd_secret_equal(const char *a, const char *b);
+
+/* Standard base64 (RFC 4648, padded). encode: a malloc'd string, NULL when out of
+ * memory. decode: -EINVAL for anything that is not base64 (whitespace included). */
+char *hd_base64_encode(const void *data, size_t len);
+int hd_base64_decode(const char *s, size_t len, char **ret, size_t *ret_len);

@@ -15,6 +15,11 @@ typedef struct HdActiveOp {
         bool cancelled; /* cancelled while pending: no worker may take it */
         atomic_bool cancel_requested;
         HdCoreJob job; /* image actions: the work itself; run NULL otherwise */
+        /* A change the driver reported while this operation ran on the instance: it
+         * is applied after the operation's own outcome, so that outcome cannot
+         * overwrite it (a container that exits right after its start). */
+        bool has_late;
+        HdDriverResult late;
         struct HdActiveOp *next;
 } HdActiveOp;
 
@@ -53,6 +58,14 @@ struct HdCore {
         /* Operations that reached a final status since start, for /metrics. */
         atomic_uint_fast64_t op_totals[HD_ACTION__COUNT][HD_OP__COUNT];
 
+        /* Restart policies (core-restart.c): the schedule and its thread. */
+        pthread_mutex_t restart_lock;
+        pthread_cond_t restart_cond;
+        struct HdRestart *restarts;
+        pthread_t restart_thread;
+        bool restart_started;
+        bool restart_stop;
+
         /* Events: the newest seq committed, and its condition. */
         pthread_mutex_t ev_lock;
         pthread_cond_t ev_cond;
@@ -68,6 +81,12 @@ int hd_core_tx_set_state(HdStoreTx *tx, HdInstance *inst, HdState to, int64_t *r
 /* After a commit: makes events up to seq visible to streams. */
 void hd_core_events_published(HdCore *c, int64_t seq);
 
+/* core.c: records a state a driver reported by itself (store, then event). */
+void hd_core_apply_state_change(HdCore *c, const char *uuid, const HdDriverResult *res);
+/* core.c: asks the drivers what each running or paused instance really is, and
+ * records what changed while hostd was away. */
+int hd_core_reconcile_instances(HdCore *c, HdError **err);
+
 /* core.c: gives back what a deleted instance held. */
 void hd_core_release(HdCore *c, const HdInstance *inst);
 
@@ -79,9 +98,23 @@ bool hd_core_ops_instance_busy(HdCore *c, const char *instance_uuid,
                                char ret_op_id[static HD_UUID_STRING_MAX]);
 int hd_core_ops_submit(HdCore *c, const HdInstance *inst, HdAction a, const char *args_json,
                        HdOperation **ret, HdError **err);
+/* Keeps a driver's report about uuid for after the operation running on it; false when
+ * none runs (the caller applies it now). */
+bool hd_core_ops_defer_report(HdCore *c, const char *uuid, const HdDriverResult *res);
 
 /* Frees an active-list entry and its job. */
 void hd_core_active_free(HdActiveOp *a);
+
+/* core-restart.c */
+int hd_core_restart_start(HdCore *c, HdError **err);
+void hd_core_restart_stop(HdCore *c);
+/* After inst exited by itself: schedules its restart when its policy says so. */
+void hd_core_restart_consider(HdCore *c, const HdInstance *inst);
+/* A user action on the instance, or its deletion: its restarts start over. */
+void hd_core_restart_forget(HdCore *c, const char *uuid);
+/* core.c: an action, by the user or by a restart policy (from_policy). */
+int hd_core_instance_action_as(HdCore *c, const char *ref, HdAction a, const char *args_json,
+                               bool force, bool from_policy, HdOperation **ret, HdError **err);
 
 /* Condition waits use CLOCK_MONOTONIC deadlines in ms. */
 void hd_cond_init_monotonic(pthread_cond_t *cond);

@@ -91,16 +91,39 @@ void hd_core_operation_totals(HdCore *c, uint64_t ret[HD_ACTION__COUNT][HD_OP__C
 
 static void forget(HdCore *c, const char *id)
 {
+        bool has_late = false;
+        HdDriverResult late;
+        char uuid[HD_UUID_STRING_MAX] = "";
         pthread_mutex_lock(&c->lock);
         for (HdActiveOp **p = &c->active; *p; p = &(*p)->next)
                 if (strcmp((*p)->id, id) == 0) {
                         HdActiveOp *dead = *p;
                         *p = dead->next;
+                        if ((has_late = dead->has_late)) {
+                                late = dead->late;
+                                snprintf(uuid, sizeof(uuid), "%s", dead->instance_uuid);
+                        }
                         hd_core_active_free(dead);
                         break;
                 }
         pthread_cond_broadcast(done_cond(c, id));
         pthread_mutex_unlock(&c->lock);
+        if (has_late)
+                hd_core_apply_state_change(c, uuid, &late);
+}
+
+bool hd_core_ops_defer_report(HdCore *c, const char *uuid, const HdDriverResult *res)
+{
+        bool deferred = false;
+        pthread_mutex_lock(&c->lock);
+        for (HdActiveOp *a = c->active; a; a = a->next)
+                if (a->running && strcmp(a->instance_uuid, uuid) == 0) {
+                        a->late = *res;
+                        a->has_late = deferred = true;
+                        break;
+                }
+        pthread_mutex_unlock(&c->lock);
+        return deferred;
 }
 
 static json_t *op_event_data(const HdOperation *o)

@@ -24,6 +24,8 @@ int hd_core_new(const HdCoreConfig *cfg, HdStore *store, HdDriver *const drivers
         pthread_mutex_init(&c->admit_lock, NULL);
         pthread_mutex_init(&c->lock, NULL);
         pthread_mutex_init(&c->ev_lock, NULL);
+        pthread_mutex_init(&c->restart_lock, NULL);
+        hd_cond_init_monotonic(&c->restart_cond);
         hd_cond_init_monotonic(&c->work_cond);
         for (size_t i = 0; i < HD_CORE_WAIT_BUCKETS; i++)
                 hd_cond_init_monotonic(&c->done_conds[i]);
@@ -72,9 +74,13 @@ int hd_core_new(const HdCoreConfig *cfg, HdStore *store, HdDriver *const drivers
 int hd_core_start(HdCore *c, HdError **err)
 {
         int r = hd_core_ops_reconcile(c, err);
-        if (r < 0)
-                return r;
-        return hd_core_ops_start(c, err);
+        if (r >= 0)
+                r = hd_core_reconcile_instances(c, err);
+        if (r >= 0)
+                r = hd_core_ops_start(c, err);
+        if (r >= 0)
+                r = hd_core_restart_start(c, err);
+        return r;
 }
 
 bool hd_core_is_shutting_down(HdCore *c)
@@ -89,6 +95,7 @@ void hd_core_shutdown(HdCore *c)
         pthread_mutex_lock(&c->ev_lock);
         pthread_cond_broadcast(&c->ev_cond);
         pthread_mutex_unlock(&c->ev_lock);
+        hd_core_restart_stop(c);
         hd_core_ops_stop(c);
         for (int k = 0; k < HD_KIND__COUNT; k++)
                 if (c->available[k] && c->drivers[k]->shutdown)
@@ -111,6 +118,8 @@ void hd_core_free(HdCore *c)
         pthread_mutex_destroy(&c->admit_lock);
         pthread_mutex_destroy(&c->lock);
         pthread_mutex_destroy(&c->ev_lock);
+        pthread_mutex_destroy(&c->restart_lock);
+        pthread_cond_destroy(&c->restart_cond);
         pthread_cond_destroy(&c->work_cond);
         for (size_t i = 0; i < HD_CORE_WAIT_BUCKETS; i++)
                 pthread_cond_destroy(&c->done_conds[i]);
@@ -222,6 +231,7 @@ int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **
 
 void hd_core_release(HdCore *c, const HdInstance *inst)
 {
+        hd_core_restart_forget(c, inst->uuid);
         pthread_mutex_lock(&c->admit_lock);
         c->allocated_vcpus -= inst->spec.resources.vcpus;
         c->allocated_memory_mb -= inst->spec.resources.memory_mb;
@@ -341,10 +351,19 @@ static bool state_is_active(HdState s)
 int hd_core_instance_action(HdCore *c, const char *ref, HdAction a, const char *args_json,
                             bool force, HdOperation **ret, HdError **err)
 {
+        return hd_core_instance_action_as(c, ref, a, args_json, force, false, ret, err);
+}
+
+int hd_core_instance_action_as(HdCore *c, const char *ref, HdAction a, const char *args_json,
+                               bool force, bool from_policy, HdOperation **ret, HdError **err)
+{
         _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
         int r = hd_store_instance_get(c->store, ref, &inst, err);
         if (r < 0)
                 return r;
+        /* What the user does overrides a pending restart. */
+        if (!from_policy)
+                hd_core_restart_forget(c, inst->uuid);
 
         HdKind k = inst->spec.kind;
         const char *kind = hd_kind_to_string(k);
@@ -381,13 +400,89 @@ int hd_core_instance_action(HdCore *c, const char *ref, HdAction a, const char *
         return hd_core_ops_submit(c, inst, a, args, ret, err);
 }
 
+/* ---- logs, exec, stats -------------------------------------------------------------------- */
+
+typedef enum IoSlot { IO_LOGS, IO_EXEC, IO_STATS } IoSlot;
+
+/* The instance and its driver, when the driver is there and has the slot. */
+static int io_driver(HdCore *c, const char *ref, IoSlot slot, HdInstance **ret_inst,
+                     HdDriver **ret_driver, HdError **err)
+{
+        static const char *const what[] = {
+                [IO_LOGS] = "show logs", [IO_EXEC] = "run commands", [IO_STATS] = "report stats"
+        };
+        _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
+        int r = hd_store_instance_get(c->store, ref, &inst, err);
+        if (r < 0)
+                return r;
+        HdKind k = inst->spec.kind;
+        if (!c->available[k])
+                return hd_error_set(err, -ENODEV, "%s driver unavailable: %s", hd_kind_to_string(k),
+                                    c->reason[k]);
+        HdDriver *d = c->drivers[k];
+        bool has = slot == IO_LOGS   ? d->logs_open != NULL
+                   : slot == IO_EXEC ? d->exec != NULL
+                                     : d->stats != NULL;
+        if (!has)
+                return hd_error_set(err, -EOPNOTSUPP, "the %s driver cannot %s",
+                                    hd_kind_to_string(k), what[slot]);
+        *ret_driver = d;
+        *ret_inst = TAKE_PTR(inst);
+        return 0;
+}
+
+int hd_core_instance_logs(HdCore *c, const char *ref, const HdLogOptions *o, HdDriverLogs **ret,
+                          HdError **err)
+{
+        _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
+        HdDriver *d = NULL;
+        int r = io_driver(c, ref, IO_LOGS, &inst, &d, err);
+        if (r < 0)
+                return r;
+        return d->logs_open(d, inst, o, ret, err);
+}
+
+int hd_core_instance_exec(HdCore *c, const char *ref, const HdExecRequest *req, HdExecResult *ret,
+                          HdError **err)
+{
+        _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
+        HdDriver *d = NULL;
+        int r = io_driver(c, ref, IO_EXEC, &inst, &d, err);
+        if (r < 0)
+                return r;
+        if (inst->state != HD_STATE_RUNNING)
+                return hd_error_set(err, -EBUSY, "instance `%s` is %s, not running",
+                                    inst->spec.name, hd_state_to_string(inst->state));
+        return d->exec(d, inst, req, ret, err);
+}
+
+int hd_core_instance_stats(HdCore *c, const char *ref, HdStats *ret, HdError **err)
+{
+        _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
+        HdDriver *d = NULL;
+        int r = io_driver(c, ref, IO_STATS, &inst, &d, err);
+        if (r < 0)
+                return r;
+        if (inst->state != HD_STATE_RUNNING && inst->state != HD_STATE_PAUSED)
+                return hd_error_set(err, -EBUSY, "instance `%s` is %s, not running",
+                                    inst->spec.name, hd_state_to_string(inst->state));
+        return d->stats(d, inst, ret, err);
+}
+
 /* ---- driver reports ------------------------------------------------------------------------- */
 
 /* A driver noticed a change by itself (exit, power-off): record it like any
- * other transition, store first, then the event. */
+ * other transition, store first, then the event; after the operation running on the
+ * instance, if one is. */
 static void driver_state_changed(void *core, const char *uuid, const HdDriverResult *res)
 {
         HdCore *c = core;
+        if (!hd_core_ops_defer_report(c, uuid, res))
+                hd_core_apply_state_change(c, uuid, res);
+}
+
+void hd_core_apply_state_change(HdCore *c, const char *uuid, const HdDriverResult *res)
+{
         _cleanup_error_ HdError *err = NULL;
         _cleanup_tx_ HdStoreTx *tx = NULL;
         _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
@@ -396,7 +491,10 @@ static void driver_state_changed(void *core, const char *uuid, const HdDriverRes
         int r = hd_store_tx_begin(c->store, &tx, &err);
         if (r >= 0)
                 r = hd_store_tx_instance_get(tx, uuid, &inst, &err);
-        if (r >= 0 && inst->state != res->state) {
+        if (r == -ENOENT)
+                return; /* deleted meanwhile: nothing to record */
+        if (r >= 0 && (inst->state != res->state || inst->has_exit_code != res->has_exit_code ||
+                       inst->exit_code != res->exit_code)) {
                 inst->has_exit_code = res->has_exit_code;
                 inst->exit_code = res->exit_code;
                 free(inst->reason);
@@ -414,4 +512,48 @@ static void driver_state_changed(void *core, const char *uuid, const HdDriverRes
                 return;
         }
         hd_core_events_published(c, seq);
+        if (res->state == HD_STATE_EXITED && inst->state == HD_STATE_EXITED)
+                hd_core_restart_consider(c, inst);
+}
+
+int hd_core_reconcile_instances(HdCore *c, HdError **err)
+{
+        _cleanup_free_ char *after = NULL;
+        for (;;) {
+                HdInstanceFilter f = { .kind = HD_KIND_INVALID,
+                                       .state = HD_STATE_INVALID,
+                                       .after = after,
+                                       .limit = 500 };
+                HdInstance **items = NULL;
+                size_t n = 0;
+                bool more = false;
+                int r = hd_store_instance_list(c->store, &f, &items, &n, &more, err);
+                if (r < 0)
+                        return r;
+                for (size_t k = 0; k < n; k++) {
+                        HdInstance *inst = items[k];
+                        HdDriver *d = c->drivers[inst->spec.kind];
+                        if (!c->available[inst->spec.kind] || !d->observe || !inst->provisioned ||
+                            (inst->state != HD_STATE_RUNNING && inst->state != HD_STATE_PAUSED))
+                                continue;
+                        HdDriverResult res = { .state = inst->state };
+                        _cleanup_error_ HdError *derr = NULL;
+                        if (d->observe(d, inst, &res, &derr) < 0) {
+                                hd_log_warn("%s: cannot tell its state: %s", inst->spec.name,
+                                            derr && derr->message ? derr->message : "?");
+                                continue;
+                        }
+                        if (res.state != inst->state) {
+                                hd_log_info("%s is %s, not %s as recorded", inst->spec.name,
+                                            hd_state_to_string(res.state),
+                                            hd_state_to_string(inst->state));
+                                hd_core_apply_state_change(c, inst->uuid, &res);
+                        }
+                }
+                free(after);
+                after = n > 0 ? strdup(items[n - 1]->spec.name) : NULL;
+                hd_instance_array_free(items, n);
+                if (!more || !after)
+                        return 0;
+        }
 }

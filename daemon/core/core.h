@@ -82,6 +82,15 @@ int hd_core_instance_patch(HdCore *c, const char *ref, const HdInstancePatch *p,
 int hd_core_instance_action(HdCore *c, const char *ref, HdAction a, const char *args_json,
                             bool force, HdOperation **ret, HdError **err);
 
+/* The instance's output, a command run in it, its resource usage: through its driver.
+ * -ENODEV when the driver is unavailable, -EOPNOTSUPP when it cannot, -EBUSY (exec,
+ * stats) when the instance is not running. */
+int hd_core_instance_logs(HdCore *c, const char *ref, const HdLogOptions *o, HdDriverLogs **ret,
+                          HdError **err);
+int hd_core_instance_exec(HdCore *c, const char *ref, const HdExecRequest *req, HdExecResult *ret,
+                          HdError **err);
+int hd_core_instance_stats(HdCore *c, const char *ref, HdStats *ret, HdError **err);
+
 /* ---- images (the inventory's records; files are the image store's) ---------------------- */
 
 int hd_core_image_list(HdCore *c, HdKind kind, HdImage ***ret, size_t *ret_n, HdError **err);

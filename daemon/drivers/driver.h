@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "hd-error.h"
 #include "hd-spec.h"
@@ -44,6 +45,18 @@ typedef struct HdDriverSink {
         void (*state_changed)(void *core, const char *uuid, const HdDriverResult *r);
 } HdDriverSink;
 
+/* ---- logs, exec and stats: the same shapes for both kinds -------------------------- */
+
+/* An open log, read as text: a driver's own reader behind two slots. */
+typedef struct HdDriverLogs HdDriverLogs;
+struct HdDriverLogs {
+        /* Copies at most max bytes of log text to out. > 0: bytes; 0: nothing now,
+         * call again in a while; -ENODATA: the end (everything read, and not following
+         * or the instance's process has ended); other < 0: an error. */
+        ssize_t (*read)(HdDriverLogs *l, char *out, size_t max);
+        void (*close)(HdDriverLogs *l);
+};
+
 typedef int (*HdDriverActionFn)(HdDriver *d, const HdInstance *inst, const HdActionArgs *args,
                                 HdDriverOp *op, HdDriverResult *ret, HdError **err);
 
@@ -71,12 +84,33 @@ struct HdDriver {
         /* Reports what the instance really is now, for reconciliation at start. */
         int (*observe)(HdDriver *d, const HdInstance *inst, HdDriverResult *ret, HdError **err);
 
+        /* Opens the instance's output (a container's stdout and stderr, a VM's serial
+         * console). */
+        int (*logs_open)(HdDriver *d, const HdInstance *inst, const HdLogOptions *o,
+                         HdDriverLogs **ret, HdError **err);
+        /* Runs a command inside the running instance and collects its output. -EBUSY
+         * when it is not running. Blocks up to the request's timeout. */
+        int (*exec)(HdDriver *d, const HdInstance *inst, const HdExecRequest *req,
+                    HdExecResult *ret, HdError **err);
+        /* Resource usage now. -EBUSY when the instance is not running. */
+        int (*stats)(HdDriver *d, const HdInstance *inst, HdStats *ret, HdError **err);
+
         void *data;
 };
 
 /* The slot for an action, or NULL when the driver cannot do it. */
 HdDriverActionFn hd_driver_action_slot(const HdDriver *d, HdAction a);
 
-/* The drivers this build has, one per kind; NULL where a kind has no driver yet.
- * ret_reason[kind] says why a kind has none. */
-void hd_drivers_builtin(HdDriver *ret[HD_KIND__COUNT], const char *ret_reason[HD_KIND__COUNT]);
+/* What the built-in drivers need from hostd. */
+typedef struct HdDriversConfig {
+        const char *state_dir;
+        struct HdImgStore *images;
+        bool allow_privileged;
+} HdDriversConfig;
+
+/* The drivers this build has, one per kind; NULL where a kind has no driver (yet).
+ * ret_reason[kind] says why a kind has none. Free them with hd_drivers_free once the
+ * core is gone. */
+void hd_drivers_builtin(const HdDriversConfig *cfg, HdDriver *ret[HD_KIND__COUNT],
+                        const char *ret_reason[HD_KIND__COUNT]);
+void hd_drivers_free(HdDriver *d[HD_KIND__COUNT]);

@@ -1,4 +1,5 @@
 #include "driver.h"
+#include "ct-driver.h"
 
 HdDriverActionFn hd_driver_action_slot(const HdDriver *d, HdAction a)
 {
@@ -24,12 +25,24 @@ HdDriverActionFn hd_driver_action_slot(const HdDriver *d, HdAction a)
         }
 }
 
-void hd_drivers_builtin(HdDriver *ret[HD_KIND__COUNT], const char *ret_reason[HD_KIND__COUNT])
+void hd_drivers_builtin(const HdDriversConfig *cfg, HdDriver *ret[HD_KIND__COUNT],
+                        const char *ret_reason[HD_KIND__COUNT])
 {
-        /* Each kind's driver lands in its own change; until then the kind is
-         * reported unavailable and its actions answer 503 with this reason. */
-        ret[HD_KIND_CONTAINER] = NULL;
-        ret_reason[HD_KIND_CONTAINER] = "the container driver is not part of this build yet";
+        HdCtDriverConfig ccfg = {
+                .state_dir = cfg->state_dir,
+                .images = cfg->images,
+                .allow_privileged = cfg->allow_privileged,
+        };
+        ret[HD_KIND_CONTAINER] = hd_ct_driver_new(&ccfg);
+        ret_reason[HD_KIND_CONTAINER] = ret[HD_KIND_CONTAINER] ? NULL : "out of memory";
+        /* The VM driver lands in its own change; until then VMs are reported
+         * unavailable and their actions answer 503 with this reason. */
         ret[HD_KIND_VM] = NULL;
         ret_reason[HD_KIND_VM] = "the VM driver is not part of this build yet";
+}
+
+void hd_drivers_free(HdDriver *d[HD_KIND__COUNT])
+{
+        hd_ct_driver_free(d[HD_KIND_CONTAINER]);
+        d[HD_KIND_CONTAINER] = NULL;
 }

@@ -708,6 +708,45 @@ int hd_img_store_prune(HdImgStore *s, HdImgPruneResult *ret, HdError **err)
         return 0;
 }
 
+int hd_img_store_rootfs(HdImgStore *s, const char *ref, HdImgRootfs *ret, HdError **err)
+{
+        *ret = (HdImgRootfs){ 0 };
+        _cleanup_(hd_img_rootfs_clear) HdImgRootfs rf = { 0 };
+        pthread_mutex_lock(&s->lock);
+        int r = hd_store_image_get(s->inventory, ref, &rf.image, err);
+        if (r >= 0 && rf.image->kind != HD_KIND_CONTAINER)
+                r = hd_error_set_field(err, -EINVAL, "image",
+                                       "image `%s` is a VM image, not a container image", ref);
+        if (r >= 0 && !(rf.lower = calloc(rf.image->n_layers + 1, sizeof(char *))))
+                r = hd_error_set(err, -ENOMEM, "out of memory");
+        /* overlayfs lists the top layer first; the image lists the base first. */
+        for (size_t k = 0; r >= 0 && k < rf.image->n_layers; k++) {
+                const HdImageLayer *l = &rf.image->layers[rf.image->n_layers - 1 - k];
+                r = hd_img_layers_path(s->layers, l->diff_id, &rf.lower[k], err);
+                if (r >= 0)
+                        rf.n_lower++;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (r < 0)
+                return r;
+        if (rf.n_lower == 0)
+                return hd_error_set_field(err, -EINVAL, "image", "image `%s` has no layers", ref);
+        *ret = rf;
+        rf = (HdImgRootfs){ 0 };
+        return 0;
+}
+
+void hd_img_rootfs_clear(HdImgRootfs *r)
+{
+        if (!r)
+                return;
+        for (size_t k = 0; r->lower && k < r->n_lower; k++)
+                free(r->lower[k]);
+        free(r->lower);
+        hd_image_free(r->image);
+        *r = (HdImgRootfs){ 0 };
+}
+
 int hd_img_store_usage(HdImgStore *s, int64_t *ret_blob_bytes, int64_t *ret_layer_bytes,
                        HdError **err)
 {

@@ -91,6 +91,22 @@ int hd_img_store_usage(HdImgStore *s, int64_t *ret_blob_bytes, int64_t *ret_laye
 int hd_img_store_export(HdImgStore *s, const char *ref, int *ret_fd, int64_t *ret_size,
                         const char **ret_content_type, HdError **err);
 
+/* ---- containers ------------------------------------------------------------------------- */
+
+/* What a container is made from: the unpacked layer trees, top first as overlayfs's
+ * lowerdir lists them, and the image record (its config holds the defaults: entrypoint,
+ * cmd, env, workdir, user). */
+typedef struct HdImgRootfs {
+        char **lower; /* absolute paths, NULL-terminated */
+        size_t n_lower;
+        HdImage *image;
+} HdImgRootfs;
+
+/* Resolves a container image reference. -ENOENT for an unknown image; -EINVAL naming
+ * "image" for a VM image. */
+int hd_img_store_rootfs(HdImgStore *s, const char *ref, HdImgRootfs *ret, HdError **err);
+void hd_img_rootfs_clear(HdImgRootfs *r);
+
 /* ---- push ------------------------------------------------------------------------------ */
 
 typedef struct HdImgPushParams {

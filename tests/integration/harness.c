@@ -361,10 +361,94 @@ static void print_file(const char *title, const char *path)
         fprintf(stderr, "==== end of %s ====\n", path);
 }
 
+/* Field 22 of /proc/PID/stat, or 0. */
+static unsigned long long proc_start_time(long pid)
+{
+        char path[64], buf[1024];
+        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "re");
+        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+        if (f)
+                fclose(f);
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        unsigned long long v = 0;
+        for (int field = 2; p && *p && field < 22; p++)
+                if (*p == ' ')
+                        field++;
+        if (p && sscanf(p, "%llu", &v) != 1)
+                v = 0;
+        return v;
+}
+
+/* Kills the process state.json names under key (pid, start time), if it is still that
+ * process: one the test's hostd started for it. */
+static void kill_recorded(json_t *st, const char *pid_key, const char *time_key)
+{
+        long pid = (long)json_integer_value(json_object_get(st, pid_key));
+        unsigned long long t =
+                (unsigned long long)json_integer_value(json_object_get(st, time_key));
+        if (pid > 1 && t && proc_start_time(pid) == t)
+                kill((pid_t)pid, SIGKILL);
+}
+
+int hd_test_reap_containers(const char *state_dir)
+{
+        _cleanup_free_ char *cdir = NULL;
+        if (asprintf(&cdir, "%s/containers", state_dir) < 0)
+                return -ENOMEM;
+        DIR *dir = opendir(cdir);
+        struct dirent *de;
+        int n = 0;
+        while (dir && (de = readdir(dir))) {
+                if (de->d_name[0] == '.' || strlen(de->d_name) != 36)
+                        continue;
+                _cleanup_free_ char *state = NULL;
+                if (asprintf(&state, "%s/%s/state.json", cdir, de->d_name) < 0)
+                        break;
+                json_t *st = json_load_file(state, 0, NULL);
+                if (st) {
+                        kill_recorded(st, "monitor_pid", "monitor_start_time");
+                        kill_recorded(st, "pid", "start_time");
+                        json_decref(st);
+                        n++;
+                }
+                /* The group of every hierarchy, once its processes are gone. */
+                static const char *const roots[] = {
+                        "/sys/fs/cgroup",         "/sys/fs/cgroup/unified", "/sys/fs/cgroup/cpu",
+                        "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpuset",  "/sys/fs/cgroup/memory",
+                        "/sys/fs/cgroup/devices", "/sys/fs/cgroup/freezer", "/sys/fs/cgroup/blkio",
+                        "/sys/fs/cgroup/pids",    "/sys/fs/cgroup/systemd",
+                };
+                for (size_t k = 0; k < sizeof(roots) / sizeof(roots[0]); k++) {
+                        _cleanup_free_ char *cg = NULL;
+                        if (asprintf(&cg, "%s/hostd/%s", roots[k], de->d_name) < 0)
+                                break;
+                        for (int tries = 0; tries < 50 && rmdir(cg) < 0 && errno == EBUSY; tries++)
+                                usleep(20000);
+                }
+        }
+        if (dir)
+                closedir(dir);
+        return n;
+}
+
 void hd_test_fini(int failed)
 {
         if (!root_dir || getpid() != root_owner)
                 return;
+        /* Containers outlive hostd by design: what a failed test left running goes
+         * here, before its state dir does. */
+        DIR *rd = opendir(root_dir);
+        struct dirent *rde;
+        while (rd && (rde = readdir(rd))) {
+                _cleanup_free_ char *sub = NULL;
+                if (rde->d_name[0] != '.' && asprintf(&sub, "%s/%s", root_dir, rde->d_name) >= 0 &&
+                    hd_test_reap_containers(sub) > 0)
+                        say("killed containers left running in %s", sub);
+        }
+        if (rd)
+                closedir(rd);
         if (failed) {
                 DIR *dir = opendir(root_dir);
                 struct dirent *de;

@@ -69,6 +69,11 @@ int hd_test_read_file(const char *path, char **ret, size_t *ret_len);
 /* A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed). */
 int hd_test_free_port(void);
 
+/* Kills the container monitors and inits a hostd on state_dir recorded (each checked by
+ * pid and start time) and removes their cgroups; returns how many it found. Teardowns
+ * call it because containers outlive hostd; hd_test_fini does it for every daemon dir. */
+int hd_test_reap_containers(const char *state_dir);
+
 /* ---- the daemon ----------------------------------------------------------------- */
 
 /* Makes a temp state dir, spawns HOSTD_BIN --state-dir DIR --socket DIR/hostd.sock

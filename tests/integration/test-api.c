@@ -55,12 +55,12 @@ START_TEST(test_server_and_host_info)
         ck_assert_int_ge(hc_server_info(c, &info, NULL), 0);
         ck_assert_str_eq(str(info, "api_version"), "v1");
         json_t *drivers = json_object_get(info, "drivers");
-        const char *kinds[] = { "container", "vm" };
-        for (size_t i = 0; i < 2; i++) {
-                json_t *dr = json_object_get(drivers, kinds[i]);
-                ck_assert(json_is_false(json_object_get(dr, "available")));
-                ck_assert_int_gt(strlen(str(dr, "reason")), 10);
-        }
+        /* Containers need root; VMs have no driver in this build yet. */
+        json_t *ct = json_object_get(drivers, "container");
+        ck_assert_int_eq(json_is_true(json_object_get(ct, "available")), geteuid() == 0);
+        json_t *vmd = json_object_get(drivers, "vm");
+        ck_assert(json_is_false(json_object_get(vmd, "available")));
+        ck_assert_int_gt(strlen(str(vmd, "reason")), 10);
         const char *accel = str(json_object_get(info, "accel"), "kind");
         ck_assert(strcmp(accel, "kvm") == 0 || strcmp(accel, "tcg") == 0);
         json_decref(info);
@@ -199,13 +199,12 @@ START_TEST(test_patch_labels_with_etag)
 }
 END_TEST
 
-START_TEST(test_actions_answer_503_while_drivers_are_missing)
+START_TEST(test_actions_answer_503_while_a_driver_is_missing)
 {
-        json_decref(create("x", "container", "web"));
+        json_decref(create("x", "vm", "web"));
         json_t *info = NULL;
         ck_assert_int_ge(hc_server_info(c, &info, NULL), 0);
-        const char *reason =
-                str(json_object_get(json_object_get(info, "drivers"), "container"), "reason");
+        const char *reason = str(json_object_get(json_object_get(info, "drivers"), "vm"), "reason");
         const char *actions[] = { "start", "stop", "restart", "kill", "pause", "resume" };
         for (size_t i = 0; i < 6; i++) {
                 HcError e;
@@ -389,9 +388,10 @@ START_TEST(test_hostctl)
                 64);
         json_decref(j);
         free(out);
+        /* No busybox image was imported: the start fails, and says why. */
         const char *start[] = { "start", "cli-1", NULL };
         ck_assert_int_ne(hostctl(&out, start), 0);
-        ck_assert_ptr_nonnull(strstr(out, "unavailable"));
+        ck_assert_msg(strstr(out, "busybox"), "%s", out);
         free(out);
         const char *dup[] = { "create", "cli-1", "--kind", "vm", "--image", "x", NULL };
         ck_assert_int_ne(hostctl(&out, dup), 0);
@@ -416,7 +416,7 @@ int main(void)
         tcase_add_test(tc, test_create_get_by_name_and_uuid);
         tcase_add_test(tc, test_list_filters_and_pages);
         tcase_add_test(tc, test_patch_labels_with_etag);
-        tcase_add_test(tc, test_actions_answer_503_while_drivers_are_missing);
+        tcase_add_test(tc, test_actions_answer_503_while_a_driver_is_missing);
         tcase_add_test(tc, test_delete_is_an_operation);
         tcase_add_test(tc, test_events_replay_and_follow);
         tcase_add_test(tc, test_metrics_count_requests_and_instances);

@@ -497,6 +497,10 @@ typedef struct BadCase {
 } BadCase;
 
 static const BadCase bad_cases[] = {
+        /* network modes */
+        { CT(",\"network\":\"bridge\""), "network", "not a network mode" },
+        { CT(",\"network\":1"), "network", "must be a string" },
+        { VM(",\"network\":\"none\""), "network", "not supported for kind `vm`" },
         /* unknown fields, top-level and nested */
         { CT(",\"foo\":1"), "foo", "unknown field `foo`" },
         { CT(",\"Name\":\"x\""), "Name", "unknown field `Name`" },
@@ -773,7 +777,8 @@ START_TEST(test_spec_canonical)
         ck_assert_str_eq(
                 t,
                 "{\"name\":\"web-1\",\"kind\":\"container\",\"image\":\"busybox\",\"command\":[],"
-                "\"env\":{\"A\":\"a\",\"B\":\"b\"},\"user\":\"u\",\"hostname\":\"web-1\","
+                "\"env\":{\"A\":\"a\",\"B\":\"b\"},\"user\":\"u\",\"network\":\"none\","
+                "\"hostname\":\"web-1\","
                 "\"labels\":{\"a\":\"2\",\"z\":\"1\"},"
                 "\"resources\":{\"vcpus\":1.0,\"memory_mb\":256,\"pids_max\":1024},"
                 "\"restart_policy\":{\"name\":\"no\",\"max_retries\":0},\"autostart\":true}");
@@ -843,7 +848,8 @@ START_TEST(test_instance_to_json)
         ck_assert_str_eq(
                 t,
                 "{\"name\":\"web-1\",\"kind\":\"container\",\"image\":\"busybox\",\"command\":[],"
-                "\"env\":{},\"hostname\":\"web-1\",\"labels\":{\"tier\":\"web\"},"
+                "\"env\":{},\"network\":\"none\",\"hostname\":\"web-1\","
+                "\"labels\":{\"tier\":\"web\"},"
                 "\"resources\":{\"vcpus\":1.0,\"memory_mb\":256,\"pids_max\":1024},"
                 "\"restart_policy\":{\"name\":\"no\",\"max_retries\":0},\"autostart\":false,"
                 "\"uuid\":\"0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f\",\"state\":\"running\","
@@ -1282,6 +1288,86 @@ START_TEST(test_image_push_request)
 }
 END_TEST
 
+START_TEST(test_exec_request)
+{
+        HdExecRequest r = { 0 };
+        HdError *err = NULL;
+        json_t *j = parse_ok("{\"command\": [\"sh\", \"-c\", \"id\"], \"env\": {\"A\": \"1\"},"
+                             " \"workdir\": \"/tmp\", \"user\": \"1000:1000\", \"timeout\": 5,"
+                             " \"stdin\": \"aGkAdGhlcmU=\", \"stdin_encoding\": \"base64\"}");
+        ck_assert_int_eq(hd_codec_exec_request_from_json(j, &r, &err), 0);
+        ck_assert_uint_eq(r.command.n, 3);
+        ck_assert_str_eq(hd_kvlist_get(&r.env, "A"), "1");
+        ck_assert_str_eq(r.workdir, "/tmp");
+        ck_assert_str_eq(r.user, "1000:1000");
+        ck_assert_int_eq(r.timeout_s, 5);
+        ck_assert_uint_eq(r.stdin_len, 8);
+        ck_assert_int_eq(memcmp(r.stdin_data, "hi\0there", 8), 0);
+        hd_exec_request_clear(&r);
+        json_decref(j);
+
+        j = parse_ok("{\"command\": [\"true\"]}");
+        ck_assert_int_eq(hd_codec_exec_request_from_json(j, &r, &err), 0);
+        ck_assert_int_eq(r.timeout_s, 60);
+        ck_assert_ptr_null(r.stdin_data);
+        hd_exec_request_clear(&r);
+        json_decref(j);
+
+        const char *bad[] = {
+                "{}",
+                "{\"command\": []}",
+                "{\"command\": \"ls\"}",
+                "{\"command\": [1]}",
+                "{\"command\": [\"\"]}",
+                "{\"command\": [\"x\"], \"cmd\": 1}",
+                "{\"command\": [\"x\"], \"env\": {\"1A\": \"x\"}}",
+                "{\"command\": [\"x\"], \"workdir\": \"tmp\"}",
+                "{\"command\": [\"x\"], \"workdir\": \"/a\\nb\"}",
+                "{\"command\": [\"x\"], \"user\": \"a b\"}",
+                "{\"command\": [\"x\"], \"timeout\": 0}",
+                "{\"command\": [\"x\"], \"stdin\": \"@@@\", \"stdin_encoding\": \"base64\"}",
+                "{\"command\": [\"x\"], \"stdin_encoding\": \"hex\"}"
+        };
+        const char *field[] = { "command", "command", "command",       "command[0]", "command[0]",
+                                "cmd",     "env.1A",  "workdir",       "workdir",    "user",
+                                "timeout", "stdin",   "stdin_encoding" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                j = parse_ok(bad[i]);
+                ck_assert_int_eq(hd_codec_exec_request_from_json(j, &r, &err), -EINVAL);
+                ck_assert_msg(strcmp(err->field, field[i]) == 0, "%s: field %s", bad[i],
+                              err->field);
+                hd_error_free(err);
+                err = NULL;
+                json_decref(j);
+        }
+}
+END_TEST
+
+START_TEST(test_exec_result_encoding)
+{
+        HdExecResult r = {
+                .exit_code = 3, .out = strdup("hi\n"), .out_len = 3, .err = strdup(""), .err_len = 0
+        };
+        json_t *j = hd_codec_exec_result_to_json(&r);
+        ck_assert_str_eq(json_string_value(json_object_get(j, "encoding")), "utf-8");
+        ck_assert_str_eq(json_string_value(json_object_get(j, "stdout")), "hi\n");
+        ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_code")), 3);
+        json_decref(j);
+        /* Not UTF-8, or a NUL: both outputs in base64. */
+        r.out[1] = '\0';
+        j = hd_codec_exec_result_to_json(&r);
+        ck_assert_str_eq(json_string_value(json_object_get(j, "encoding")), "base64");
+        ck_assert_str_eq(json_string_value(json_object_get(j, "stdout")), "aAAK");
+        ck_assert_str_eq(json_string_value(json_object_get(j, "stderr")), "");
+        json_decref(j);
+        r.out[1] = (char)0xff;
+        j = hd_codec_exec_result_to_json(&r);
+        ck_assert_str_eq(json_string_value(json_object_get(j, "encoding")), "base64");
+        json_decref(j);
+        hd_exec_result_clear(&r);
+}
+END_TEST
+
 static Suite *codec_suite(void)
 {
         Suite *s = suite_create("codec");
@@ -1325,6 +1411,8 @@ static Suite *codec_suite(void)
         tcase_add_test(tc, test_label_key);
         tcase_add_test(tc, test_image_pull_request);
         tcase_add_test(tc, test_image_push_request);
+        tcase_add_test(tc, test_exec_request);
+        tcase_add_test(tc, test_exec_result_encoding);
         suite_add_tcase(s, tc);
         return s;
 }

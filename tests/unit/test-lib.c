@@ -306,6 +306,41 @@ START_TEST(test_error_set)
 }
 END_TEST
 
+/* RFC 4648's vectors, binary data, and what is not base64. */
+START_TEST(test_base64)
+{
+        static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+        static const char *const coded[] = { "",         "Zg==",     "Zm8=",    "Zm9v",
+                                             "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+        for (size_t k = 0; k < 7; k++) {
+                char *e = hd_base64_encode(plain[k], strlen(plain[k]));
+                ck_assert_str_eq(e, coded[k]);
+                free(e);
+                char *d = NULL;
+                size_t n = 0;
+                ck_assert_int_eq(hd_base64_decode(coded[k], strlen(coded[k]), &d, &n), 0);
+                ck_assert_uint_eq(n, strlen(plain[k]));
+                ck_assert_int_eq(memcmp(d, plain[k], n), 0);
+                free(d);
+        }
+        unsigned char bin[256];
+        for (int k = 0; k < 256; k++)
+                bin[k] = (unsigned char)k;
+        char *e = hd_base64_encode(bin, sizeof(bin));
+        char *d = NULL;
+        size_t n = 0;
+        ck_assert_int_eq(hd_base64_decode(e, strlen(e), &d, &n), 0);
+        ck_assert_uint_eq(n, sizeof(bin));
+        ck_assert_int_eq(memcmp(d, bin, n), 0);
+        free(e);
+        free(d);
+        static const char *const bad[] = { "Zg=", "Zg", "Z===", "Zm9v\n", "Zm 9", "Zg=a", "Z=g=" };
+        for (size_t k = 0; k < 7; k++)
+                ck_assert_msg(hd_base64_decode(bad[k], strlen(bad[k]), &d, &n) == -EINVAL, "%s",
+                              bad[k]);
+}
+END_TEST
+
 START_TEST(test_error_set_field)
 {
         _cleanup_error_ HdError *err = NULL;
@@ -388,6 +423,7 @@ static Suite *lib_suite(void)
         tcase_add_test(tc, test_error_set_field);
         tcase_add_test(tc, test_error_wrap);
         tcase_add_test(tc, test_error_propagate);
+        tcase_add_test(tc, test_base64);
         suite_add_tcase(s, tc);
         return s;
 }
