@@ -472,6 +472,19 @@ const HostctlCommand hostctl_commands[] = {
         { "label", "NAME KEY=VALUE... KEY-...",
           "Set (KEY=VALUE) or remove (KEY-) labels, failing on a concurrent change.",
           hostctl_cmd_label },
+        { "logs", "NAME [-f|--follow] [--tail N] [--timestamps] [--stream stdout|stderr]",
+          "Print an instance's output (stdout and stderr in time order) as it comes;\n"
+          "      -f follows it until the instance's process ends or Ctrl-C.",
+          hostctl_cmd_logs },
+        { "exec",
+          "NAME [--env K=V]... [--workdir D] [--user U] [--timeout S] [-i|--stdin]\n"
+          "         -- COMMAND [ARG...]",
+          "Run a command in a running instance (default timeout 60 s), feeding it\n"
+          "      hostctl's stdin with -i; print its stdout and stderr and exit with its\n"
+          "      exit code. -o json prints the API's result instead.",
+          hostctl_cmd_exec },
+        { "stats", "NAME", "Show a running instance's CPU time, memory, pids and I/O.",
+          hostctl_cmd_stats },
         { "ops", "[--status S] [--instance NAME] [--limit N]", "List operations, newest first.",
           hostctl_cmd_ops },
         { "wait", "OPID [--timeout S]",

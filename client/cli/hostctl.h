@@ -155,3 +155,10 @@ int hostctl_cmd_rm(Hostctl *ctl, int argc, char **argv);
 
 /* `image ls|import|show|rm|prune`. */
 int hostctl_cmd_image(Hostctl *ctl, int argc, char **argv);
+
+/* ---- hostctl-io.c -------------------------------------------------------------------- */
+
+/* `logs`, `exec` and `stats`: what goes in and out of a running instance. */
+int hostctl_cmd_logs(Hostctl *ctl, int argc, char **argv);
+int hostctl_cmd_exec(Hostctl *ctl, int argc, char **argv);
+int hostctl_cmd_stats(Hostctl *ctl, int argc, char **argv);

@@ -179,6 +179,67 @@ int hc_instance_delete(HcClient *client, const char *name, bool force, int wait_
 int hc_instance_action(HcClient *client, const char *name, const char *action, json_t *args,
                        int wait_s, json_t **ret, HcError *err);
 
+/* ---- Instance I/O: logs, exec, stats ------------------------------------------------- */
+
+/* What hc_instance_logs() asks for; opts NULL means { .tail = -1 }. */
+typedef struct HcLogsOptions {
+        int64_t tail;       /* only the last N lines (0: none, handy with follow); -1: all */
+        bool follow;        /* go on streaming until the instance's process ends */
+        bool timestamps;    /* each line starts with an RFC 3339 UTC time (ns) and a space */
+        const char *stream; /* "stdout", "stderr" or "all"; NULL or "" = all */
+} HcLogsOptions;
+
+/* Callback of hc_instance_logs(): data is a slice of the log as it arrived (len > 0, not
+ * NUL-terminated, lines may be split across calls), borrowed for the call. Return 0 to
+ * go on, > 0 to stop (the logs call then returns 0), < 0 to stop with that error. */
+typedef int (*HcLogsCallback)(const char *data, size_t len, void *userdata);
+
+/* GET /v1/instances/{name}/logs: the container's output (text/plain, stdout and stderr
+ * interleaved in time order unless opts->stream picks one), handed to cb in chunks as
+ * it arrives; never held whole. Without follow the call returns 0 once the server has
+ * sent everything, and fails when nothing arrives for a minute. With follow it has no
+ * time limit at all (like hc_events_follow()): it returns 0 when the instance's process
+ * ends and the server ends the response, or when cb asks to stop. Errors: 400 naming
+ * `tail`, `follow`, `timestamps` or `stream`, 404, 501 (the driver cannot), 503; a
+ * stream cut short is a transport error (-EIO). */
+int hc_instance_logs(HcClient *client, const char *name, const HcLogsOptions *opts,
+                     HcLogsCallback cb, void *userdata, HcError *err);
+
+/* What hc_instance_exec() runs. */
+typedef struct HcExecRequest {
+        const char *const *command; /* the program and its arguments: 1..256 strings */
+        size_t n_command;
+        const char *const *env; /* "KEY=VALUE" strings to add; may be NULL */
+        size_t n_env;
+        const char *workdir;    /* absolute directory; NULL = the instance's */
+        const char *user;       /* "uid[:gid]" or "name[:group]"; NULL = the instance's */
+        const void *stdin_data; /* fed to the command's stdin; NULL = none (empty) */
+        size_t stdin_len;
+        int timeout_s; /* 1..3600; 0 = the server's default (60) */
+} HcExecRequest;
+
+/* POST /v1/instances/{name}/exec: runs a command in the running instance and waits for
+ * it (the client's time limit is extended by the command's timeout). stdin is sent as
+ * a JSON string when it is valid UTF-8 without NUL bytes, base64 otherwise. *ret gets
+ * the ExecResult: {"exit_code", "stdout", "stderr", "encoding", "truncated",
+ * "timed_out"}; read the outputs with hc_exec_output(). A command that fails or times
+ * out (exit_code 137, timed_out true) is still a success of this call. Errors: 400
+ * naming the field, 404, 409 (the instance is not running), 413 (stdin too large for
+ * a request body), 501, 503. */
+int hc_instance_exec(HcClient *client, const char *name, const HcExecRequest *req, json_t **ret,
+                     HcError *err);
+
+/* One output of an ExecResult, which is "stdout" or "stderr", decoded from base64 when
+ * the result's "encoding" says so. *ret gets a malloc()ed copy, NUL-terminated for
+ * convenience (the output itself may hold NUL bytes), *ret_len its length (optional).
+ * Returns 0, -EINVAL for another which, -EBADMSG when the member is missing or not valid
+ * base64 or the encoding is unknown, -ENOMEM. */
+int hc_exec_output(const json_t *result, const char *which, char **ret, size_t *ret_len);
+
+/* GET /v1/instances/{name}/stats: *ret gets the InstanceStats ({"time", "cpu": {…},
+ * "memory": {…}, "pids": {…}, "io": {…}}). Errors: 404, 409 (not running), 501, 503. */
+int hc_instance_stats(HcClient *client, const char *name, json_t **ret, HcError *err);
+
 /* ---- Operations ---------------------------------------------------------------------- */
 
 /* GET /v1/operations: one page, newest first. opts may be NULL. */

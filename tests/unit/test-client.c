@@ -1188,6 +1188,419 @@ START_TEST(test_events_errors)
 }
 END_TEST
 
+/* ---- Instance I/O: logs, exec, stats ------------------------------------------------- */
+
+typedef struct LogSink {
+        char data[4096];
+        size_t len;
+        int calls;
+        int stop_at; /* return stop_result on this call (1-based); 0 = never */
+        int stop_result;
+} LogSink;
+
+static int on_logs(const char *data, size_t len, void *userdata)
+{
+        LogSink *l = userdata;
+        ck_assert_uint_gt(len, 0);
+        ck_assert_uint_lt(l->len + len, sizeof(l->data));
+        memcpy(l->data + l->len, data, len);
+        l->len += len;
+        l->data[l->len] = '\0';
+        return ++l->calls == l->stop_at ? l->stop_result : 0;
+}
+
+static const char logs_head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n";
+
+START_TEST(test_logs_stream_in_chunks)
+{
+        LogSink sink = { 0 };
+        HcError err;
+
+        /* Lines split across chunks that arrive 20 ms apart: each reaches the callback as
+         * it comes, bytes as they are. */
+        FakeResponse *r = fake_push_raw(srv, logs_head);
+        r->parts[1] = chunk("2026-11-22T12:00:00.123456789Z hello\n2026-11-22T12:00:00.2");
+        r->parts[2] = chunk("00000000Z wor");
+        r->parts[3] = chunk("ld \xc3\xa9\n");
+        r->parts[4] = strdup("0\r\n\r\n");
+        HcLogsOptions opts = { .tail = 10, .timestamps = true, .stream = "stderr" };
+        ck_assert_int_eq(hc_instance_logs(cli, "web 1", &opts, on_logs, &sink, &err), 0);
+        ck_assert_str_eq(sink.data, "2026-11-22T12:00:00.123456789Z hello\n"
+                                    "2026-11-22T12:00:00.200000000Z world \xc3\xa9\n");
+        ck_assert_int_ge(sink.calls, 3);
+        ck_assert_str_eq(err.code, "");
+
+        FakeRequest *req = fake_request(srv, 0);
+        ck_assert_str_eq(req->method, "GET");
+        ck_assert_str_eq(req->target,
+                         "/v1/instances/web%201/logs?tail=10&timestamps=true&stream=stderr");
+        ck_assert_str_eq(fake_header(req, "Accept"), "text/plain");
+
+        /* No options: no query; an empty log is fine. tail=0 is sent, follow too. */
+        fake_push_raw(srv, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                           "Content-Length: 0\r\n\r\n");
+        sink = (LogSink){ 0 };
+        ck_assert_int_eq(hc_instance_logs(cli, "web-1", NULL, on_logs, &sink, &err), 0);
+        ck_assert_int_eq(sink.calls, 0);
+        ck_assert_str_eq(fake_request(srv, 1)->target, "/v1/instances/web-1/logs");
+
+        r = fake_push_raw(srv, logs_head);
+        r->parts[1] = chunk("last line\n");
+        r->parts[2] = strdup("0\r\n\r\n");
+        opts = (HcLogsOptions){ .tail = 0, .follow = true, .stream = "all" };
+        ck_assert_int_eq(hc_instance_logs(cli, "web-1", &opts, on_logs, &sink, &err), 0);
+        ck_assert_str_eq(sink.data, "last line\n");
+        ck_assert_str_eq(fake_request(srv, 2)->target,
+                         "/v1/instances/web-1/logs?tail=0&follow=true&stream=all");
+}
+END_TEST
+
+START_TEST(test_logs_follow_callback_stops)
+{
+        LogSink sink = { .stop_at = 2, .stop_result = 1 };
+        HcLogsOptions follow = { .tail = -1, .follow = true };
+        HcError err;
+
+        /* The server holds the stream open: only the callback ends the call, so the
+         * chunks cannot have been buffered up to the end first. */
+        FakeResponse *r = fake_push_raw(srv, logs_head);
+        r->parts[1] = chunk("one\n");
+        r->parts[2] = chunk("two\n");
+        r->parts[3] = chunk("three\n");
+        r->hold = true;
+        ck_assert_int_eq(hc_instance_logs(cli, "web-1", &follow, on_logs, &sink, &err), 0);
+        ck_assert_int_eq(sink.calls, 2);
+        ck_assert_str_eq(sink.data, "one\ntwo\n");
+        ck_assert_str_eq(err.code, "");
+        ck_assert_str_eq(fake_request(srv, 0)->target, "/v1/instances/web-1/logs?follow=true");
+
+        /* A negative result is handed back as the error. */
+        sink = (LogSink){ .stop_at = 1, .stop_result = -EPIPE };
+        r = fake_push_raw(srv, logs_head);
+        r->parts[1] = chunk("one\n");
+        r->hold = true;
+        ck_assert_int_eq(hc_instance_logs(cli, "web-1", &follow, on_logs, &sink, &err), -EPIPE);
+        ck_assert_str_eq(err.code, "cancelled");
+
+        /* The client goes on working after an aborted stream. */
+        fake_push(srv, 200, NULL, "{}");
+        ck_assert_int_eq(hc_server_info(cli, NULL, &err), 0);
+}
+END_TEST
+
+START_TEST(test_logs_errors)
+{
+        LogSink sink = { 0 };
+        HcError err;
+
+        fake_push(srv, 400, NULL,
+                  "{\"error\": {\"code\": \"invalid_argument\", \"message\": \"tail must be an "
+                  "integer >= 0\", \"field\": \"tail\"}}");
+        fake_push(srv, 404, NULL,
+                  "{\"error\": {\"code\": \"not_found\", \"message\": \"instance `nope` not "
+                  "found\"}}");
+        fake_push(srv, 501, NULL,
+                  "{\"error\": {\"code\": \"not_implemented\", \"message\": \"the vm driver "
+                  "cannot read logs\"}}");
+        fake_push(srv, 503, NULL,
+                  "{\"error\": {\"code\": \"unavailable\", \"message\": \"container driver "
+                  "unavailable\"}}");
+
+        ck_assert_int_eq(hc_instance_logs(cli, "web-1", NULL, on_logs, &sink, &err), -EINVAL);
+        ck_assert_int_eq(err.http_status, 400);
+        ck_assert_str_eq(err.field, "tail");
+        ck_assert_str_eq(err.message, "tail must be an integer >= 0");
+        ck_assert_int_eq(hc_instance_logs(cli, "nope", NULL, on_logs, &sink, &err), -ENOENT);
+        ck_assert_str_eq(err.code, "not_found");
+        ck_assert_int_eq(hc_instance_logs(cli, "vm-1", NULL, on_logs, &sink, &err), -EOPNOTSUPP);
+        ck_assert_str_eq(err.message, "the vm driver cannot read logs");
+        ck_assert_int_eq(hc_instance_logs(cli, "web-1", NULL, on_logs, &sink, &err), -EHOSTDOWN);
+        ck_assert_int_eq(sink.calls, 0); /* error bodies never reach the callback */
+
+        /* A chunked stream cut off in the middle is a transport error, not an end. */
+        FakeResponse *r = fake_push_raw(srv, logs_head);
+        r->parts[1] = chunk("partial\n");
+        r->close_after = true;
+        ck_assert_int_eq(hc_instance_logs(cli, "web-1", NULL, on_logs, &sink, &err), -EIO);
+        ck_assert_str_eq(err.code, "transport");
+        ck_assert_str_eq(sink.data, "partial\n");
+
+        /* Bad arguments never reach the server. */
+        ck_assert_int_eq(hc_instance_logs(cli, "", NULL, on_logs, &sink, &err), -EINVAL);
+        ck_assert_int_eq(hc_instance_logs(cli, "web-1", NULL, NULL, NULL, &err), -EINVAL);
+        ck_assert_str_eq(err.code, "invalid_argument");
+        pthread_mutex_lock(&srv->lock);
+        ck_assert_uint_eq(srv->n_requests, 5);
+        pthread_mutex_unlock(&srv->lock);
+}
+END_TEST
+
+/* The request body as JSON. */
+static json_t *request_json(size_t i)
+{
+        json_error_t e;
+        FakeRequest *r = fake_request(srv, i);
+        json_t *j = json_loadb(r->body, r->body_len, 0, &e);
+        ck_assert_msg(j, "request %zu: invalid JSON: %s", i, e.text);
+        return j;
+}
+
+START_TEST(test_exec_utf8)
+{
+        static const char *const command[] = { "sh", "-c", "echo hi; echo oops >&2" };
+        static const char *const env[] = { "A=1", "B=x=y" };
+        json_t *res = NULL;
+        char *out = NULL;
+        size_t len = 0;
+        HcError err;
+
+        fake_push(srv, 200, NULL,
+                  "{\"exit_code\": 3, \"stdout\": \"hi\\n\", \"stderr\": \"oops \\u00e9\\n\", "
+                  "\"encoding\": \"utf-8\", \"truncated\": false, \"timed_out\": false}");
+        HcExecRequest req = {
+                .command = command,
+                .n_command = 3,
+                .env = env,
+                .n_env = 2,
+                .workdir = "/srv",
+                .user = "1000:1000",
+                .stdin_data = "hello \xc3\xa9\n",
+                .stdin_len = 9,
+                .timeout_s = 5,
+        };
+        ck_assert_int_eq(hc_instance_exec(cli, "web 1", &req, &res, &err), 0);
+        ck_assert_int_eq(json_integer_value(json_object_get(res, "exit_code")), 3);
+        ck_assert_int_eq(hc_exec_output(res, "stdout", &out, &len), 0);
+        ck_assert_uint_eq(len, 3);
+        ck_assert_str_eq(out, "hi\n");
+        free(out);
+        ck_assert_int_eq(hc_exec_output(res, "stderr", &out, NULL), 0);
+        ck_assert_str_eq(out, "oops \xc3\xa9\n");
+        free(out);
+        json_decref(res);
+
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "POST");
+        ck_assert_str_eq(r->target, "/v1/instances/web%201/exec");
+        ck_assert_str_eq(fake_header(r, "Content-Type"), "application/json");
+        json_t *body = request_json(0);
+        json_t *want =
+                json_pack("{s:[s,s,s], s:{s:s,s:s}, s:s, s:s, s:s, s:i}", "command", "sh", "-c",
+                          "echo hi; echo oops >&2", "env", "A", "1", "B", "x=y", "workdir", "/srv",
+                          "user", "1000:1000", "stdin", "hello \xc3\xa9\n", "timeout", 5);
+        ck_assert_msg(json_equal(body, want), "unexpected exec body: %s", r->body);
+        json_decref(body);
+        json_decref(want);
+
+        /* Only the command is required: nothing else is sent. */
+        fake_push(srv, 200, NULL,
+                  "{\"exit_code\": 0, \"stdout\": \"\", \"stderr\": \"\", \"encoding\": "
+                  "\"utf-8\", \"truncated\": false, \"timed_out\": false}");
+        req = (HcExecRequest){ .command = command, .n_command = 1 };
+        ck_assert_int_eq(hc_instance_exec(cli, "web-1", &req, &res, &err), 0);
+        ck_assert_int_eq(hc_exec_output(res, "stdout", &out, &len), 0);
+        ck_assert_uint_eq(len, 0);
+        ck_assert_str_eq(out, "");
+        free(out);
+        json_decref(res);
+        ck_assert_str_eq(fake_request(srv, 1)->body, "{\"command\":[\"sh\"]}");
+}
+END_TEST
+
+START_TEST(test_exec_base64)
+{
+        static const char *const command[] = { "cat" };
+        /* NUL, bytes that are not UTF-8, and an encoding that uses '+' and '/'. */
+        static const unsigned char input[] = { 0x00, 0xff, 0x80, 'a', 'b', 'c', '\n', 0xc3, 0x28 };
+        json_t *res = NULL;
+        char *out = NULL;
+        size_t len = 0;
+        HcError err;
+
+        fake_push(srv, 200, NULL,
+                  "{\"exit_code\": 0, \"stdout\": \"AP+AYWJjCsMo\", \"stderr\": \"ZXJy/w==\", "
+                  "\"encoding\": \"base64\", \"truncated\": true, \"timed_out\": false}");
+        HcExecRequest req = {
+                .command = command,
+                .n_command = 1,
+                .stdin_data = input,
+                .stdin_len = sizeof(input),
+        };
+        ck_assert_int_eq(hc_instance_exec(cli, "web-1", &req, &res, &err), 0);
+        json_t *body = request_json(0);
+        ck_assert_str_eq(json_string_value(json_object_get(body, "stdin")), "AP+AYWJjCsMo");
+        ck_assert_str_eq(json_string_value(json_object_get(body, "stdin_encoding")), "base64");
+        json_decref(body);
+
+        /* The round trip: what cat gave back is the bytes sent. */
+        ck_assert_int_eq(hc_exec_output(res, "stdout", &out, &len), 0);
+        ck_assert_uint_eq(len, sizeof(input));
+        ck_assert_mem_eq(out, input, sizeof(input));
+        ck_assert_int_eq(out[len], '\0');
+        free(out);
+        ck_assert_int_eq(hc_exec_output(res, "stderr", &out, &len), 0);
+        ck_assert_uint_eq(len, 4);
+        ck_assert_mem_eq(out, "err\xff", 4);
+        free(out);
+        ck_assert(json_is_true(json_object_get(res, "truncated")));
+        json_decref(res);
+
+        /* Valid UTF-8 with a NUL byte goes as base64 too. */
+        fake_push(srv, 200, NULL,
+                  "{\"exit_code\": 137, \"stdout\": \"x\\u0000y\", \"stderr\": \"\", "
+                  "\"encoding\": \"utf-8\", \"truncated\": false, \"timed_out\": true}");
+        req.stdin_data = "a\0b";
+        req.stdin_len = 3;
+        ck_assert_int_eq(hc_instance_exec(cli, "web-1", &req, &res, &err), 0);
+        ck_assert(json_is_true(json_object_get(res, "timed_out")));
+        /* NUL is valid UTF-8: a "utf-8" answer may carry it as \u0000. */
+        ck_assert_int_eq(hc_exec_output(res, "stdout", &out, &len), 0);
+        ck_assert_uint_eq(len, 3);
+        ck_assert_mem_eq(out, "x\0y", 3);
+        free(out);
+        json_decref(res);
+        body = request_json(1);
+        ck_assert_str_eq(json_string_value(json_object_get(body, "stdin")), "YQBi");
+        ck_assert_str_eq(json_string_value(json_object_get(body, "stdin_encoding")), "base64");
+        json_decref(body);
+}
+END_TEST
+
+START_TEST(test_exec_output_decoding)
+{
+        /* RFC 4648's test vectors, padded and not. */
+        static const char *const vectors[][2] = {
+                { "", "" },
+                { "Zg==", "f" },
+                { "Zm8=", "fo" },
+                { "Zm9v", "foo" },
+                { "Zm9vYg==", "foob" },
+                { "Zm9vYmE=", "fooba" },
+                { "Zm9vYmFy", "foobar" },
+        };
+        /* hostd always pads: unpadded input is refused too. */
+        static const char *const invalid[] = { "Zm9v!", "Z",      "Zm9vY",    "Zg=",   "Z===",
+                                               "Zm=v",  "Zm9v\n", "Zg==Zg==", "Zm9vYg" };
+        char *out = NULL;
+        size_t len = 0;
+
+        for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+                json_t *res = json_pack("{s:s, s:s, s:s}", "stdout", vectors[i][0], "stderr", "",
+                                        "encoding", "base64");
+                ck_assert_int_eq(hc_exec_output(res, "stdout", &out, &len), 0);
+                ck_assert_uint_eq(len, strlen(vectors[i][1]));
+                ck_assert_str_eq(out, vectors[i][1]);
+                free(out);
+                json_decref(res);
+        }
+        for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+                json_t *res = json_pack("{s:s, s:s}", "stdout", invalid[i], "encoding", "base64");
+                ck_assert_msg(hc_exec_output(res, "stdout", &out, &len) == -EBADMSG, "`%s` decoded",
+                              invalid[i]);
+                ck_assert_ptr_null(out);
+                json_decref(res);
+        }
+
+        /* A utf-8 string may hold NUL (\u0000): its length says how long it is. */
+        json_t *res =
+                json_loads("{\"stdout\": \"a\\u0000b\", \"stderr\": 5}", JSON_ALLOW_NUL, NULL);
+        ck_assert_int_eq(hc_exec_output(res, "stdout", &out, &len), 0); /* encoding absent */
+        ck_assert_uint_eq(len, 3);
+        ck_assert_mem_eq(out, "a\0b", 3);
+        free(out);
+        ck_assert_int_eq(hc_exec_output(res, "stderr", &out, &len), -EBADMSG);
+        ck_assert_int_eq(hc_exec_output(res, "stdin", &out, &len), -EINVAL);
+        ck_assert_int_eq(hc_exec_output(res, NULL, &out, &len), -EINVAL);
+        ck_assert_int_eq(hc_exec_output(NULL, "stdout", &out, &len), -EBADMSG);
+        json_object_set_new(res, "encoding", json_string("rot13"));
+        ck_assert_int_eq(hc_exec_output(res, "stdout", &out, &len), -EBADMSG);
+        json_decref(res);
+}
+END_TEST
+
+START_TEST(test_exec_errors)
+{
+        static const char *const command[] = { "true" };
+        static const char *const bad_env[] = { "=x" };
+        json_t *res = (json_t *)1;
+        HcError err;
+
+        fake_push(srv, 409, NULL,
+                  "{\"error\": {\"code\": \"conflict\", \"message\": \"instance `web-1` is not "
+                  "running\"}}");
+        fake_push(srv, 400, NULL,
+                  "{\"error\": {\"code\": \"invalid_argument\", \"message\": \"timeout must be "
+                  "between 1 and 3600\", \"field\": \"timeout\"}}");
+        HcExecRequest req = { .command = command, .n_command = 1 };
+        ck_assert_int_eq(hc_instance_exec(cli, "web-1", &req, &res, &err), -EBUSY);
+        ck_assert_ptr_null(res);
+        ck_assert_int_eq(err.http_status, 409);
+        ck_assert_str_eq(err.code, "conflict");
+        req.timeout_s = 7200;
+        ck_assert_int_eq(hc_instance_exec(cli, "web-1", &req, &res, &err), -EINVAL);
+        ck_assert_str_eq(err.field, "timeout");
+        ck_assert_str_eq(fake_request(srv, 1)->body, "{\"command\":[\"true\"],\"timeout\":7200}");
+
+        /* Caught before a request: no command, an env entry that is not KEY=VALUE, an
+         * argument that is not UTF-8, no name. */
+        req = (HcExecRequest){ .command = command, .n_command = 0 };
+        ck_assert_int_eq(hc_instance_exec(cli, "web-1", &req, &res, &err), -EINVAL);
+        ck_assert_str_eq(err.field, "command");
+        req = (HcExecRequest){ .command = command, .n_command = 1, .env = bad_env, .n_env = 1 };
+        ck_assert_int_eq(hc_instance_exec(cli, "web-1", &req, &res, &err), -EINVAL);
+        ck_assert_str_eq(err.field, "env");
+        static const char *const not_utf8[] = { "echo", "\xff" };
+        req = (HcExecRequest){ .command = not_utf8, .n_command = 2 };
+        ck_assert_int_eq(hc_instance_exec(cli, "web-1", &req, &res, &err), -EINVAL);
+        ck_assert_str_eq(err.code, "invalid_argument");
+        req = (HcExecRequest){ .command = command, .n_command = 1 };
+        ck_assert_int_eq(hc_instance_exec(cli, NULL, &req, &res, &err), -EINVAL);
+        ck_assert_int_eq(hc_instance_exec(cli, "web-1", NULL, &res, &err), -EINVAL);
+        pthread_mutex_lock(&srv->lock);
+        ck_assert_uint_eq(srv->n_requests, 2);
+        pthread_mutex_unlock(&srv->lock);
+}
+END_TEST
+
+START_TEST(test_instance_stats)
+{
+        static const char stats[] =
+                "{\"time\": \"2026-11-22T12:00:00.123Z\", \"cpu\": {\"usage_ns\": 1500000000, "
+                "\"user_ns\": 1000000000, \"system_ns\": 500000000, \"throttled_periods\": 0, "
+                "\"throttled_ns\": 0}, \"memory\": {\"usage_bytes\": 28311552, \"peak_bytes\": "
+                "31457280, \"limit_bytes\": 268435456, \"oom_kills\": 0}, \"pids\": {\"current\": "
+                "3, \"limit\": 1024}, \"io\": {\"read_bytes\": 4096, \"write_bytes\": 0}}";
+        json_t *res = NULL;
+        HcError err;
+
+        fake_push(srv, 200, NULL, stats);
+        fake_push(srv, 409, NULL,
+                  "{\"error\": {\"code\": \"conflict\", \"message\": \"instance `web-2` is not "
+                  "running\"}}");
+        fake_push(
+                srv, 404, NULL,
+                "{\"error\": {\"code\": \"not_found\", \"message\": \"instance `x` not found\"}}");
+        fake_push(srv, 200, NULL, "[]");
+
+        ck_assert_int_eq(hc_instance_stats(cli, "web/1", &res, &err), 0);
+        ck_assert_int_eq(
+                json_integer_value(json_object_get(json_object_get(res, "memory"), "limit_bytes")),
+                268435456);
+        json_decref(res);
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "GET");
+        ck_assert_str_eq(r->target, "/v1/instances/web%2F1/stats");
+
+        ck_assert_int_eq(hc_instance_stats(cli, "web-2", &res, &err), -EBUSY);
+        ck_assert_ptr_null(res);
+        ck_assert_str_eq(err.message, "instance `web-2` is not running");
+        ck_assert_int_eq(hc_instance_stats(cli, "x", &res, &err), -ENOENT);
+        ck_assert_int_eq(hc_instance_stats(cli, "web-1", &res, &err), -EBADMSG);
+        ck_assert_int_eq(hc_instance_stats(cli, "", &res, &err), -EINVAL);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
         Suite *s = suite_create("client");
@@ -1218,6 +1631,14 @@ static Suite *client_suite(void)
         tcase_add_test(tc, test_events_stream_ends);
         tcase_add_test(tc, test_events_callback_stops);
         tcase_add_test(tc, test_events_errors);
+        tcase_add_test(tc, test_logs_stream_in_chunks);
+        tcase_add_test(tc, test_logs_follow_callback_stops);
+        tcase_add_test(tc, test_logs_errors);
+        tcase_add_test(tc, test_exec_utf8);
+        tcase_add_test(tc, test_exec_base64);
+        tcase_add_test(tc, test_exec_output_decoding);
+        tcase_add_test(tc, test_exec_errors);
+        tcase_add_test(tc, test_instance_stats);
         suite_add_tcase(s, tc);
         return s;
 }
