@@ -88,13 +88,24 @@ if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
 		skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$port/bench/app:1" "oci:$WORK/skopeo-out:app"
 		t1=$(date +%s%N)
 		code=$(curl -s -o "$WORK/resp" -w '%{http_code}' --unix-socket "$WORK/s.sock" -X POST \
-			-H 'Content-Type: application/json' http://localhost/v1/images/pull \
+			-H 'Content-Type: application/json' 'http://localhost/v1/images/pull?wait=600' \
 			-d "{\"ref\": \"127.0.0.1:$port/bench/app:1\", \"name\": \"p$round\", \"tls_verify\": false}")
 		t2=$(date +%s%N)
-		[[ $code == 201 ]] || die "pull: $(cat "$WORK/resp")"
+		[[ $code == 200 && $(jq -r .status "$WORK/resp") == success ]] || die "pull: $(cat "$WORK/resp")"
+		# The push back: hostd sends its copy to a new repository; skopeo copies its OCI
+		# layout to another, in the same round.
+		t3=$(date +%s%N)
+		code=$(curl -s -o "$WORK/resp" -w '%{http_code}' --unix-socket "$WORK/s.sock" -X POST \
+			-H 'Content-Type: application/json' "http://localhost/v1/images/p$round/push?wait=600" \
+			-d "{\"ref\": \"127.0.0.1:$port/bench/hostd$round:1\", \"tls_verify\": false}")
+		t4=$(date +%s%N)
+		[[ $code == 200 && $(jq -r .status "$WORK/resp") == success ]] || die "push: $(cat "$WORK/resp")"
+		skopeo copy -q --dest-tls-verify=false "oci:$WORK/skopeo-out:app" "docker://127.0.0.1:$port/bench/skopeo$round:1"
+		t5=$(date +%s%N)
 		curl -s -o /dev/null --unix-socket "$WORK/s.sock" -X DELETE "http://localhost/v1/images/p$round"
 		curl -s -o /dev/null --unix-socket "$WORK/s.sock" -X POST http://localhost/v1/images/prune
 		echo "pull round $round: $((bytes >> 20)) MiB layer; hostd $(ms "$t1" "$t2") ms (fetch, verify, unpack), skopeo copy $(ms "$t0" "$t1") ms (fetch, verify): hostd throughput / skopeo = $(awk -v a=$((t1 - t0)) -v b=$((t2 - t1)) 'BEGIN {printf "%.2f", a / b}')"
+		echo "push round $round: hostd $(ms "$t3" "$t4") ms, skopeo copy $(ms "$t4" "$t5") ms (each to a new repository): hostd throughput / skopeo = $(awk -v a=$((t5 - t4)) -v b=$((t4 - t3)) 'BEGIN {printf "%.2f", a / b}')"
 	done
 else
 	echo "pull: skipped (docker-registry or skopeo missing)"

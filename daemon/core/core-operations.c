@@ -554,6 +554,11 @@ static void run_op(HdCore *c, HdActiveOp *active)
                 r = hd_store_tx_commit(TAKE_PTR(tx), &err);
         if (r >= 0 && now && o->action == HD_ACTION_DELETE && dr >= 0)
                 hd_core_release(c, now);
+        /* A start whose workload was done before the start was (/bin/true): its exit
+         * counts for the restart policy like any other. */
+        if (r >= 0 && now && dr >= 0 && now->state == HD_STATE_EXITED &&
+            (o->action == HD_ACTION_START || o->action == HD_ACTION_RESTART))
+                hd_core_restart_consider(c, now);
         if (r >= 0)
                 count_final(c, o);
         if (r < 0)

@@ -374,7 +374,7 @@ static void assert_lines(Recs *rs, int from, int to)
 {
         ck_assert_uint_eq(rs->n, (size_t)(to - from));
         for (int i = from; i < to; i++) {
-                char want[16];
+                char want[32];
                 snprintf(want, sizeof(want), "line %04d", i);
                 ck_assert_str_eq(rs->v[i - from].text, want);
         }

@@ -80,7 +80,7 @@ int hd_ct_fail_recv(int fd, HdCtFail *ret, char step_buf[static 64])
         const char *num = sl < len ? step + sl + 1 : "";
         size_t nl = sl < len ? strnlen(num, len - sl - 1) : 0;
         const char *msg = sl + 1 + nl < len ? num + nl + 1 : "";
-        snprintf(step_buf, 64, "%s", step);
+        snprintf(step_buf, 64, "%.63s", step);
         *ret = (HdCtFail){ .step = step_buf, .err = atoi(num) };
         snprintf(ret->message, sizeof(ret->message), "%s", msg);
         if (ret->err <= 0)
