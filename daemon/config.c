@@ -32,6 +32,7 @@ void hd_config_clear(HdConfig *c)
         free(c->token_file);
         free(c->tls_cert);
         free(c->tls_key);
+        free(c->libvirt_uri);
         *c = (HdConfig){ 0 };
 }
 
@@ -77,6 +78,8 @@ static const Key keys[] = {
           "keep device nodes found in image layers (default false: refused)" },
         { "image-keep-setid", KEY_BOOL, OFF(image_keep_setid), 0, 0,
           "keep setuid/setgid bits in image layers (default false: dropped)" },
+        { "libvirt-uri", KEY_STRING, OFF(libvirt_uri), 0, 0,
+          "libvirt connection for VMs (default qemu:///embed?root=STATE-DIR/libvirt)" },
         { "allow-privileged", KEY_BOOL, OFF(allow_privileged), 0, 0,
           "let containers ask for privileged knobs: network host (default false: refused)" },
 };
@@ -178,7 +181,8 @@ int hd_config_load_file(HdConfig *c, const char *path, HdError **err)
                         text = num;
                 } else if (json_is_null(v) && k->type == KEY_STRING &&
                            (k->offset == OFF(listen) || k->offset == OFF(token_file) ||
-                            k->offset == OFF(tls_cert) || k->offset == OFF(tls_key))) {
+                            k->offset == OFF(tls_cert) || k->offset == OFF(tls_key) ||
+                            k->offset == OFF(libvirt_uri))) {
                         char **slot = (char **)((char *)c + k->offset);
                         free(*slot);
                         *slot = NULL;

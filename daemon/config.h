@@ -16,6 +16,7 @@ typedef struct HdConfig {
         char *token_file; /* NULL = none */
         char *tls_cert;   /* PEM certificate (chain) for TCP; NULL = plain HTTP */
         char *tls_key;    /* its PEM private key */
+        char *libvirt_uri; /* NULL: the embedded QEMU driver under the state dir */
         HdLogLevel log_level;
         double cpu_overcommit;
         double memory_overcommit;

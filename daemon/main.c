@@ -129,6 +129,7 @@ static int run(HdConfig *cfg, HdError **err)
                 .state_dir = cfg->state_dir,
                 .images = images,
                 .allow_privileged = cfg->allow_privileged,
+                .libvirt_uri = cfg->libvirt_uri,
         };
         hd_drivers_builtin(&dcfg, drivers, reasons);
         _cleanup_(drivers_freep) HdDriver **owned_drivers = drivers;

@@ -7,10 +7,13 @@ set -euo pipefail
 build=(build-essential cmake pkg-config clang clang-format
        libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
        libvirt-dev libseccomp-dev zlib1g-dev libzstd-dev libssl-dev)
+# What hostd runs with: libvirt's QEMU driver (embedded, no libvirtd needed), qemu-img
+# for VM overlays, xorriso for cloud-init seed ISOs.
+runtime=(libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils xorriso)
 test=(check libsubunit-dev valgrind curl sqlite3 python3 python3-yaml wrk
       cpio jq qemu-system-x86 gzip zstd openssl skopeo docker-registry)
 
-want=("${build[@]}")
+want=("${build[@]}" "${runtime[@]}")
 case "${1:-all}" in
   build) ;;
   all|test) want+=("${test[@]}") ;;

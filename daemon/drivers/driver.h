@@ -106,6 +106,7 @@ typedef struct HdDriversConfig {
         const char *state_dir;
         struct HdImgStore *images;
         bool allow_privileged;
+        const char *libvirt_uri; /* NULL: the VM driver's embedded default */
 } HdDriversConfig;
 
 /* The drivers this build has, one per kind; NULL where a kind has no driver (yet).

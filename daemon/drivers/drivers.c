@@ -1,5 +1,8 @@
 #include "driver.h"
 #include "ct-driver.h"
+#ifdef HD_HAVE_VM_DRIVER
+#include "vm-driver.h"
+#endif
 
 HdDriverActionFn hd_driver_action_slot(const HdDriver *d, HdAction a)
 {
@@ -35,14 +38,26 @@ void hd_drivers_builtin(const HdDriversConfig *cfg, HdDriver *ret[HD_KIND__COUNT
         };
         ret[HD_KIND_CONTAINER] = hd_ct_driver_new(&ccfg);
         ret_reason[HD_KIND_CONTAINER] = ret[HD_KIND_CONTAINER] ? NULL : "out of memory";
-        /* The VM driver lands in its own change; until then VMs are reported
-         * unavailable and their actions answer 503 with this reason. */
+#ifdef HD_HAVE_VM_DRIVER
+        HdVmDriverConfig vcfg = {
+                .state_dir = cfg->state_dir,
+                .images = cfg->images,
+                .uri = cfg->libvirt_uri,
+        };
+        ret[HD_KIND_VM] = hd_vm_driver_new(&vcfg);
+        ret_reason[HD_KIND_VM] = ret[HD_KIND_VM] ? NULL : "out of memory";
+#else
         ret[HD_KIND_VM] = NULL;
         ret_reason[HD_KIND_VM] = "the VM driver is not part of this build yet";
+#endif
 }
 
 void hd_drivers_free(HdDriver *d[HD_KIND__COUNT])
 {
         hd_ct_driver_free(d[HD_KIND_CONTAINER]);
         d[HD_KIND_CONTAINER] = NULL;
+#ifdef HD_HAVE_VM_DRIVER
+        hd_vm_driver_free(d[HD_KIND_VM]);
+        d[HD_KIND_VM] = NULL;
+#endif
 }

@@ -669,3 +669,18 @@ int hd_img_blobs_usage(HdImgBlobs *b, int64_t *ret_bytes, int64_t *ret_count, Hd
                 *ret_count = u.count;
         return 0;
 }
+
+int hd_img_blob_path(HdImgBlobs *b, const char *digest, char **ret, HdError **err)
+{
+        int r = hd_img_blob_exists(b, digest, err);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return hd_error_set(err, -ENOENT, "blob `%s` is not stored", digest);
+        char rel[BLOB_PATH_MAX];
+        if ((r = blob_path(digest, rel, err)) < 0)
+                return r;
+        if (asprintf(ret, "%s/%s", b->root, rel) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        return 0;
+}

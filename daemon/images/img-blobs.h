@@ -73,6 +73,10 @@ HD_DEFINE_CLEANUP(HdImgBlobWriter *, hd_img_blob_writer_abort)
 int hd_img_blob_open(HdImgBlobs *b, const char *digest, int *ret_fd, int64_t *ret_size,
                      HdError **err);
 
+/* The blob's absolute path, for a reader that needs a name (a VM's backing file). It is
+ * read-only by contract: nothing may write through it. -ENOENT when not stored. */
+int hd_img_blob_path(HdImgBlobs *b, const char *digest, char **ret, HdError **err);
+
 /* 1 when the blob is stored, 0 when not, <0 on error (-EINVAL for a malformed digest). */
 int hd_img_blob_exists(HdImgBlobs *b, const char *digest, HdError **err);
 

@@ -747,6 +747,48 @@ void hd_img_rootfs_clear(HdImgRootfs *r)
         *r = (HdImgRootfs){ 0 };
 }
 
+int hd_img_store_vm_file(HdImgStore *s, const char *ref, HdImgVmFile *ret, HdError **err)
+{
+        *ret = (HdImgVmFile){ 0 };
+        _cleanup_(hd_image_freep) HdImage *img = NULL;
+        _cleanup_(hd_img_vm_file_clear) HdImgVmFile f = { 0 };
+        pthread_mutex_lock(&s->lock);
+        int r = hd_store_image_get(s->inventory, ref, &img, err);
+        if (r >= 0 && img->kind != HD_KIND_VM)
+                r = hd_error_set_field(err, -EINVAL, "image",
+                                       "image `%s` is a container image, not a VM image", ref);
+        if (r >= 0 && img->n_layers != 1)
+                r = hd_error_set(err, -EIO, "VM image `%s` has %zu files, not one", ref,
+                                 img->n_layers);
+        if (r >= 0)
+                r = hd_img_blob_path(s->blobs, img->layers[0].digest, &f.path, err);
+        pthread_mutex_unlock(&s->lock);
+        if (r < 0)
+                return r;
+        json_error_t jerr;
+        _cleanup_json_ json_t *cfg =
+                img->config_json ? json_loads(img->config_json, 0, &jerr) : NULL;
+        const char *cmdline = json_string_value(json_object_get(cfg, "cmdline"));
+        f.size = img->layers[0].size;
+        if (!(f.format = strdup(img->format)) || !(f.digest = strdup(img->layers[0].digest)) ||
+            (strcmp(img->format, "kernel") == 0 && !(f.cmdline = strdup(cmdline ? cmdline : ""))))
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        *ret = f;
+        f = (HdImgVmFile){ 0 };
+        return 0;
+}
+
+void hd_img_vm_file_clear(HdImgVmFile *f)
+{
+        if (!f)
+                return;
+        free(f->path);
+        free(f->format);
+        free(f->digest);
+        free(f->cmdline);
+        *f = (HdImgVmFile){ 0 };
+}
+
 int hd_img_store_usage(HdImgStore *s, int64_t *ret_blob_bytes, int64_t *ret_layer_bytes,
                        HdError **err)
 {

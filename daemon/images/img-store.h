@@ -107,6 +107,21 @@ typedef struct HdImgRootfs {
 int hd_img_store_rootfs(HdImgStore *s, const char *ref, HdImgRootfs *ret, HdError **err);
 void hd_img_rootfs_clear(HdImgRootfs *r);
 
+/* What a VM is made from: the image file (qcow2, raw, or a kernel bundle tar), stored
+ * whole and never written (an instance writes an overlay backed by it). */
+typedef struct HdImgVmFile {
+        char *path;    /* absolute, read-only by contract */
+        char *format;  /* "qcow2", "raw" or "kernel" */
+        char *digest;  /* the file's sha256: a stable name for caches */
+        char *cmdline; /* kernel bundles: the bundle's cmdline (may be ""), else NULL */
+        int64_t size;
+} HdImgVmFile;
+
+/* Resolves a VM image reference. -ENOENT for an unknown image; -EINVAL naming "image" for
+ * a container image. */
+int hd_img_store_vm_file(HdImgStore *s, const char *ref, HdImgVmFile *ret, HdError **err);
+void hd_img_vm_file_clear(HdImgVmFile *f);
+
 /* ---- push ------------------------------------------------------------------------------ */
 
 typedef struct HdImgPushParams {
