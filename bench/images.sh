@@ -65,13 +65,18 @@ echo "hostd peak RSS (VmHWM): $((h0 / 1024)) MiB before, $((h1 / 1024)) MiB afte
 # `skopeo copy` of the same image to a local OCI directory, in the same run.
 PULL_MIB=${PULL_MIB:-256}
 if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
-	port=$(free_port)
-	mkdir -p "$WORK/reg"
-	printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\nlog:\n  level: error\n' \
-		"$WORK/reg" "$port" > "$WORK/reg.yml"
-	docker-registry serve "$WORK/reg.yml" > "$WORK/reg.log" 2>&1 &
-	STARTED_PIDS+=($!)
-	for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+	registry() { # NAME: starts an empty loopback registry, prints its port
+		local p
+		p=$(free_port)
+		mkdir -p "$WORK/$1"
+		printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\nlog:\n  level: error\n' \
+			"$WORK/$1" "$p" > "$WORK/$1.yml"
+		docker-registry serve "$WORK/$1.yml" > "$WORK/$1.log" 2>&1 &
+		STARTED_PIDS+=($!)
+		for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$p/v2/" >/dev/null && break; sleep 0.1; done
+		echo "$p"
+	}
+	port=$(registry reg)
 	mkdir -p "$WORK/root2/data"
 	for i in $(seq 1 $((PULL_MIB / 64))); do head -c $((64 << 20)) /dev/urandom > "$WORK/root2/data/f$i"; done
 	tar -C "$WORK/root2" -czf "$WORK/pull.tar.gz" . && rm -rf "$WORK/root2"
@@ -92,20 +97,22 @@ if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
 			-d "{\"ref\": \"127.0.0.1:$port/bench/app:1\", \"name\": \"p$round\", \"tls_verify\": false}")
 		t2=$(date +%s%N)
 		[[ $code == 200 && $(jq -r .status "$WORK/resp") == success ]] || die "pull: $(cat "$WORK/resp")"
-		# The push back: hostd sends its copy to a new repository; skopeo copies its OCI
-		# layout to another, in the same round.
+		# The push back, each to an empty registry of its own (a registry that has the
+		# blob lets skopeo mount it from another repository instead of sending it).
+		hport=$(registry "push-h$round")
+		sport=$(registry "push-s$round")
 		t3=$(date +%s%N)
 		code=$(curl -s -o "$WORK/resp" -w '%{http_code}' --unix-socket "$WORK/s.sock" -X POST \
-			-H 'Content-Type: application/json' "http://localhost/v1/images/p$round/push?wait=600" \
-			-d "{\"ref\": \"127.0.0.1:$port/bench/hostd$round:1\", \"tls_verify\": false}")
+			-H 'Content-Type: application/json' "http://localhost/v1/images/p$round:1/push?wait=600" \
+			-d "{\"ref\": \"127.0.0.1:$hport/bench/app:1\", \"tls_verify\": false}")
 		t4=$(date +%s%N)
 		[[ $code == 200 && $(jq -r .status "$WORK/resp") == success ]] || die "push: $(cat "$WORK/resp")"
-		skopeo copy -q --dest-tls-verify=false "oci:$WORK/skopeo-out:app" "docker://127.0.0.1:$port/bench/skopeo$round:1"
+		skopeo copy -q --dest-tls-verify=false "oci:$WORK/skopeo-out:app" "docker://127.0.0.1:$sport/bench/app:1"
 		t5=$(date +%s%N)
-		curl -s -o /dev/null --unix-socket "$WORK/s.sock" -X DELETE "http://localhost/v1/images/p$round"
+		curl -s -o /dev/null --unix-socket "$WORK/s.sock" -X DELETE "http://localhost/v1/images/p$round:1"
 		curl -s -o /dev/null --unix-socket "$WORK/s.sock" -X POST http://localhost/v1/images/prune
 		echo "pull round $round: $((bytes >> 20)) MiB layer; hostd $(ms "$t1" "$t2") ms (fetch, verify, unpack), skopeo copy $(ms "$t0" "$t1") ms (fetch, verify): hostd throughput / skopeo = $(awk -v a=$((t1 - t0)) -v b=$((t2 - t1)) 'BEGIN {printf "%.2f", a / b}')"
-		echo "push round $round: hostd $(ms "$t3" "$t4") ms, skopeo copy $(ms "$t4" "$t5") ms (each to a new repository): hostd throughput / skopeo = $(awk -v a=$((t5 - t4)) -v b=$((t4 - t3)) 'BEGIN {printf "%.2f", a / b}')"
+		echo "push round $round: hostd $(ms "$t3" "$t4") ms, skopeo copy $(ms "$t4" "$t5") ms (each to an empty registry): hostd throughput / skopeo = $(awk -v a=$((t5 - t4)) -v b=$((t4 - t3)) 'BEGIN {printf "%.2f", a / b}')"
 	done
 else
 	echo "pull: skipped (docker-registry or skopeo missing)"
