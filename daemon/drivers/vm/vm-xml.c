@@ -1,0 +1,357 @@
+/* The libvirt domain XML for a hostd VM: validation of HdVmDomainSpec, then a small
+ * XML writer that escapes every text node and attribute value. */
+#include "vm-xml.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "hd-util.h"
+
+/* ---- validation ------------------------------------------------------------------ */
+
+/* True for well-formed UTF-8 whose characters XML 1.0 can carry and that hold no
+ * control characters: no C0 controls (tab and newline included), no DEL, no
+ * surrogates, no overlong forms, nothing past U+10FFFF, no U+FFFE/U+FFFF. */
+static bool text_is_clean(const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        while (*p) {
+                uint32_t c = *p;
+                int extra;
+                if (c < 0x20 || c == 0x7f)
+                        return false;
+                if (c < 0x80)
+                        extra = 0;
+                else if (c >= 0xc2 && c <= 0xdf)
+                        extra = 1, c &= 0x1f;
+                else if (c >= 0xe0 && c <= 0xef)
+                        extra = 2, c &= 0x0f;
+                else if (c >= 0xf0 && c <= 0xf4)
+                        extra = 3, c &= 0x07;
+                else
+                        return false;
+                p++;
+                for (int i = 0; i < extra; i++, p++) {
+                        if ((*p & 0xc0) != 0x80)
+                                return false;
+                        c = (c << 6) | (*p & 0x3f);
+                }
+                if ((extra == 2 && c < 0x800) || (extra == 3 && (c < 0x10000 || c > 0x10ffff)))
+                        return false;
+                if ((c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff)
+                        return false;
+        }
+        return true;
+}
+
+static int check_text(const char *field, const char *value, HdError **err)
+{
+        if (!text_is_clean(value))
+                return hd_error_set_field(err, -EINVAL, field,
+                                          "%s must be UTF-8 without control characters", field);
+        return 0;
+}
+
+/* An optional path: absolute and clean when present. */
+static int check_path(const char *field, const char *value, HdError **err)
+{
+        if (!value)
+                return 0;
+        int r = check_text(field, value, err);
+        if (r < 0)
+                return r;
+        if (value[0] != '/')
+                return hd_error_set_field(err, -EINVAL, field,
+                                          "%s must be an absolute path, not `%s`", field, value);
+        return 0;
+}
+
+static bool machine_is_valid(const char *s)
+{
+        size_t n = strlen(s);
+        if (n == 0 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '-' || c == '_'))
+                        return false;
+        }
+        return true;
+}
+
+static int spec_validate(const HdVmDomainSpec *s, HdError **err)
+{
+        int r;
+
+        if (!s->name || !*s->name)
+                return hd_error_set_field(err, -EINVAL, "name", "name is required");
+        if ((r = check_text("name", s->name, err)) < 0)
+                return r;
+        /* libvirt refuses '/' in a domain name (it names files after it). */
+        if (strchr(s->name, '/'))
+                return hd_error_set_field(err, -EINVAL, "name", "name must not contain `/`");
+
+        if (!s->uuid || !*s->uuid)
+                return hd_error_set_field(err, -EINVAL, "uuid", "uuid is required");
+        if (!hd_uuid_is_valid(s->uuid)) {
+                if ((r = check_text("uuid", s->uuid, err)) < 0)
+                        return r;
+                return hd_error_set_field(err, -EINVAL, "uuid", "uuid `%s` is not a valid UUID",
+                                          s->uuid);
+        }
+
+        if (s->instance_name && (r = check_text("instance_name", s->instance_name, err)) < 0)
+                return r;
+
+        if (s->vcpus < 1 || s->vcpus > HD_VM_VCPUS_MAX)
+                return hd_error_set_field(err, -EINVAL, "vcpus",
+                                          "vcpus must be between 1 and %d, not %d", HD_VM_VCPUS_MAX,
+                                          s->vcpus);
+        if (s->memory_mb < HD_VM_MEMORY_MB_MIN)
+                return hd_error_set_field(err, -EINVAL, "memory_mb",
+                                          "memory_mb must be at least %d, not %lld",
+                                          HD_VM_MEMORY_MB_MIN, (long long)s->memory_mb);
+        if (s->memory_mb > HD_VM_MEMORY_MB_MAX)
+                return hd_error_set_field(err, -EINVAL, "memory_mb",
+                                          "memory_mb must be at most %lld, not %lld",
+                                          (long long)HD_VM_MEMORY_MB_MAX, (long long)s->memory_mb);
+
+        if (s->machine && !machine_is_valid(s->machine)) {
+                if ((r = check_text("machine", s->machine, err)) < 0)
+                        return r;
+                return hd_error_set_field(err, -EINVAL, "machine",
+                                          "machine `%s` is not a machine type name", s->machine);
+        }
+
+        if ((r = check_path("emulator", s->emulator, err)) < 0 ||
+            (r = check_path("disk_path", s->disk_path, err)) < 0 ||
+            (r = check_path("kernel", s->kernel, err)) < 0 ||
+            (r = check_path("initrd", s->initrd, err)) < 0 ||
+            (r = check_path("seed_iso", s->seed_iso, err)) < 0)
+                return r;
+        if (s->cmdline && (r = check_text("cmdline", s->cmdline, err)) < 0)
+                return r;
+        if (!s->kernel && s->initrd)
+                return hd_error_set_field(err, -EINVAL, "initrd", "initrd needs a kernel");
+        if (!s->kernel && s->cmdline)
+                return hd_error_set_field(err, -EINVAL, "cmdline", "cmdline needs a kernel");
+        if (!s->kernel && !s->disk_path)
+                return hd_error_set_field(err, -EINVAL, "disk_path",
+                                          "a VM needs a disk_path or a kernel to boot");
+
+        if (!s->console_log || !*s->console_log)
+                return hd_error_set_field(err, -EINVAL, "console_log", "console_log is required");
+        return check_path("console_log", s->console_log, err);
+}
+
+/* ---- a small XML writer ---------------------------------------------------------- */
+
+typedef struct XmlWriter {
+        FILE *f;
+        char *buf;
+        size_t len;
+        int depth;
+} XmlWriter;
+
+static void xml_escape(XmlWriter *w, const char *s)
+{
+        for (; *s; s++) {
+                switch (*s) {
+                case '&':
+                        fputs("&amp;", w->f);
+                        break;
+                case '<':
+                        fputs("&lt;", w->f);
+                        break;
+                case '>':
+                        fputs("&gt;", w->f);
+                        break;
+                case '\'':
+                        fputs("&apos;", w->f);
+                        break;
+                case '"':
+                        fputs("&quot;", w->f);
+                        break;
+                default:
+                        fputc(*s, w->f);
+                }
+        }
+}
+
+/* "<name a='v' b='w'" from NULL-terminated attribute name/value pairs. */
+static void xml_tag_open(XmlWriter *w, const char *name, va_list ap)
+{
+        fprintf(w->f, "%*s<%s", w->depth * 2, "", name);
+        for (const char *attr; (attr = va_arg(ap, const char *));) {
+                const char *value = va_arg(ap, const char *);
+                fprintf(w->f, " %s='", attr);
+                xml_escape(w, value);
+                fputc('\'', w->f);
+        }
+}
+
+/* <name attrs…> and one level deeper. */
+static __attribute__((sentinel)) void xml_start(XmlWriter *w, const char *name, ...)
+{
+        va_list ap;
+        va_start(ap, name);
+        xml_tag_open(w, name, ap);
+        va_end(ap);
+        fputs(">\n", w->f);
+        w->depth++;
+}
+
+static void xml_end(XmlWriter *w, const char *name)
+{
+        w->depth--;
+        fprintf(w->f, "%*s</%s>\n", w->depth * 2, "", name);
+}
+
+/* <name attrs…/> */
+static __attribute__((sentinel)) void xml_empty(XmlWriter *w, const char *name, ...)
+{
+        va_list ap;
+        va_start(ap, name);
+        xml_tag_open(w, name, ap);
+        va_end(ap);
+        fputs("/>\n", w->f);
+}
+
+/* <name attrs…>text</name> */
+static __attribute__((sentinel)) void xml_text(XmlWriter *w, const char *name, const char *text,
+                                               ...)
+{
+        va_list ap;
+        va_start(ap, text);
+        xml_tag_open(w, name, ap);
+        va_end(ap);
+        fputc('>', w->f);
+        xml_escape(w, text);
+        fprintf(w->f, "</%s>\n", name);
+}
+
+/* ---- the domain ------------------------------------------------------------------ */
+
+static void write_metadata(XmlWriter *w, const HdVmDomainSpec *s)
+{
+        xml_start(w, "metadata", NULL);
+        xml_start(w, "hostd:instance", "xmlns:hostd", HD_VM_XML_NS, NULL);
+        xml_text(w, "hostd:uuid", s->uuid, NULL);
+        if (s->instance_name)
+                xml_text(w, "hostd:name", s->instance_name, NULL);
+        xml_end(w, "hostd:instance");
+        xml_end(w, "metadata");
+}
+
+static void write_os(XmlWriter *w, const HdVmDomainSpec *s)
+{
+        xml_start(w, "os", NULL);
+        xml_text(w, "type", "hvm", "arch", "x86_64", "machine", s->machine ? s->machine : "q35",
+                 NULL);
+        if (s->kernel) {
+                xml_text(w, "kernel", s->kernel, NULL);
+                if (s->initrd)
+                        xml_text(w, "initrd", s->initrd, NULL);
+                if (s->cmdline)
+                        xml_text(w, "cmdline", s->cmdline, NULL);
+        } else {
+                xml_empty(w, "boot", "dev", "hd", NULL);
+        }
+        xml_end(w, "os");
+}
+
+/* The serial port and the console on it share one definition of the log file. */
+static void write_console(XmlWriter *w, const char *element, const char *target_type,
+                          const char *log)
+{
+        xml_start(w, element, "type", "file", NULL);
+        xml_empty(w, "source", "path", log, "append", "on", NULL);
+        xml_empty(w, "target", "type", target_type, "port", "0", NULL);
+        xml_end(w, element);
+}
+
+static void write_devices(XmlWriter *w, const HdVmDomainSpec *s)
+{
+        xml_start(w, "devices", NULL);
+        if (s->emulator)
+                xml_text(w, "emulator", s->emulator, NULL);
+        if (s->disk_path) {
+                xml_start(w, "disk", "type", "file", "device", "disk", NULL);
+                xml_empty(w, "driver", "name", "qemu", "type", "qcow2", "cache", "none", "discard",
+                          "unmap", NULL);
+                xml_empty(w, "source", "file", s->disk_path, NULL);
+                xml_empty(w, "target", "dev", "vda", "bus", "virtio", NULL);
+                xml_end(w, "disk");
+        }
+        if (s->seed_iso) {
+                xml_start(w, "disk", "type", "file", "device", "cdrom", NULL);
+                xml_empty(w, "driver", "name", "qemu", "type", "raw", NULL);
+                xml_empty(w, "source", "file", s->seed_iso, NULL);
+                xml_empty(w, "target", "dev", "sda", "bus", "sata", NULL);
+                xml_empty(w, "readonly", NULL);
+                xml_end(w, "disk");
+        }
+        /* No USB bus: nothing needs it, and no tablet means no periodic wakeups. */
+        xml_empty(w, "controller", "type", "usb", "model", "none", NULL);
+        if (s->network) {
+                xml_start(w, "interface", "type", "user", NULL);
+                xml_empty(w, "model", "type", "virtio", NULL);
+                xml_end(w, "interface");
+        }
+        write_console(w, "serial", "isa-serial", s->console_log);
+        write_console(w, "console", "serial", s->console_log);
+        xml_empty(w, "memballoon", "model", "virtio", NULL);
+        xml_start(w, "rng", "model", "virtio", NULL);
+        xml_text(w, "backend", "/dev/urandom", "model", "random", NULL);
+        xml_end(w, "rng");
+        xml_end(w, "devices");
+}
+
+int hd_vm_domain_xml(const HdVmDomainSpec *s, char **ret_xml, HdError **err)
+{
+        if (!s || !ret_xml)
+                return hd_error_set(err, -EINVAL, "no domain spec");
+        int r = spec_validate(s, err);
+        if (r < 0)
+                return r;
+
+        XmlWriter w = { 0 };
+        w.f = open_memstream(&w.buf, &w.len);
+        if (!w.f)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+
+        char vcpus[16], memory[32];
+        snprintf(vcpus, sizeof(vcpus), "%d", s->vcpus);
+        snprintf(memory, sizeof(memory), "%lld", (long long)s->memory_mb);
+
+        xml_start(&w, "domain", "type", s->kvm ? "kvm" : "qemu", NULL);
+        xml_text(&w, "name", s->name, NULL);
+        xml_text(&w, "uuid", s->uuid, NULL);
+        write_metadata(&w, s);
+        xml_text(&w, "memory", memory, "unit", "MiB", NULL);
+        xml_text(&w, "currentMemory", memory, "unit", "MiB", NULL);
+        xml_text(&w, "vcpu", vcpus, "placement", "static", NULL);
+        write_os(&w, s);
+        /* ACPI lets a stop ask the guest to power off (virDomainShutdown). */
+        xml_start(&w, "features", NULL);
+        xml_empty(&w, "acpi", NULL);
+        xml_empty(&w, "apic", NULL);
+        xml_end(&w, "features");
+        if (s->kvm)
+                xml_empty(&w, "cpu", "mode", "host-passthrough", NULL);
+        xml_empty(&w, "clock", "offset", "utc", NULL);
+        xml_text(&w, "on_poweroff", "destroy", NULL);
+        xml_text(&w, "on_reboot", "restart", NULL);
+        xml_text(&w, "on_crash", "destroy", NULL);
+        write_devices(&w, s);
+        xml_end(&w, "domain");
+
+        bool failed = ferror(w.f);
+        if (fclose(w.f) != 0 || failed) {
+                free(w.buf);
+                return hd_error_set(err, -ENOMEM, "out of memory rendering the domain XML");
+        }
+        *ret_xml = w.buf;
+        return 0;
+}
