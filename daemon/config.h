@@ -12,10 +12,10 @@ typedef struct HdConfig {
         char *state_dir;
         char *socket_path;
         char *socket_group;
-        char *listen;     /* NULL = no TCP */
-        char *token_file; /* NULL = none */
-        char *tls_cert;   /* PEM certificate (chain) for TCP; NULL = plain HTTP */
-        char *tls_key;    /* its PEM private key */
+        char *listen;      /* NULL = no TCP */
+        char *token_file;  /* NULL = none */
+        char *tls_cert;    /* PEM certificate (chain) for TCP; NULL = plain HTTP */
+        char *tls_key;     /* its PEM private key */
         char *libvirt_uri; /* NULL: the embedded QEMU driver under the state dir */
         HdLogLevel log_level;
         double cpu_overcommit;

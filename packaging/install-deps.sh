@@ -26,12 +26,27 @@ if [ "${1:-all}" != build ] && ! command -v npm >/dev/null 2>&1; then
   want+=(nodejs npm)
 fi
 
+# libvirt's QEMU driver refuses to start without its system user, even embedded and
+# running qemu as root; libvirt-daemon-system would create it, but also libvirtd and
+# its services, which hostd does not need.
+libvirt_user() {
+  getent passwd libvirt-qemu >/dev/null && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: the libvirt-qemu user is missing; run as root" >&2
+    return 1
+  fi
+  echo "install-deps: creating the libvirt-qemu system user"
+  useradd --system --user-group --no-create-home --home-dir /var/lib/libvirt \
+    --shell /usr/sbin/nologin libvirt-qemu
+}
+
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#want[@]} packages present"
+  libvirt_user
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -42,3 +57,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+libvirt_user

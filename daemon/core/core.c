@@ -136,6 +136,8 @@ void hd_core_driver_status(HdCore *c, HdKind kind, HdDriverStatus *ret)
                 return;
         }
         *ret = (HdDriverStatus){ .available = c->available[kind], .reason = c->reason[kind] };
+        if (c->available[kind] && c->drivers[kind]->facts)
+                c->drivers[kind]->facts(c->drivers[kind], &ret->facts);
 }
 
 const HdHostFacts *hd_core_host_facts(HdCore *c)

@@ -44,7 +44,8 @@ HD_DEFINE_CLEANUP(HdCore *, hd_core_free)
 
 typedef struct HdDriverStatus {
         bool available;
-        const char *reason; /* static or owned by the core; valid while it lives */
+        const char *reason;  /* static or owned by the core; valid while it lives */
+        HdDriverFacts facts; /* what an available driver found at init */
 } HdDriverStatus;
 
 void hd_core_driver_status(HdCore *c, HdKind kind, HdDriverStatus *ret);

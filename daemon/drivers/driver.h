@@ -57,6 +57,15 @@ struct HdDriverLogs {
         void (*close)(HdDriverLogs *l);
 };
 
+/* What a driver found at init, for GET /v1. Strings are the driver's, valid while it
+ * lives; NULL where a fact does not apply. */
+typedef struct HdDriverFacts {
+        const char *accel;        /* VMs: "kvm" or "tcg" */
+        const char *accel_reason; /* why */
+        const char *endpoint;     /* VMs: the libvirt URI */
+        const char *detail;       /* one line on what it runs on */
+} HdDriverFacts;
+
 typedef int (*HdDriverActionFn)(HdDriver *d, const HdInstance *inst, const HdActionArgs *args,
                                 HdDriverOp *op, HdDriverResult *ret, HdError **err);
 
@@ -94,6 +103,9 @@ struct HdDriver {
                     HdExecResult *ret, HdError **err);
         /* Resource usage now. -EBUSY when the instance is not running. */
         int (*stats)(HdDriver *d, const HdInstance *inst, HdStats *ret, HdError **err);
+
+        /* What init found (optional). */
+        void (*facts)(HdDriver *d, HdDriverFacts *ret);
 
         void *data;
 };

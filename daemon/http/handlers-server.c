@@ -10,19 +10,31 @@ void hd_handle_server_info(HdRequest *req, HdResponse *resp)
         HdCore *c = req->http->core;
         const HdHostFacts *f = hd_core_host_facts(c);
         json_t *drivers = json_object();
+        const char *accel = f->accel, *accel_reason = f->accel_reason;
         for (int k = 0; k < HD_KIND__COUNT; k++) {
                 HdDriverStatus st;
                 hd_core_driver_status(c, (HdKind)k, &st);
                 json_t *d = json_pack("{s:b}", "available", st.available);
                 json_object_set_new(d, "reason", st.reason ? json_string(st.reason) : json_null());
+                if (st.facts.accel)
+                        json_object_set_new(d, "accel", json_string(st.facts.accel));
+                if (st.facts.endpoint)
+                        json_object_set_new(d, "uri", json_string(st.facts.endpoint));
+                if (st.facts.detail)
+                        json_object_set_new(d, "detail", json_string(st.facts.detail));
                 json_object_set_new(drivers, hd_kind_to_string((HdKind)k), d);
+                /* The VM driver's probe (it boots guests) outranks the host's. */
+                if (k == HD_KIND_VM && st.facts.accel) {
+                        accel = st.facts.accel;
+                        accel_reason = st.facts.accel_reason ? st.facts.accel_reason : "";
+                }
         }
         hd_resp_json(resp, 200,
                      json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s], s:o, s:{s:s, s:s}, s:{s:s}, s:s}",
                                "name", "hostd", "version", HD_VERSION, "api_version", "v1",
                                "api_extensions", "instances", "operations", "events", "metrics",
-                               "images", "drivers", drivers, "accel", "kind", f->accel, "reason",
-                               f->accel_reason, "cgroup", "version", f->cgroup_version, "auth",
+                               "images", "drivers", drivers, "accel", "kind", accel, "reason",
+                               accel_reason, "cgroup", "version", f->cgroup_version, "auth",
                                req->tcp ? "token" : "unix"));
 }
 

@@ -1019,3 +1019,20 @@ int hd_test_sqlite_integrity(const char *db_path)
         }
         return 0;
 }
+
+int hd_test_import_vm_image(HdTestDaemon *d, const char *name)
+{
+        static const char zeros[64 << 10];
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "/v1/images?name=%s&kind=vm&format=raw", name) < 0)
+                return -ENOMEM;
+        HdCurlResult r = { 0 };
+        int rc = hd_test_curl(d, &r, "POST", path, "application/octet-stream", zeros, sizeof(zeros),
+                              NULL);
+        if (rc >= 0 && r.status != 201) {
+                say("importing VM image %s: %s", name, hd_curl_result_describe(&r));
+                rc = -EIO;
+        }
+        hd_curl_result_clear(&r);
+        return rc;
+}

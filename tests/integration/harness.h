@@ -74,6 +74,11 @@ int hd_test_free_port(void);
  * call it because containers outlive hostd; hd_test_fini does it for every daemon dir. */
 int hd_test_reap_containers(const char *state_dir);
 
+/* Imports a small raw disk (64 KiB of zeros) as the VM image `name`, so that VM
+ * instances naming it can be created (the VM driver checks the image at create). It
+ * never boots. 0 on 201. */
+int hd_test_import_vm_image(HdTestDaemon *d, const char *name);
+
 /* ---- the daemon ----------------------------------------------------------------- */
 
 /* Makes a temp state dir, spawns HOSTD_BIN --state-dir DIR --socket DIR/hostd.sock

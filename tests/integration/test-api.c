@@ -19,6 +19,9 @@ static void setup(void)
         /* Room for a few dozen default-sized instances on a 2-CPU machine. */
         const char *args[] = { "--cpu-overcommit", "100", NULL };
         ck_assert_int_eq(hd_test_daemon_start(&d, args), 0);
+        /* The VM driver checks a VM's image at create; these never boot. */
+        ck_assert_int_eq(hd_test_import_vm_image(&d, "busybox"), 0);
+        ck_assert_int_eq(hd_test_import_vm_image(&d, "tiny"), 0);
         HcOptions o = { .socket_path = d.socket_path };
         HcError e;
         c = hc_client_new(&o, &e);
@@ -58,9 +61,12 @@ START_TEST(test_server_and_host_info)
         /* Containers need root; VMs have no driver in this build yet. */
         json_t *ct = json_object_get(drivers, "container");
         ck_assert_int_eq(json_is_true(json_object_get(ct, "available")), geteuid() == 0);
+        /* VMs: available where libvirt's QEMU driver is installed; else a reason. */
         json_t *vmd = json_object_get(drivers, "vm");
-        ck_assert(json_is_false(json_object_get(vmd, "available")));
-        ck_assert_int_gt(strlen(str(vmd, "reason")), 10);
+        if (json_is_false(json_object_get(vmd, "available")))
+                ck_assert_int_gt(strlen(str(vmd, "reason")), 10);
+        else
+                ck_assert(json_is_null(json_object_get(vmd, "reason")));
         const char *accel = str(json_object_get(info, "accel"), "kind");
         ck_assert(strcmp(accel, "kvm") == 0 || strcmp(accel, "tcg") == 0);
         json_decref(info);
@@ -201,10 +207,24 @@ END_TEST
 
 START_TEST(test_actions_answer_503_while_a_driver_is_missing)
 {
-        json_decref(create("x", "vm", "web"));
         json_t *info = NULL;
         ck_assert_int_ge(hc_server_info(c, &info, NULL), 0);
-        const char *reason = str(json_object_get(json_object_get(info, "drivers"), "vm"), "reason");
+        /* A kind whose driver is unavailable here (not root, no libvirt QEMU driver). */
+        const char *kind = NULL;
+        const char *kinds[] = { "vm", "container" };
+        for (size_t k = 0; k < 2 && !kind; k++)
+                if (json_is_false(json_object_get(
+                            json_object_get(json_object_get(info, "drivers"), kinds[k]),
+                            "available")))
+                        kind = kinds[k];
+        if (!kind) {
+                fprintf(stderr, "SKIP: every driver is available here (the core's unit tests "
+                                "cover 503 with a missing driver)\n");
+                json_decref(info);
+                return;
+        }
+        json_decref(create("x", kind, "web"));
+        const char *reason = str(json_object_get(json_object_get(info, "drivers"), kind), "reason");
         const char *actions[] = { "start", "stop", "restart", "kill", "pause", "resume" };
         for (size_t i = 0; i < 6; i++) {
                 HcError e;
@@ -322,9 +342,17 @@ START_TEST(test_metrics_count_requests_and_instances)
         ck_assert_ptr_nonnull(
                 strstr(text, "hostd_instances{kind=\"container\",state=\"created\"} 2\n"));
         ck_assert_ptr_nonnull(
-                strstr(text, "hostd_http_requests_total{method=\"POST\",code=\"201\"} 2\n"));
+                /* the two creates, after the setup's two image imports */
+                strstr(text, "hostd_http_requests_total{method=\"POST\",code=\"201\"} 4\n"));
         ck_assert_ptr_nonnull(strstr(text, "# TYPE hostd_http_request_duration_seconds histogram"));
-        ck_assert_ptr_nonnull(strstr(text, "hostd_driver_available{kind=\"vm\"} 0\n"));
+        json_t *info = NULL;
+        ck_assert_int_ge(hc_server_info(c, &info, NULL), 0);
+        char want[64];
+        snprintf(want, sizeof(want), "hostd_driver_available{kind=\"vm\"} %d\n",
+                 json_is_true(json_object_get(
+                         json_object_get(json_object_get(info, "drivers"), "vm"), "available")));
+        json_decref(info);
+        ck_assert_msg(strstr(text, want), "no `%s`", want);
         ck_assert_ptr_nonnull(
                 strstr(text, "hostd_operations_total{action=\"delete\",status=\"success\"} 0\n"));
         free(text);
@@ -393,7 +421,7 @@ START_TEST(test_hostctl)
         ck_assert_int_ne(hostctl(&out, start), 0);
         ck_assert_msg(strstr(out, "busybox"), "%s", out);
         free(out);
-        const char *dup[] = { "create", "cli-1", "--kind", "vm", "--image", "x", NULL };
+        const char *dup[] = { "create", "cli-1", "--kind", "vm", "--image", "tiny", NULL };
         ck_assert_int_ne(hostctl(&out, dup), 0);
         ck_assert_ptr_nonnull(strstr(out, "already exists"));
         free(out);

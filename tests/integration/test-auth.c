@@ -376,6 +376,7 @@ START_TEST(test_sigterm_clean_exit)
         struct stat st;
         int status = -1;
 
+        ck_assert_int_eq(hd_test_import_vm_image(&d, "debian-cloud"), 0);
         ck_assert_int_eq(hd_test_send_json(&d, &res, "POST", "/v1/instances",
                                            "{\"name\":\"persist-1\",\"kind\":\"vm\","
                                            "\"image\":\"debian-cloud\"}"),

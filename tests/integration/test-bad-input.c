@@ -213,6 +213,9 @@ static void setup(void)
         json_t *c, *v;
 
         ck_assert_int_eq(hd_test_daemon_start(&d, NULL), 0);
+        /* The VM driver checks a VM's image at create; these never boot. */
+        ck_assert_int_eq(hd_test_import_vm_image(&d, "debian-cloud"), 0);
+        ck_assert_int_eq(hd_test_import_vm_image(&d, "other"), 0);
         c = create("{\"name\":\"seed-1\",\"kind\":\"container\",\"image\":\"busybox\","
                    "\"labels\":{\"tier\":\"web\",\"owner\":\"ops\"},"
                    "\"resources\":{\"vcpus\":0.5,\"memory_mb\":64}}");
@@ -857,6 +860,7 @@ static void capacity_setup(void)
         static const char *const args[] = { "--cpu-overcommit", "1", NULL };
 
         ck_assert_int_eq(hd_test_daemon_start(&d, args), 0);
+        ck_assert_int_eq(hd_test_import_vm_image(&d, "x"), 0);
 }
 
 START_TEST(test_capacity_refused)

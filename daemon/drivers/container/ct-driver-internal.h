@@ -30,6 +30,7 @@ typedef struct CtDriver {
         bool allow_privileged;
         HdCtCgroupHost cg;
         HdDriverSink sink;
+        char detail[160]; /* for GET /v1 */
 
         pthread_mutex_t lock; /* the watch list */
         CtWatch *watches;

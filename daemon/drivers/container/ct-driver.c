@@ -267,8 +267,9 @@ static int ct_init(HdDriver *base, const HdDriverSink *sink, HdError **err)
         if ((r = pthread_create(&d->thread, NULL, watcher_main, d)) != 0)
                 return hd_error_set(err, -r, "cannot start the watcher thread");
         d->thread_started = true;
-        hd_log_info("container driver: cgroup v%d, seccomp %zu instructions, monitor %s",
-                    (int)d->cg.version, len / 8, d->monitor);
+        snprintf(d->detail, sizeof(d->detail), "cgroup v%d, seccomp filter of %zu instructions",
+                 (int)d->cg.version, len / 8);
+        hd_log_info("container driver: %s, monitor %s", d->detail, d->monitor);
         return 0;
 }
 
@@ -555,6 +556,11 @@ static int ct_observe(HdDriver *base, const HdInstance *inst, HdDriverResult *re
         return 0;
 }
 
+static void ct_facts(HdDriver *base, HdDriverFacts *ret)
+{
+        ret->detail = ct(base)->detail;
+}
+
 /* ---- the driver ---------------------------------------------------------------------- */
 
 HdDriver *hd_ct_driver_new(const HdCtDriverConfig *cfg)
@@ -579,6 +585,7 @@ HdDriver *hd_ct_driver_new(const HdCtDriverConfig *cfg)
                 .logs_open = hd_ct_driver_logs_open,
                 .exec = hd_ct_driver_exec,
                 .stats = hd_ct_driver_stats,
+                .facts = ct_facts,
         };
         d->epfd = d->wake_fd = -1;
         d->images = cfg->images;
