@@ -347,3 +347,38 @@ int hd_base64_decode(const char *s, size_t len, char **ret, size_t *ret_len)
         *ret_len = o;
         return 0;
 }
+
+/* ---- text ------------------------------------------------------------------- */
+
+bool hd_utf8_is_clean(const char *s, bool reject_c1)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        while (*p) {
+                uint32_t c = *p;
+                int extra;
+                if (c < 0x20 || c == 0x7f)
+                        return false;
+                if (c < 0x80)
+                        extra = 0;
+                else if (c >= 0xc2 && c <= 0xdf)
+                        extra = 1, c &= 0x1f;
+                else if (c >= 0xe0 && c <= 0xef)
+                        extra = 2, c &= 0x0f;
+                else if (c >= 0xf0 && c <= 0xf4)
+                        extra = 3, c &= 0x07;
+                else
+                        return false;
+                p++;
+                for (int i = 0; i < extra; i++, p++) {
+                        if ((*p & 0xc0) != 0x80)
+                                return false;
+                        c = (c << 6) | (*p & 0x3f);
+                }
+                if ((extra == 2 && c < 0x800) || (extra == 3 && (c < 0x10000 || c > 0x10ffff)))
+                        return false;
+                if ((reject_c1 && c >= 0x80 && c <= 0x9f) || (c >= 0xd800 && c <= 0xdfff) ||
+                    c == 0xfffe || c == 0xffff)
+                        return false;
+        }
+        return true;
+}

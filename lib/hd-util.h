@@ -46,3 +46,7 @@ bool hd_secret_equal(const char *a, const char *b);
  * memory. decode: -EINVAL for anything that is not base64 (whitespace included). */
 char *hd_base64_encode(const void *data, size_t len);
 int hd_base64_decode(const char *s, size_t len, char **ret, size_t *ret_len);
+
+/* Valid UTF-8 (shortest forms, no surrogates, no U+FFFE/U+FFFF) without control
+ * characters (C0 and DEL; C1 too with reject_c1), for text that goes into XML or YAML. */
+bool hd_utf8_is_clean(const char *s, bool reject_c1);

@@ -307,6 +307,21 @@ START_TEST(test_error_set)
 END_TEST
 
 /* RFC 4648's vectors, binary data, and what is not base64. */
+START_TEST(test_utf8_is_clean)
+{
+        ck_assert(hd_utf8_is_clean("plain text", true));
+        ck_assert(hd_utf8_is_clean("h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", true));
+        ck_assert(!hd_utf8_is_clean("tab\there", false));
+        ck_assert(!hd_utf8_is_clean("del\x7f", false));
+        ck_assert(!hd_utf8_is_clean("\xc0\xaf", false));     /* overlong */
+        ck_assert(!hd_utf8_is_clean("\xed\xa0\x80", false)); /* surrogate */
+        ck_assert(!hd_utf8_is_clean("\xe2\x82", false));     /* cut short */
+        ck_assert(!hd_utf8_is_clean("\xef\xbf\xbf", false)); /* U+FFFF */
+        ck_assert(hd_utf8_is_clean("\xc2\x85", false));      /* C1 NEL */
+        ck_assert(!hd_utf8_is_clean("\xc2\x85", true));
+}
+END_TEST
+
 START_TEST(test_base64)
 {
         static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
@@ -424,6 +439,7 @@ static Suite *lib_suite(void)
         tcase_add_test(tc, test_error_wrap);
         tcase_add_test(tc, test_error_propagate);
         tcase_add_test(tc, test_base64);
+        tcase_add_test(tc, test_utf8_is_clean);
         suite_add_tcase(s, tc);
         return s;
 }

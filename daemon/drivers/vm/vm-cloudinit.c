@@ -25,38 +25,6 @@
 
 /* True for UTF-8 that YAML can carry in a single-quoted scalar on one line: no C0 or C1
  * controls, no DEL, no surrogates or overlong forms, no U+FFFE/U+FFFF. */
-static bool yaml_text_is_clean(const char *s)
-{
-        const unsigned char *p = (const unsigned char *)s;
-        while (*p) {
-                uint32_t c = *p;
-                int extra;
-                if (c < 0x20 || c == 0x7f)
-                        return false;
-                if (c < 0x80)
-                        extra = 0;
-                else if (c >= 0xc2 && c <= 0xdf)
-                        extra = 1, c &= 0x1f;
-                else if (c >= 0xe0 && c <= 0xef)
-                        extra = 2, c &= 0x0f;
-                else if (c >= 0xf0 && c <= 0xf4)
-                        extra = 3, c &= 0x07;
-                else
-                        return false;
-                p++;
-                for (int i = 0; i < extra; i++, p++) {
-                        if ((*p & 0xc0) != 0x80)
-                                return false;
-                        c = (c << 6) | (*p & 0x3f);
-                }
-                if ((extra == 2 && c < 0x800) || (extra == 3 && (c < 0x10000 || c > 0x10ffff)))
-                        return false;
-                if ((c >= 0x80 && c <= 0x9f) || (c >= 0xd800 && c <= 0xdfff) || c == 0xfffe ||
-                    c == 0xffff)
-                        return false;
-        }
-        return true;
-}
 
 /* RFC 1123: dot-separated labels of letters, digits and inner hyphens. */
 static bool hostname_is_valid(const char *s)
@@ -105,7 +73,7 @@ static int validate(const HdVmCloudInit *ci, HdError **err)
 {
         if (!ci->instance_id || !*ci->instance_id)
                 return hd_error_set_field(err, -EINVAL, "instance_id", "instance_id is required");
-        if (strlen(ci->instance_id) > INSTANCE_ID_MAX || !yaml_text_is_clean(ci->instance_id))
+        if (strlen(ci->instance_id) > INSTANCE_ID_MAX || !hd_utf8_is_clean(ci->instance_id, true))
                 return hd_error_set_field(err, -EINVAL, "instance_id",
                                           "instance_id must be at most %d characters of UTF-8 "
                                           "without control characters",
@@ -113,7 +81,7 @@ static int validate(const HdVmCloudInit *ci, HdError **err)
         if (!ci->hostname || !*ci->hostname)
                 return hd_error_set_field(err, -EINVAL, "hostname", "hostname is required");
         if (!hostname_is_valid(ci->hostname)) {
-                if (!yaml_text_is_clean(ci->hostname))
+                if (!hd_utf8_is_clean(ci->hostname, true))
                         return hd_error_set_field(err, -EINVAL, "hostname",
                                                   "hostname must not contain control characters");
                 return hd_error_set_field(err, -EINVAL, "hostname",
@@ -137,7 +105,7 @@ static int validate(const HdVmCloudInit *ci, HdError **err)
                                                   "ssh_authorized_keys[%zu] is longer than %d "
                                                   "bytes",
                                                   i, KEY_MAX);
-                if (!yaml_text_is_clean(k))
+                if (!hd_utf8_is_clean(k, true))
                         return hd_error_set_field(err, -EINVAL, "ssh_authorized_keys",
                                                   "ssh_authorized_keys[%zu] must be UTF-8 "
                                                   "without control characters",

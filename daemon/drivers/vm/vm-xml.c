@@ -12,41 +12,10 @@
 /* True for well-formed UTF-8 whose characters XML 1.0 can carry and that hold no
  * control characters: no C0 controls (tab and newline included), no DEL, no
  * surrogates, no overlong forms, nothing past U+10FFFF, no U+FFFE/U+FFFF. */
-static bool text_is_clean(const char *s)
-{
-        const unsigned char *p = (const unsigned char *)s;
-        while (*p) {
-                uint32_t c = *p;
-                int extra;
-                if (c < 0x20 || c == 0x7f)
-                        return false;
-                if (c < 0x80)
-                        extra = 0;
-                else if (c >= 0xc2 && c <= 0xdf)
-                        extra = 1, c &= 0x1f;
-                else if (c >= 0xe0 && c <= 0xef)
-                        extra = 2, c &= 0x0f;
-                else if (c >= 0xf0 && c <= 0xf4)
-                        extra = 3, c &= 0x07;
-                else
-                        return false;
-                p++;
-                for (int i = 0; i < extra; i++, p++) {
-                        if ((*p & 0xc0) != 0x80)
-                                return false;
-                        c = (c << 6) | (*p & 0x3f);
-                }
-                if ((extra == 2 && c < 0x800) || (extra == 3 && (c < 0x10000 || c > 0x10ffff)))
-                        return false;
-                if ((c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff)
-                        return false;
-        }
-        return true;
-}
 
 static int check_text(const char *field, const char *value, HdError **err)
 {
-        if (!text_is_clean(value))
+        if (!hd_utf8_is_clean(value, false))
                 return hd_error_set_field(err, -EINVAL, field,
                                           "%s must be UTF-8 without control characters", field);
         return 0;
