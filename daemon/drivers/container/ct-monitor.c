@@ -186,8 +186,8 @@ static int make_cgroup(Monitor *m, HdError **err)
         int r = hd_ct_cgroup_probe(&m->host, err);
         if (r < 0)
                 return r;
+        /* No CPU quota yet: it goes on once the container has exec'd (cpu_limits). */
         HdCtCgroupLimits lim = { .memory_bytes = b->memory_bytes,
-                                 .cpu_quota_us = b->cpu_quota_us,
                                  .cpu_period_us = b->cpu_period_us,
                                  .pids_max = b->pids_max };
         r = hd_ct_cgroup_create(&m->host, b->cgroup_name, &lim, &m->cg, err);
@@ -207,6 +207,21 @@ static int make_cgroup(Monitor *m, HdError **err)
         if ((r = hd_ct_cgroup_destroy(old, err)) < 0)
                 return r;
         return hd_ct_cgroup_create(&m->host, b->cgroup_name, &lim, &m->cg, err);
+}
+
+/* The container's CPU quota, once its init has exec'd: its setup in the child (mounts,
+ * pivot_root, the seccomp load) is the runtime's work, and at a small quota it would
+ * take whole periods of throttling (a 0.01-vCPU container gets 1 ms per 100 ms). */
+static int cpu_limits(Monitor *m, HdError **err)
+{
+        const HdCtBundle *b = m->bundle;
+        if (b->cpu_quota_us <= 0)
+                return 0;
+        HdCtCgroupLimits lim = { .memory_bytes = b->memory_bytes,
+                                 .cpu_quota_us = b->cpu_quota_us,
+                                 .cpu_period_us = b->cpu_period_us,
+                                 .pids_max = b->pids_max };
+        return hd_ct_cgroup_update(m->cg, &lim, err);
 }
 
 static void kill_and_reap(pid_t pid)
@@ -354,6 +369,11 @@ static int start_container(Monitor *m, const char *dir, int report_fd)
                 return r < 0 ? r : -cf.err;
         }
 
+        if ((r = cpu_limits(m, &err)) < 0) {
+                kill_and_reap(pid);
+                report_error(report_fd, "cgroup", "%s", err->message);
+                return r;
+        }
         HdCtState st = { .monitor_pid = getpid(), .pid = pid, .started_at_ms = hd_now_ms() };
         if ((r = hd_ct_pid_start_time(getpid(), &st.monitor_start_time)) < 0 ||
             (r = hd_ct_pid_start_time(pid, &st.start_time)) < 0) {
