@@ -65,7 +65,8 @@ echo "hostd peak RSS (VmHWM): $((h0 / 1024)) MiB before, $((h1 / 1024)) MiB afte
 # `skopeo copy` of the same image to a local OCI directory, in the same run.
 PULL_MIB=${PULL_MIB:-256}
 if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
-	registry() { # NAME: starts an empty loopback registry, prints its port
+	# Not called in $(…): the registry's pid must reach STARTED_PIDS in this shell.
+	registry() { # NAME: starts an empty loopback registry; its port goes to REG_PORT
 		local p
 		p=$(free_port)
 		mkdir -p "$WORK/$1"
@@ -74,9 +75,10 @@ if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
 		docker-registry serve "$WORK/$1.yml" > "$WORK/$1.log" 2>&1 &
 		STARTED_PIDS+=($!)
 		for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$p/v2/" >/dev/null && break; sleep 0.1; done
-		echo "$p"
+		REG_PORT=$p
 	}
-	port=$(registry reg)
+	registry reg
+	port=$REG_PORT
 	mkdir -p "$WORK/root2/data"
 	for i in $(seq 1 $((PULL_MIB / 64))); do head -c $((64 << 20)) /dev/urandom > "$WORK/root2/data/f$i"; done
 	tar -C "$WORK/root2" -czf "$WORK/pull.tar.gz" . && rm -rf "$WORK/root2"
@@ -99,8 +101,10 @@ if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
 		[[ $code == 200 && $(jq -r .status "$WORK/resp") == success ]] || die "pull: $(cat "$WORK/resp")"
 		# The push back, each to an empty registry of its own (a registry that has the
 		# blob lets skopeo mount it from another repository instead of sending it).
-		hport=$(registry "push-h$round")
-		sport=$(registry "push-s$round")
+		registry "push-h$round"
+		hport=$REG_PORT
+		registry "push-s$round"
+		sport=$REG_PORT
 		t3=$(date +%s%N)
 		code=$(curl -s -o "$WORK/resp" -w '%{http_code}' --unix-socket "$WORK/s.sock" -X POST \
 			-H 'Content-Type: application/json' "http://localhost/v1/images/p$round:1/push?wait=600" \
