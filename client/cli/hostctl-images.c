@@ -27,26 +27,6 @@ static const char *hostctl_image_str(const json_t *obj, const char *key)
         return json_string_value(json_object_get(obj, key));
 }
 
-/* Bytes as "512B", "1.5KiB", "27.0MiB", … into buf. */
-static const char *hostctl_bytes(int64_t n, char *buf, size_t size)
-{
-        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
-        double v = (double)n;
-        size_t u = 0;
-
-        if (n < 1024) {
-                snprintf(buf, size, "%" PRId64 "B", n);
-                return buf;
-        }
-        v /= 1024;
-        while (v >= 1024 && u + 1 < HD_ARRAY_SIZE(units)) {
-                v /= 1024;
-                u++;
-        }
-        snprintf(buf, size, "%.1f%s", v, units[u]);
-        return buf;
-}
-
 /* "sha256:0123456789abcdef…" → "0123456789ab", as docker shows image IDs. */
 static const char *hostctl_short_digest(const char *digest, char *buf, size_t size)
 {

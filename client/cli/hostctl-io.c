@@ -81,26 +81,6 @@ static char **hostctl_expand_flags(int argc, char **argv, const struct option *l
         return v;
 }
 
-/* Human units: "512B", "1.5KiB", "27.0MiB", … into buf. */
-static const char *hostctl_io_bytes(int64_t n, char *buf, size_t size)
-{
-        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-        double v = (double)n;
-        size_t u = 0;
-
-        if (n < 1024) {
-                snprintf(buf, size, "%" PRId64 "B", n);
-                return buf;
-        }
-        v /= 1024;
-        while (v >= 1024 && u + 1 < HD_ARRAY_SIZE(units)) {
-                v /= 1024;
-                u++;
-        }
-        snprintf(buf, size, "%.1f%s", v, units[u]);
-        return buf;
-}
-
 /* ---- logs ---------------------------------------------------------------------------- */
 
 typedef struct HostctlLogs {
@@ -355,13 +335,13 @@ static void hostctl_usage_of(int64_t usage, int64_t limit, bool bytes, char *buf
                 return;
         }
         if (bytes)
-                hostctl_io_bytes(usage, u, sizeof(u));
+                hostctl_bytes(usage, u, sizeof(u));
         else
                 snprintf(u, sizeof(u), "%" PRId64, usage);
         if (limit <= 0)
                 snprintf(l, sizeof(l), "unlimited");
         else if (bytes)
-                hostctl_io_bytes(limit, l, sizeof(l));
+                hostctl_bytes(limit, l, sizeof(l));
         else
                 snprintf(l, sizeof(l), "%" PRId64, limit);
         snprintf(buf, size, "%s / %s", u, l);
@@ -369,7 +349,7 @@ static void hostctl_usage_of(int64_t usage, int64_t limit, bool bytes, char *buf
 
 static const char *hostctl_bytes_or_dash(int64_t n, char *buf, size_t size)
 {
-        return n < 0 ? NULL : hostctl_io_bytes(n, buf, size);
+        return n < 0 ? NULL : hostctl_bytes(n, buf, size);
 }
 
 static void hostctl_print_stats(const char *name, const json_t *st)

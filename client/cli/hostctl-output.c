@@ -1,6 +1,7 @@
 /* hostctl: output — aligned tables, key/value listings and JSON. */
 #include "hostctl.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 struct HostctlTable {
@@ -276,4 +277,24 @@ void hostctl_print_event_line(const json_t *event)
 
         printf("%s %s %s %s %s\n", seq ? seq : "-", time ? time : "-", type ? type : "-",
                instance ? instance : "-", data_s ? data_s : "-");
+}
+
+/* Bytes as "512B", "1.5KiB", "27.0MiB", … into buf. */
+const char *hostctl_bytes(int64_t n, char *buf, size_t size)
+{
+        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        double v = (double)n;
+        size_t u = 0;
+
+        if (n < 1024) {
+                snprintf(buf, size, "%" PRId64 "B", n);
+                return buf;
+        }
+        v /= 1024;
+        while (v >= 1024 && u + 1 < HD_ARRAY_SIZE(units)) {
+                v /= 1024;
+                u++;
+        }
+        snprintf(buf, size, "%.1f%s", v, units[u]);
+        return buf;
 }

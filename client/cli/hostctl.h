@@ -83,6 +83,8 @@ char *hostctl_value_string(const json_t *v);
 
 /* Pretty JSON (2-space indent) and a newline on stdout. */
 void hostctl_print_json(const json_t *j);
+/* Bytes in human units ("512B", "1.5KiB", "27.0MiB", …) into buf, which it returns. */
+const char *hostctl_bytes(int64_t n, char *buf, size_t size);
 
 /* Object members as aligned "key: value" lines, nested objects flattened to dotted keys. */
 void hostctl_print_kv(const json_t *obj);
