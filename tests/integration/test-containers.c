@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "itest-calls.h"
 #include "hd-macro.h"
 
 static HdTestDaemon d;
@@ -47,21 +48,12 @@ static void teardown(void)
 
 static json_t *call(const char *method, const char *path, const char *body, int want)
 {
-        HdCurlResult r = { 0 };
-        int rc = body ? hd_test_send_json(&d, &r, method, path, body)
-                      : hd_test_curl(&d, &r, method, path, NULL, NULL, 0, NULL);
-        ck_assert_int_eq(rc, 0);
-        ck_assert_msg(r.status == want, "%s %s: want %d, got %s", method, path, want,
-                      hd_curl_result_describe(&r));
-        json_t *j = json_incref(r.json);
-        hd_curl_result_clear(&r);
-        return j;
+        return itest_call(&d, method, path, body, want);
 }
 
 static const char *str(const json_t *j, const char *key)
 {
-        const char *s = json_string_value(json_object_get(j, key));
-        return s ? s : "";
+        return itest_str(j, key);
 }
 
 /* Creates NAME running the shell script with the given resources (JSON members, may be
@@ -83,33 +75,18 @@ static void create(const char *name, const char *script, const char *resources)
 
 static json_t *action(const char *name, const char *what, const char *body)
 {
-        char path[256];
-        snprintf(path, sizeof(path), "/v1/instances/%s/%s?wait=60", name, what);
-        json_t *op = call("POST", path, body ? body : "{}", 200);
-        ck_assert_msg(strcmp(str(op, "status"), "success") == 0, "%s %s: %s", what, name,
-                      json_dumps(op, JSON_COMPACT));
-        return op;
+        return itest_action(&d, name, what, body, 60);
 }
 
 static json_t *get(const char *name)
 {
-        char path[256];
-        snprintf(path, sizeof(path), "/v1/instances/%s", name);
-        return call("GET", path, NULL, 200);
+        return itest_get(&d, name);
 }
 
 /* Waits up to timeout_ms for NAME to reach state; returns the instance. */
 static json_t *wait_state(const char *name, const char *state, int timeout_ms)
 {
-        for (int waited = 0;; waited += 50) {
-                json_t *i = get(name);
-                if (strcmp(str(i, "state"), state) == 0)
-                        return i;
-                ck_assert_msg(waited < timeout_ms, "%s is %s, not %s", name, str(i, "state"),
-                              state);
-                json_decref(i);
-                usleep(50000);
-        }
+        return itest_wait_state(&d, name, state, timeout_ms, 50);
 }
 
 static int64_t exit_code(const json_t *inst)
@@ -120,14 +97,7 @@ static int64_t exit_code(const json_t *inst)
 /* GET logs as text (NUL-terminated; caller frees). */
 static char *logs(const char *name, const char *query)
 {
-        char path[256];
-        snprintf(path, sizeof(path), "/v1/instances/%s/logs%s", name, query);
-        HdCurlResult r = { 0 };
-        ck_assert_int_eq(hd_test_get(&d, &r, path), 0);
-        ck_assert_msg(r.status == 200, "logs: %s", hd_curl_result_describe(&r));
-        char *text = strdup(r.body ? r.body : "");
-        hd_curl_result_clear(&r);
-        return text;
+        return itest_logs(&d, name, query);
 }
 
 static json_t *exec_in(const char *name, const char *script, int want)

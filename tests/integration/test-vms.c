@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "itest-calls.h"
 #include "hd-macro.h"
 
 static HdTestDaemon d;
@@ -173,21 +174,12 @@ static void teardown(void)
 
 static json_t *call(const char *method, const char *path, const char *body, int want)
 {
-        HdCurlResult r = { 0 };
-        int rc = body ? hd_test_send_json(&d, &r, method, path, body)
-                      : hd_test_curl(&d, &r, method, path, NULL, NULL, 0, NULL);
-        ck_assert_int_eq(rc, 0);
-        ck_assert_msg(r.status == want, "%s %s: want %d, got %s", method, path, want,
-                      hd_curl_result_describe(&r));
-        json_t *j = json_incref(r.json);
-        hd_curl_result_clear(&r);
-        return j;
+        return itest_call(&d, method, path, body, want);
 }
 
 static const char *str(const json_t *j, const char *key)
 {
-        const char *s = json_string_value(json_object_get(j, key));
-        return s ? s : "";
+        return itest_str(j, key);
 }
 
 static void create(const char *name, const char *image, const char *extra)
@@ -202,19 +194,12 @@ static void create(const char *name, const char *image, const char *extra)
 
 static json_t *action(const char *name, const char *what, const char *body)
 {
-        char path[256];
-        snprintf(path, sizeof(path), "/v1/instances/%s/%s?wait=90", name, what);
-        json_t *op = call("POST", path, body ? body : "{}", 200);
-        ck_assert_msg(strcmp(str(op, "status"), "success") == 0, "%s %s: %s", what, name,
-                      json_dumps(op, JSON_COMPACT));
-        return op;
+        return itest_action(&d, name, what, body, 90);
 }
 
 static json_t *get(const char *name)
 {
-        char path[256];
-        snprintf(path, sizeof(path), "/v1/instances/%s", name);
-        return call("GET", path, NULL, 200);
+        return itest_get(&d, name);
 }
 
 static void assert_state(const char *name, const char *state)
@@ -227,27 +212,12 @@ static void assert_state(const char *name, const char *state)
 
 static json_t *wait_state(const char *name, const char *state, int timeout_ms)
 {
-        for (int64_t t0 = now_ms();;) {
-                json_t *i = get(name);
-                if (strcmp(str(i, "state"), state) == 0)
-                        return i;
-                ck_assert_msg(now_ms() - t0 < timeout_ms, "%s is %s, not %s after %d ms", name,
-                              str(i, "state"), state, timeout_ms);
-                json_decref(i);
-                usleep(100000);
-        }
+        return itest_wait_state(&d, name, state, timeout_ms, 100);
 }
 
 static char *logs(const char *name, const char *query)
 {
-        char path[256];
-        snprintf(path, sizeof(path), "/v1/instances/%s/logs%s", name, query);
-        HdCurlResult r = { 0 };
-        ck_assert_int_eq(hd_test_get(&d, &r, path), 0);
-        ck_assert_msg(r.status == 200, "logs: %s", hd_curl_result_describe(&r));
-        char *text = strdup(r.body ? r.body : "");
-        hd_curl_result_clear(&r);
-        return text;
+        return itest_logs(&d, name, query);
 }
 
 static int count(const char *hay, const char *needle)
