@@ -208,7 +208,7 @@ int hd_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
         return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int hd_write_all(int fd, const void *data, size_t len)
 {
         const char *p = data;
         while (len > 0) {
@@ -233,7 +233,7 @@ int hd_write_file_atomic(const char *path, const void *data, size_t len, unsigne
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
         if (fd < 0)
                 return -errno;
-        int r = write_all(fd, data, len);
+        int r = hd_write_all(fd, data, len);
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && rename(tmp, path) < 0)
@@ -350,13 +350,15 @@ int hd_base64_decode(const char *s, size_t len, char **ret, size_t *ret_len)
 
 /* ---- text ------------------------------------------------------------------- */
 
-bool hd_utf8_is_clean(const char *s, bool reject_c1)
+/* Well-formed UTF-8 (shortest forms, no surrogates, nothing past U+10FFFF); with clean
+ * also no control characters and no U+FFFE/U+FFFF, and with reject_c1 no C1 controls. */
+static bool utf8_scan(const char *s, bool clean, bool reject_c1)
 {
         const unsigned char *p = (const unsigned char *)s;
         while (*p) {
                 uint32_t c = *p;
                 int extra;
-                if (c < 0x20 || c == 0x7f)
+                if (clean && (c < 0x20 || c == 0x7f))
                         return false;
                 if (c < 0x80)
                         extra = 0;
@@ -377,8 +379,18 @@ bool hd_utf8_is_clean(const char *s, bool reject_c1)
                 if ((extra == 2 && c < 0x800) || (extra == 3 && (c < 0x10000 || c > 0x10ffff)))
                         return false;
                 if ((reject_c1 && c >= 0x80 && c <= 0x9f) || (c >= 0xd800 && c <= 0xdfff) ||
-                    c == 0xfffe || c == 0xffff)
+                    (clean && (c == 0xfffe || c == 0xffff)))
                         return false;
         }
         return true;
+}
+
+bool hd_utf8_is_clean(const char *s, bool reject_c1)
+{
+        return utf8_scan(s, true, reject_c1);
+}
+
+bool hd_utf8_is_valid(const char *s)
+{
+        return utf8_scan(s, false, false);
 }

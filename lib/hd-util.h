@@ -34,6 +34,8 @@ int hd_parse_double(const char *s, double *ret);
 
 /* Reads a whole (small) file into a NUL-terminated buffer; -EFBIG past max bytes. */
 int hd_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Writes all len bytes to fd, retrying short writes and EINTR; -errno on failure. */
+int hd_write_all(int fd, const void *data, size_t len);
 /* Writes data to path atomically (temp file, fsync, rename, fsync of the directory). */
 int hd_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 /* mkdir -p with the given mode for each created component. */
@@ -50,3 +52,5 @@ int hd_base64_decode(const char *s, size_t len, char **ret, size_t *ret_len);
 /* Valid UTF-8 (shortest forms, no surrogates, no U+FFFE/U+FFFF) without control
  * characters (C0 and DEL; C1 too with reject_c1), for text that goes into XML or YAML. */
 bool hd_utf8_is_clean(const char *s, bool reject_c1);
+/* Whether s is well-formed UTF-8; control characters (newlines, tabs) pass. */
+bool hd_utf8_is_valid(const char *s);

@@ -30,22 +30,6 @@ void hd_img_open_blobs_close(HdImgOpenBlob *a, size_t n)
         free(a);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-        const char *p = data;
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 /* width - 1 octal digits and a NUL. */
 static void put_octal(char *field, size_t width, uint64_t v)
 {
@@ -85,21 +69,21 @@ static int tar_header(int fd, const char *name, char type, unsigned mode, uint64
                 sum += h[k];
         put_octal((char *)h + 148, 7, sum);
         h[155] = ' ';
-        return write_all(fd, h, sizeof(h));
+        return hd_write_all(fd, h, sizeof(h));
 }
 
 static int tar_pad(int fd, uint64_t size)
 {
         static const char zeros[TAR_BLOCK];
         size_t rest = (size_t)(size % TAR_BLOCK);
-        return rest ? write_all(fd, zeros, TAR_BLOCK - rest) : 0;
+        return rest ? hd_write_all(fd, zeros, TAR_BLOCK - rest) : 0;
 }
 
 static int tar_file_mem(int fd, const char *name, const char *data, size_t len)
 {
         int r = tar_header(fd, name, '0', 0644, len);
         if (r >= 0)
-                r = write_all(fd, data, len);
+                r = hd_write_all(fd, data, len);
         if (r >= 0)
                 r = tar_pad(fd, len);
         return r;
@@ -125,7 +109,7 @@ static int tar_blob(int fd, const HdImgOpenBlob *b, char *buf)
                         return -EIO; /* blobs never shrink: the file is damaged */
                 if (n > b->size - done)
                         n = (ssize_t)(b->size - done);
-                if ((r = write_all(fd, buf, (size_t)n)) < 0)
+                if ((r = hd_write_all(fd, buf, (size_t)n)) < 0)
                         return r;
                 done += n;
         }
@@ -227,7 +211,7 @@ static int write_layout(int fd, const HdImage *img, const HdImgOpenBlob *blobs, 
         for (size_t k = 0; r >= 0 && k < n; k++)
                 r = tar_blob(fd, &blobs[k], buf);
         if (r >= 0)
-                r = write_all(fd, zeros, sizeof(zeros));
+                r = hd_write_all(fd, zeros, sizeof(zeros));
         if (r < 0)
                 return hd_error_set(err, r, "cannot write the export of `%s:%s`: %s", img->name,
                                     img->tag, strerror(-r));

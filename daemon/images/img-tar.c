@@ -399,20 +399,6 @@ static void entry_clear(Entry *e)
         free(e->link);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return -errno;
-                p += w;
-                n -= (size_t)w;
-        }
-        return 0;
-}
-
 /* Consumes size data bytes and the padding to the next block, writing the data to fd
  * unless it is -1. */
 static int copy_data(Tar *t, const char *name, int fd, uint64_t size)
@@ -427,7 +413,7 @@ static int copy_data(Tar *t, const char *name, int fd, uint64_t size)
                         return corrupt(t, "truncated archive");
                 size_t data = want < left ? want : (size_t)left;
                 if (fd >= 0 && data > 0) {
-                        int r = write_all(fd, t->buf, data);
+                        int r = hd_write_all(fd, t->buf, data);
                         if (r < 0) {
                                 errno = -r;
                                 return fail_errno(t, name, "write");

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "hd-util.h"
+
 /* A reader's line buffer: a record is at most ~16 KiB + 45 bytes; anything longer
  * was not written by us and is skipped. */
 #define READ_BUF_CAP (64 * 1024)
@@ -197,21 +199,6 @@ static int rotate(HdCtLogWriter *w)
         return r;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 int hd_ct_log_writer_record(HdCtLogWriter *w, HdCtLogStream stream, bool partial, int64_t time_ns,
                             const char *text, size_t len)
 {
@@ -230,7 +217,7 @@ int hd_ct_log_writer_record(HdCtLogWriter *w, HdCtLogStream stream, bool partial
                 rr = rotate(w);
         if (w->fd < 0)
                 return -EBADF;
-        int r = write_all(w->fd, w->rec, total);
+        int r = hd_write_all(w->fd, w->rec, total);
         if (r < 0)
                 return r;
         w->size += (int64_t)total;
