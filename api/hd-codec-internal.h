@@ -12,6 +12,12 @@
 #include "hd-macro.h"
 #include "hd-spec.h"
 
+/* Limits of the spec's cloud_init (documented in api/openapi.yaml). The VM driver's
+ * seed builder has its own, looser ones (HD_VM_USER_DATA_MAX is the same). */
+#define HD_MAX_USER_DATA (64 * 1024)
+#define HD_MAX_SSH_KEYS  64
+#define HD_MAX_SSH_KEY   (8 * 1024)
+
 /* Sets a validation error (-EINVAL) on field; -ENOMEM if the message cannot be built. */
 int hd_codec_fail(HdError **err, const char *field, const char *fmt, ...) HD_PRINTF(3, 4);
 

@@ -68,6 +68,29 @@ static json_t *strv_to_json(const HdStrv *v)
         return TAKE_PTR(a);
 }
 
+/* VMs: {"user_data": text or null, "ssh_authorized_keys": [...]}. */
+static json_t *cloud_init_to_json(const HdCloudInit *ci)
+{
+        _cleanup_json_ json_t *o = json_object();
+        if (!hd_codec_add(o, "user_data", jstr_or_null(ci->user_data)) ||
+            !hd_codec_add(o, "ssh_authorized_keys", strv_to_json(&ci->ssh_authorized_keys)))
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+/* Containers: all five members, seccomp "default" when none was asked for. */
+static json_t *security_to_json(const HdSecurity *sec)
+{
+        _cleanup_json_ json_t *o = json_object();
+        if (!hd_codec_add(o, "privileged", json_boolean(sec->privileged)) ||
+            !hd_codec_add(o, "cap_add", strv_to_json(&sec->cap_add)) ||
+            !hd_codec_add(o, "cap_drop", strv_to_json(&sec->cap_drop)) ||
+            !hd_codec_add(o, "seccomp", jstr(sec->seccomp ? sec->seccomp : "default")) ||
+            !hd_codec_add(o, "userns", json_boolean(sec->userns)))
+                return NULL;
+        return TAKE_PTR(o);
+}
+
 /* Appends the canonical spec fields to o; false on failure. */
 static bool spec_fields_to_json(json_t *o, const HdInstanceSpec *s)
 {
@@ -99,7 +122,9 @@ static bool spec_fields_to_json(json_t *o, const HdInstanceSpec *s)
         ok = hd_codec_add(rp, "name", jstr(hd_restart_policy_to_string(s->restart_policy))) &&
              hd_codec_add(rp, "max_retries", json_integer(s->restart_max_retries));
         return ok && hd_codec_add(o, "restart_policy", TAKE_PTR(rp)) &&
-               hd_codec_add(o, "autostart", json_boolean(s->autostart));
+               hd_codec_add(o, "autostart", json_boolean(s->autostart)) &&
+               (ct ? hd_codec_add(o, "security", security_to_json(&s->security))
+                   : hd_codec_add(o, "cloud_init", cloud_init_to_json(&s->cloud_init)));
 }
 
 json_t *hd_codec_instance_spec_to_json(const HdInstanceSpec *s)
@@ -130,7 +155,8 @@ json_t *hd_codec_instance_to_json(const HdInstance *i)
              hd_codec_add(o, "placement", TAKE_PTR(pl)) &&
              hd_codec_add(o, "revision", json_integer(i->revision)) &&
              hd_codec_add(o, "created_at", jtime(i->created_at)) &&
-             hd_codec_add(o, "updated_at", jtime(i->updated_at));
+             hd_codec_add(o, "updated_at", jtime(i->updated_at)) &&
+             hd_codec_add(o, "ready_at", i->ready_at > 0 ? jtime(i->ready_at) : json_null());
         return ok ? TAKE_PTR(o) : NULL;
 }
 

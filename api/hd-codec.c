@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hd-codec-internal.h"
 #include "hd-util.h"
@@ -292,10 +293,14 @@ int hd_codec_parse_object(const char *body, size_t len, json_t **ret, HdError **
 
 static const char *const spec_fields[] = {
         "name",     "kind",   "image",     "command",        "env",       "workdir", "user",
-        "hostname", "labels", "resources", "restart_policy", "autostart", "network", NULL,
+        "hostname", "labels", "resources", "restart_policy", "autostart", "network", "cloud_init",
+        "security", NULL,
 };
 static const char *const resources_fields[] = { "vcpus", "memory_mb", "pids_max", "disk_gb", NULL };
 static const char *const restart_fields[] = { "name", "max_retries", NULL };
+static const char *const cloud_init_fields[] = { "user_data", "ssh_authorized_keys", NULL };
+static const char *const security_fields[] = { "privileged", "cap_add", "cap_drop",
+                                               "seccomp",    "userns",  NULL };
 
 static bool is_rfc1123_label(const char *s)
 {
@@ -573,10 +578,232 @@ static int parse_restart_policy(const json_t *o, HdRestartPolicy *ret_policy, in
         return 0;
 }
 
+/* ---- instance spec: cloud_init (VMs) --------------------------------------- */
+
+/* Public key types that OpenSSH's authorized_keys takes, each followed by one space
+ * and the key blob in base64. Options before the type are not accepted. */
+static const char *const ssh_key_types[] = {
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+        "ssh-dss",
+};
+
+static int check_ssh_key(const json_t *v, const char *field, HdError **err)
+{
+        const char *k = json_string_value(v);
+        size_t len = json_string_length(v);
+
+        if (len > HD_MAX_SSH_KEY)
+                return hd_codec_fail(err, field, "must be at most %d bytes", HD_MAX_SSH_KEY);
+        if (strlen(k) != len || !hd_utf8_is_clean(k, true))
+                return hd_codec_fail(err, field,
+                                     "must be a single line of UTF-8 without control characters");
+
+        size_t type_len = strcspn(k, " ");
+        const char *type = NULL;
+        for (size_t i = 0; i < HD_ARRAY_SIZE(ssh_key_types); i++)
+                if (strlen(ssh_key_types[i]) == type_len &&
+                    strncmp(k, ssh_key_types[i], type_len) == 0)
+                        type = ssh_key_types[i];
+        if (!type)
+                return hd_codec_fail(
+                        err, field,
+                        "`%.*s` does not start with a known key type: use ssh-ed25519, "
+                        "ssh-rsa, ecdsa-sha2-nistp256/384/521, "
+                        "sk-ssh-ed25519@openssh.com, "
+                        "sk-ecdsa-sha2-nistp256@openssh.com or ssh-dss",
+                        HD_CODEC_Q(k));
+
+        /* "TYPE BASE64[ COMMENT]" */
+        const char *blob = k + type_len;
+        size_t blob_len = blob[0] == ' ' ? strcspn(blob + 1, " ") : 0;
+        _cleanup_free_ char *decoded = NULL;
+        size_t decoded_len = 0;
+        if (blob_len == 0 || hd_base64_decode(blob + 1, blob_len, &decoded, &decoded_len) < 0 ||
+            decoded_len == 0)
+                return hd_codec_fail(
+                        err, field, "`%s` must be followed by a space and the key in base64", type);
+        return 0;
+}
+
+static int parse_cloud_init(const json_t *o, HdCloudInit *ret, HdError **err)
+{
+        static const char *const keys_field = "cloud_init.ssh_authorized_keys";
+        const json_t *ud = json_object_get(o, "user_data");
+        const json_t *keys = json_object_get(o, "ssh_authorized_keys");
+
+        if (json_is_string(ud)) {
+                const char *f = "cloud_init.user_data";
+                const char *s = json_string_value(ud);
+                if (json_string_length(ud) > HD_MAX_USER_DATA)
+                        return hd_codec_fail(err, f, "must be at most %d bytes", HD_MAX_USER_DATA);
+                if (strlen(s) != json_string_length(ud))
+                        return hd_codec_fail(err, f, "must not contain NUL characters");
+                if (!hd_utf8_is_valid(s))
+                        return hd_codec_fail(err, f, "must be valid UTF-8");
+                /* "" is the same as no user-data */
+                if (*s && !(ret->user_data = strdup(s)))
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+        }
+
+        if (json_array_size(keys) > HD_MAX_SSH_KEYS)
+                return hd_codec_fail(err, keys_field, "must have at most %d keys", HD_MAX_SSH_KEYS);
+        size_t i;
+        json_t *v;
+        json_array_foreach (keys, i, v) {
+                char f[64];
+                snprintf(f, sizeof(f), "%s[%zu]", keys_field, i);
+                int r = check_ssh_key(v, f, err);
+                if (r < 0)
+                        return r;
+                if (hd_strv_push(&ret->ssh_authorized_keys, json_string_value(v)) < 0)
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+        }
+
+        /* The seed adds the keys to the user's #cloud-config; other user-data (a
+         * script, MIME) has no place for them. */
+        if (ret->ssh_authorized_keys.n > 0 && ret->user_data &&
+            !hd_str_startswith(ret->user_data, "#cloud-config"))
+                return hd_codec_fail(err, keys_field,
+                                     "needs `cloud_init.user_data` that starts with "
+                                     "`#cloud-config`, or none");
+        return 0;
+}
+
+/* ---- instance spec: security (containers) ---------------------------------- */
+
+/* The capabilities Linux knows, in number order (CAP_CHOWN = 0 …
+ * CAP_CHECKPOINT_RESTORE = 40), without their CAP_ prefix. */
+static const char *const capabilities[] = {
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+};
+
+/* "net_admin", "CAP_NET_ADMIN", "Cap_Net_Admin" → "CAP_NET_ADMIN"; "all" → "ALL".
+ * NULL when s names no capability. */
+static const char *capability_normalize(const char *s, char buf[static 32])
+{
+        if (strcasecmp(s, "ALL") == 0)
+                return "ALL";
+        if (strncasecmp(s, "CAP_", 4) == 0)
+                s += 4;
+        for (size_t i = 0; i < HD_ARRAY_SIZE(capabilities); i++)
+                if (strcasecmp(s, capabilities[i]) == 0) {
+                        snprintf(buf, 32, "CAP_%s", capabilities[i]);
+                        return buf;
+                }
+        return NULL;
+}
+
+static bool strv_contains(const HdStrv *v, const char *s)
+{
+        for (size_t i = 0; i < v->n; i++)
+                if (strcmp(v->items[i], s) == 0)
+                        return true;
+        return false;
+}
+
+/* A list of capability names, normalized, duplicates dropped (first one kept). */
+static int parse_capabilities(const json_t *a, const char *prefix, HdStrv *ret, HdError **err)
+{
+        size_t i;
+        json_t *v;
+        json_array_foreach (a, i, v) {
+                const char *s = json_string_value(v);
+                char buf[32];
+                const char *cap =
+                        strlen(s) == json_string_length(v) ? capability_normalize(s, buf) : NULL;
+                if (!cap) {
+                        char f[64];
+                        snprintf(f, sizeof(f), "%s[%zu]", prefix, i);
+                        return hd_codec_fail(err, f,
+                                             "`%.*s` is not a Linux capability: use a name such "
+                                             "as `CAP_NET_ADMIN` or `net_admin`, or `ALL`",
+                                             HD_CODEC_Q(s));
+                }
+                if (!strv_contains(ret, cap) && hd_strv_push(ret, cap) < 0)
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
+static int parse_security(const json_t *o, HdSecurity *ret, HdError **err)
+{
+        const json_t *v;
+        int r;
+
+        ret->privileged = json_is_true(json_object_get(o, "privileged"));
+        ret->userns = json_is_true(json_object_get(o, "userns"));
+        if ((v = json_object_get(o, "cap_add")) &&
+            (r = parse_capabilities(v, "security.cap_add", &ret->cap_add, err)) < 0)
+                return r;
+        if ((v = json_object_get(o, "cap_drop")) &&
+            (r = parse_capabilities(v, "security.cap_drop", &ret->cap_drop, err)) < 0)
+                return r;
+        if ((v = json_object_get(o, "seccomp"))) {
+                const char *p = json_string_value(v);
+                bool clean = strlen(p) == json_string_length(v);
+                if (clean && strcmp(p, "unconfined") == 0) {
+                        if (!(ret->seccomp = strdup(p)))
+                                return hd_error_set(err, -ENOMEM, "out of memory");
+                } else if (!clean || strcmp(p, "default") != 0)
+                        return hd_codec_fail(
+                                err, "security.seccomp",
+                                "`%.*s` is not a seccomp profile: use `default` or `unconfined`",
+                                HD_CODEC_Q(p));
+        }
+        return 0;
+}
+
 /* Fields that one kind cannot honour; rejected by name rather than ignored. */
 static int check_kind_fields(const json_t *j, HdKind kind, HdError **err)
 {
-        static const char *const vm_top[] = { "command", "env", "workdir", "user", "network" };
+        static const char *const vm_top[] = { "command", "env",     "workdir",
+                                              "user",    "network", "security" };
         const json_t *res = json_object_get(j, "resources");
         const char *k = hd_kind_to_string(kind);
 
@@ -590,9 +817,42 @@ static int check_kind_fields(const json_t *j, HdKind kind, HdError **err)
                         return hd_codec_fail(err, "resources.pids_max",
                                              "`resources.pids_max` is not supported for kind `%s`",
                                              k);
+        } else if (json_object_get(j, "cloud_init")) {
+                return hd_codec_fail(err, "cloud_init",
+                                     "`cloud_init` is not supported for kind `%s`", k);
         } else if (json_object_get(res, "disk_gb"))
                 return hd_codec_fail(err, "resources.disk_gb",
                                      "`resources.disk_gb` is not supported for kind `%s`", k);
+        return 0;
+}
+
+/* The members of cloud_init and security (either may be NULL). */
+static int check_nested_types(const json_t *ci, const json_t *sec, HdError **err)
+{
+        const json_t *ud = json_object_get(ci, "user_data");
+        const json_t *keys = json_object_get(ci, "ssh_authorized_keys");
+        const json_t *add = json_object_get(sec, "cap_add");
+        const json_t *drop = json_object_get(sec, "cap_drop");
+        int r;
+
+        /* user_data may be null: that is how the canonical form says "none" */
+        if (ud && !json_is_string(ud) && !json_is_null(ud))
+                return hd_codec_fail(err, "cloud_init.user_data", "must be a string or null");
+        if ((r = hd_codec_check_type(keys, JT_ARRAY, "cloud_init.ssh_authorized_keys", err)) < 0 ||
+            (r = check_member_types(keys, JT_STRING, "cloud_init.ssh_authorized_keys", err)) < 0)
+                return r;
+
+        if ((r = hd_codec_check_type(json_object_get(sec, "privileged"), JT_BOOLEAN,
+                                     "security.privileged", err)) < 0 ||
+            (r = hd_codec_check_type(add, JT_ARRAY, "security.cap_add", err)) < 0 ||
+            (r = check_member_types(add, JT_STRING, "security.cap_add", err)) < 0 ||
+            (r = hd_codec_check_type(drop, JT_ARRAY, "security.cap_drop", err)) < 0 ||
+            (r = check_member_types(drop, JT_STRING, "security.cap_drop", err)) < 0 ||
+            (r = hd_codec_check_type(json_object_get(sec, "seccomp"), JT_STRING, "security.seccomp",
+                                     err)) < 0 ||
+            (r = hd_codec_check_type(json_object_get(sec, "userns"), JT_BOOLEAN, "security.userns",
+                                     err)) < 0)
+                return r;
         return 0;
 }
 
@@ -600,6 +860,8 @@ static int spec_check_shape(const json_t *j, HdError **err)
 {
         const json_t *res = json_object_get(j, "resources");
         const json_t *rp = json_object_get(j, "restart_policy");
+        const json_t *ci = json_object_get(j, "cloud_init");
+        const json_t *sec = json_object_get(j, "security");
         int r;
 
         /* 1. unknown fields, at every level we can see */
@@ -611,6 +873,12 @@ static int spec_check_shape(const json_t *j, HdError **err)
                 return r;
         if (json_is_object(rp) &&
             (r = hd_codec_check_unknown(rp, "restart_policy", restart_fields, err)) < 0)
+                return r;
+        if (json_is_object(ci) &&
+            (r = hd_codec_check_unknown(ci, "cloud_init", cloud_init_fields, err)) < 0)
+                return r;
+        if (json_is_object(sec) &&
+            (r = hd_codec_check_unknown(sec, "security", security_fields, err)) < 0)
                 return r;
 
         /* 2. types */
@@ -631,6 +899,8 @@ static int spec_check_shape(const json_t *j, HdError **err)
                 { "restart_policy", JT_OBJECT },
                 { "autostart", JT_BOOLEAN },
                 { "network", JT_STRING },
+                { "cloud_init", JT_OBJECT },
+                { "security", JT_OBJECT },
         };
         for (size_t i = 0; i < HD_ARRAY_SIZE(top); i++)
                 if ((r = hd_codec_check_type(json_object_get(j, top[i].name), top[i].type,
@@ -653,6 +923,9 @@ static int spec_check_shape(const json_t *j, HdError **err)
                                      err)) < 0 ||
             (r = hd_codec_check_type(json_object_get(rp, "max_retries"), JT_INTEGER,
                                      "restart_policy.max_retries", err)) < 0)
+                return r;
+        r = check_nested_types(ci, sec, err);
+        if (r < 0)
                 return r;
 
         /* 3. required */
@@ -779,6 +1052,12 @@ int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdErr
                 goto fail;
 
         s.autostart = json_is_true(json_object_get(j, "autostart"));
+
+        if ((v = json_object_get(j, "cloud_init")) &&
+            (r = parse_cloud_init(v, &s.cloud_init, err)) < 0)
+                goto fail;
+        if ((v = json_object_get(j, "security")) && (r = parse_security(v, &s.security, err)) < 0)
+                goto fail;
 
         *ret = s;
         return 0;

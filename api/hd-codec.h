@@ -47,7 +47,7 @@ json_t *hd_codec_instance_spec_to_json(const HdInstanceSpec *s);
 
 /* Bump whenever hd_codec_instance_to_json()'s output changes: the store keeps
  * each instance's rendered JSON and renders again rows of another format. */
-#define HD_CODEC_INSTANCE_FORMAT 2
+#define HD_CODEC_INSTANCE_FORMAT 3
 
 /* An instance as the API returns it: the spec fields at top level plus uuid, state,
  * exit_code, reason, error, placement, revision, created_at, updated_at. */

@@ -267,6 +267,11 @@ void hd_instance_spec_clear(HdInstanceSpec *s)
         free(s->hostname);
         free(s->network);
         hd_kvlist_clear(&s->labels);
+        free(s->cloud_init.user_data);
+        hd_strv_clear(&s->cloud_init.ssh_authorized_keys);
+        hd_strv_clear(&s->security.cap_add);
+        hd_strv_clear(&s->security.cap_drop);
+        free(s->security.seccomp);
         *s = (HdInstanceSpec){ 0 };
 }
 
@@ -277,12 +282,21 @@ int hd_instance_spec_copy(HdInstanceSpec *dst, const HdInstanceSpec *src)
         t.name = t.image = t.workdir = t.user = t.hostname = t.network = NULL;
         t.command = (HdStrv){ 0 };
         t.env = t.labels = (HdKVList){ 0 };
+        t.cloud_init = (HdCloudInit){ 0 };
+        t.security = (HdSecurity){ .privileged = src->security.privileged,
+                                   .userns = src->security.userns };
 
         if (!dup_opt(&t.name, src->name) || !dup_opt(&t.image, src->image) ||
             !dup_opt(&t.workdir, src->workdir) || !dup_opt(&t.user, src->user) ||
             !dup_opt(&t.hostname, src->hostname) || !dup_opt(&t.network, src->network) ||
             hd_strv_copy(&t.command, &src->command) < 0 || hd_kvlist_copy(&t.env, &src->env) < 0 ||
-            hd_kvlist_copy(&t.labels, &src->labels) < 0) {
+            hd_kvlist_copy(&t.labels, &src->labels) < 0 ||
+            !dup_opt(&t.cloud_init.user_data, src->cloud_init.user_data) ||
+            hd_strv_copy(&t.cloud_init.ssh_authorized_keys, &src->cloud_init.ssh_authorized_keys) <
+                    0 ||
+            hd_strv_copy(&t.security.cap_add, &src->security.cap_add) < 0 ||
+            hd_strv_copy(&t.security.cap_drop, &src->security.cap_drop) < 0 ||
+            !dup_opt(&t.security.seccomp, src->security.seccomp)) {
                 hd_instance_spec_clear(&t);
                 *dst = (HdInstanceSpec){ 0 };
                 return -ENOMEM;

@@ -108,6 +108,22 @@ typedef struct HdResources {
 #define HD_DEFAULT_MEMORY_MB 256
 #define HD_DEFAULT_PIDS_MAX  1024
 
+/* cloud-init NoCloud data for a VM's `cidata` seed (VMs only). Empty: no seed. */
+typedef struct HdCloudInit {
+        char *user_data;            /* the user-data file as given, or NULL */
+        HdStrv ssh_authorized_keys; /* public keys for the default user */
+} HdCloudInit;
+
+/* A container's security knobs beyond DESIGN §4's defaults (containers only). All but
+ * cap_drop and userns need the daemon's allow-privileged. */
+typedef struct HdSecurity {
+        bool privileged; /* every capability, no seccomp, no masked paths, host devices */
+        HdStrv cap_add;  /* "CAP_NET_ADMIN" form, or "ALL" */
+        HdStrv cap_drop; /* same form */
+        char *seccomp;   /* NULL: the default profile; "unconfined": none */
+        bool userns;     /* a user namespace with its own id range */
+} HdSecurity;
+
 /* What a user asks for. Empty strings/lists mean "the image's default". */
 typedef struct HdInstanceSpec {
         char *name;
@@ -124,6 +140,8 @@ typedef struct HdInstanceSpec {
         HdRestartPolicy restart_policy;
         int64_t restart_max_retries; /* only with on-failure; 0 = unlimited */
         bool autostart;
+        HdCloudInit cloud_init; /* VMs only */
+        HdSecurity security;    /* containers only */
 } HdInstanceSpec;
 
 /* Where the scheduler put an instance and why. */
@@ -141,6 +159,7 @@ typedef struct HdInstance {
         int64_t revision; /* bumped on every change; the ETag */
         int64_t created_at;
         int64_t updated_at;
+        int64_t ready_at; /* ms; when the running guest said it is ready, 0 = not (yet) */
         bool has_exit_code;
         int exit_code;
         char *reason;     /* why it exited / errored: "oom", "signal", … or NULL */

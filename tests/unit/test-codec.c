@@ -87,6 +87,16 @@ static char *fmt(const char *f, ...)
 #define CT(extra) "{\"name\":\"web-1\",\"kind\":\"container\",\"image\":\"busybox\"" extra "}"
 #define VM(extra) "{\"name\":\"vm-1\",\"kind\":\"vm\",\"image\":\"debian\"" extra "}"
 
+/* Real public keys (ssh-keygen), for cloud_init.ssh_authorized_keys. */
+#define KEY_ED                                                                              \
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEKS1SDwRX9AnxfelTz63o37WaeVsttzTSScap0soY2U " \
+        "alice@example"
+#define KEY_ED_BLOB "AAAAC3NzaC1lZDI1NTE5AAAAIEKS1SDwRX9AnxfelTz63o37WaeVsttzTSScap0soY2U"
+#define KEY_EC                                                                                     \
+        "ecdsa-sha2-nistp256 "                                                                     \
+        "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBL0oDu0S/5gRp2MRupog6ljmMLL27qZIbkjL" \
+        "FulK6SNWWPKJ1J2ybk2laQxZboF/8oxE/Nv6Uxx5/kNBkScs5oI= bob"
+
 /* ---- string tables -------------------------------------------------------- */
 
 START_TEST(test_string_tables)
@@ -646,6 +656,110 @@ static const BadCase bad_cases[] = {
           "restart_policy.max_retries", "between 0 and 1000" },
         { CT(",\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":-1}"),
           "restart_policy.max_retries", "between 0 and 1000" },
+        /* cloud_init: VMs only, its shape, its values */
+        { CT(",\"cloud_init\":{}"), "cloud_init",
+          "`cloud_init` is not supported for kind `container`" },
+        { CT(",\"cloud_init\":{\"user_data\":\"#cloud-config\\n\"}"), "cloud_init",
+          "not supported for kind `container`" },
+        { VM(",\"cloud_init\":{\"userdata\":\"x\"}"), "cloud_init.userdata",
+          "unknown field `userdata`" },
+        { VM(",\"cloud_init\":\"#cloud-config\""), "cloud_init", "must be an object" },
+        { VM(",\"cloud_init\":null"), "cloud_init", "must be an object" },
+        { VM(",\"cloud_init\":{\"user_data\":5}"), "cloud_init.user_data",
+          "must be a string or null" },
+        { VM(",\"cloud_init\":{\"user_data\":[\"a\"]}"), "cloud_init.user_data",
+          "must be a string or null" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":\"" KEY_ED "\"}"),
+          "cloud_init.ssh_authorized_keys", "must be an array" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":null}"), "cloud_init.ssh_authorized_keys",
+          "must be an array" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"" KEY_ED "\",\"" KEY_EC "\",7]}"),
+          "cloud_init.ssh_authorized_keys[2]", "must be a string" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"" KEY_ED "\",\"" KEY_EC "\",\"\"]}"),
+          "cloud_init.ssh_authorized_keys[2]", "does not start with a known key type" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"ssh-foo " KEY_ED_BLOB "\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "`ssh-foo " },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"SSH-ED25519 " KEY_ED_BLOB "\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "known key type" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"ssh-ed25519x " KEY_ED_BLOB "\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "known key type" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\" " KEY_ED "\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "known key type" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"no-agent-forwarding " KEY_ED "\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "known key type" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"ssh-ed25519\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "followed by a space and the key in base64" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"ssh-ed25519 \"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "in base64" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"ssh-ed25519  " KEY_ED_BLOB "\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "in base64" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"ssh-ed25519 not*base64\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "in base64" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"ssh-rsa AAAAB3NzaC1yc2E\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "in base64" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"" KEY_ED "\\n" KEY_EC "\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "single line" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"" KEY_ED "\\r\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "single line" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"" KEY_ED " a\\tb\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "control characters" },
+        { VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"" KEY_ED " \\u0085\"]}"),
+          "cloud_init.ssh_authorized_keys[0]", "control characters" },
+        /* keys go into #cloud-config user-data; other user-data has no place for them */
+        { VM(",\"cloud_init\":{\"user_data\":\"#!/bin/sh\\necho hi\\n\","
+             "\"ssh_authorized_keys\":[\"" KEY_ED "\"]}"),
+          "cloud_init.ssh_authorized_keys", "`#cloud-config`" },
+        { VM(",\"cloud_init\":{\"user_data\":\" #cloud-config\\n\","
+             "\"ssh_authorized_keys\":[\"" KEY_ED "\"]}"),
+          "cloud_init.ssh_authorized_keys", "`#cloud-config`" },
+        /* unknown beats wrong type beats kind */
+        { CT(",\"cloud_init\":{\"x\":1}"), "cloud_init.x", "unknown field" },
+        { CT(",\"cloud_init\":{\"user_data\":1}"), "cloud_init.user_data", "must be a string" },
+        /* security: containers only, its shape, its values */
+        { VM(",\"security\":{}"), "security", "`security` is not supported for kind `vm`" },
+        { VM(",\"security\":{\"privileged\":false}"), "security", "not supported for kind `vm`" },
+        { CT(",\"security\":{\"priviledged\":true}"), "security.priviledged",
+          "unknown field `priviledged`" },
+        { CT(",\"security\":{\"capabilities\":[]}"), "security.capabilities", "unknown field" },
+        { CT(",\"security\":true"), "security", "must be an object" },
+        { CT(",\"security\":{\"privileged\":\"true\"}"), "security.privileged",
+          "must be a boolean" },
+        { CT(",\"security\":{\"userns\":1}"), "security.userns", "must be a boolean" },
+        { CT(",\"security\":{\"cap_add\":\"NET_ADMIN\"}"), "security.cap_add", "must be an array" },
+        { CT(",\"security\":{\"cap_drop\":{}}"), "security.cap_drop", "must be an array" },
+        { CT(",\"security\":{\"cap_add\":[\"NET_ADMIN\",null]}"), "security.cap_add[1]",
+          "must be a string" },
+        { CT(",\"security\":{\"seccomp\":null}"), "security.seccomp", "must be a string" },
+        { CT(",\"security\":{\"seccomp\":false}"), "security.seccomp", "must be a string" },
+        { CT(",\"security\":{\"seccomp\":\"Default\"}"), "security.seccomp",
+          "`Default` is not a seccomp profile" },
+        { CT(",\"security\":{\"seccomp\":\"\"}"), "security.seccomp", "not a seccomp profile" },
+        { CT(",\"security\":{\"seccomp\":\"/etc/seccomp.json\"}"), "security.seccomp",
+          "use `default` or `unconfined`" },
+        { CT(",\"security\":{\"cap_add\":[\"NET_ADMIN\",\"NET_ADMIM\"]}"), "security.cap_add[1]",
+          "`NET_ADMIM` is not a Linux capability" },
+        { CT(",\"security\":{\"cap_add\":[\"\"]}"), "security.cap_add[0]",
+          "is not a Linux capability" },
+        { CT(",\"security\":{\"cap_add\":[\"CAP_\"]}"), "security.cap_add[0]",
+          "is not a Linux capability" },
+        { CT(",\"security\":{\"cap_add\":[\"CAP_ALL\"]}"), "security.cap_add[0]",
+          "is not a Linux capability" },
+        { CT(",\"security\":{\"cap_add\":[\"CAPNET_ADMIN\"]}"), "security.cap_add[0]",
+          "is not a Linux capability" },
+        { CT(",\"security\":{\"cap_add\":[\"CAP_CAP_CHOWN\"]}"), "security.cap_add[0]",
+          "is not a Linux capability" },
+        { CT(",\"security\":{\"cap_add\":[\" CHOWN\"]}"), "security.cap_add[0]",
+          "is not a Linux capability" },
+        { CT(",\"security\":{\"cap_add\":[\"NET-ADMIN\"]}"), "security.cap_add[0]",
+          "is not a Linux capability" },
+        /* 41 is not a capability yet */
+        { CT(",\"security\":{\"cap_add\":[\"CAP_41\"]}"), "security.cap_add[0]",
+          "is not a Linux capability" },
+        { CT(",\"security\":{\"cap_drop\":[\"chown\",\"sys_admin\",\"SYS_WIZARD\"]}"),
+          "security.cap_drop[2]", "`SYS_WIZARD` is not a Linux capability" },
+        /* unknown beats wrong type beats kind */
+        { VM(",\"security\":{\"x\":1}"), "security.x", "unknown field" },
+        { VM(",\"security\":{\"userns\":\"no\"}"), "security.userns", "must be a boolean" },
 };
 
 START_TEST(test_spec_bad)
@@ -727,6 +841,289 @@ START_TEST(test_spec_bad_limits)
 }
 END_TEST
 
+/* ---- spec: cloud_init and security -------------------------------------------- */
+
+START_TEST(test_spec_cloud_init)
+{
+        HdInstanceSpec s;
+
+        /* left out, or empty: nothing, and older stored specs without it still load */
+        spec_ok(VM(""), &s);
+        ck_assert_ptr_null(s.cloud_init.user_data);
+        ck_assert_uint_eq(s.cloud_init.ssh_authorized_keys.n, 0);
+        hd_instance_spec_clear(&s);
+        spec_ok(VM(",\"cloud_init\":{}"), &s);
+        ck_assert_ptr_null(s.cloud_init.user_data);
+        ck_assert_uint_eq(s.cloud_init.ssh_authorized_keys.n, 0);
+        hd_instance_spec_clear(&s);
+        spec_ok(VM(",\"cloud_init\":{\"user_data\":null,\"ssh_authorized_keys\":[]}"), &s);
+        ck_assert_ptr_null(s.cloud_init.user_data);
+        hd_instance_spec_clear(&s);
+        /* "" is the same as none */
+        spec_ok(VM(",\"cloud_init\":{\"user_data\":\"\",\"ssh_authorized_keys\":[\"" KEY_ED "\"]}"),
+                &s);
+        ck_assert_ptr_null(s.cloud_init.user_data);
+        ck_assert_uint_eq(s.cloud_init.ssh_authorized_keys.n, 1);
+        hd_instance_spec_clear(&s);
+
+        /* user-data as given, byte for byte: newlines, tabs, other controls, UTF-8 */
+        spec_ok(VM(",\"cloud_init\":{\"user_data\":\"#cloud-config\\nruncmd:\\n\\t- [echo, "
+                   "\\\"caf\\u00e9 \\u2603 \\ud83d\\ude00\\\"]\\r\\n\\u0001\"}"),
+                &s);
+        ck_assert_str_eq(s.cloud_init.user_data,
+                         "#cloud-config\nruncmd:\n\t- [echo, \"caf\xc3\xa9 \xe2\x98\x83 "
+                         "\xf0\x9f\x98\x80\"]\r\n\x01");
+        hd_instance_spec_clear(&s);
+
+        /* a script is fine without keys */
+        spec_ok(VM(",\"cloud_init\":{\"user_data\":\"#!/bin/sh\\necho hi\\n\"}"), &s);
+        ck_assert_str_eq(s.cloud_init.user_data, "#!/bin/sh\necho hi\n");
+        hd_instance_spec_clear(&s);
+
+        /* every key type, in order, kept as given (comments and all) */
+        spec_ok(VM(",\"cloud_init\":{\"user_data\":\"#cloud-config\\n\","
+                   "\"ssh_authorized_keys\":[\"" KEY_ED "\",\"" KEY_EC "\","
+                   "\"ssh-rsa " KEY_ED_BLOB "\",\"ecdsa-sha2-nistp384 " KEY_ED_BLOB " x\","
+                   "\"ecdsa-sha2-nistp521 " KEY_ED_BLOB "\","
+                   "\"sk-ssh-ed25519@openssh.com " KEY_ED_BLOB " a comment with  spaces\","
+                   "\"sk-ecdsa-sha2-nistp256@openssh.com " KEY_ED_BLOB " \","
+                   "\"ssh-dss " KEY_ED_BLOB " caf\\u00e9\",\"" KEY_ED "\"]}"),
+                &s);
+        ck_assert_str_eq(s.cloud_init.user_data, "#cloud-config\n");
+        ck_assert_uint_eq(s.cloud_init.ssh_authorized_keys.n, 9);
+        ck_assert_str_eq(s.cloud_init.ssh_authorized_keys.items[0], KEY_ED);
+        ck_assert_str_eq(s.cloud_init.ssh_authorized_keys.items[1], KEY_EC);
+        ck_assert_str_eq(s.cloud_init.ssh_authorized_keys.items[5],
+                         "sk-ssh-ed25519@openssh.com " KEY_ED_BLOB " a comment with  spaces");
+        ck_assert_str_eq(s.cloud_init.ssh_authorized_keys.items[7],
+                         "ssh-dss " KEY_ED_BLOB " caf\xc3\xa9");
+        hd_instance_spec_clear(&s);
+
+        /* a key without a comment */
+        spec_ok(VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"ssh-ed25519 " KEY_ED_BLOB "\"]}"),
+                &s);
+        ck_assert_str_eq(s.cloud_init.ssh_authorized_keys.items[0], "ssh-ed25519 " KEY_ED_BLOB);
+        hd_instance_spec_clear(&s);
+}
+END_TEST
+
+/* A VM spec whose cloud_init.user_data is the n bytes at text (built without the
+ * parser, which would refuse NUL and bad UTF-8 itself). */
+static json_t *vm_with_user_data(const char *text, size_t n)
+{
+        json_t *j = parse_ok(VM(""));
+        json_t *ci = json_object();
+        json_t *ud = json_stringn_nocheck(text, n);
+        ck_assert_ptr_nonnull(ud);
+        ck_assert_int_eq(json_object_set_new(ci, "user_data", ud), 0);
+        ck_assert_int_eq(json_object_set_new(j, "cloud_init", ci), 0);
+        return j;
+}
+
+static void user_data_bad(const char *text, size_t n, const char *msg)
+{
+        _cleanup_json_ json_t *j = vm_with_user_data(text, n);
+        _cleanup_error_ HdError *err = NULL;
+        HdInstanceSpec s;
+        ck_assert_int_eq(hd_codec_instance_spec_from_json(j, &s, &err), -EINVAL);
+        ck_assert_str_eq(err->field, "cloud_init.user_data");
+        ck_assert_msg(strstr(err->message, msg), "`%s` lacks `%s`", err->message, msg);
+        ck_assert_ptr_null(s.name);
+}
+
+START_TEST(test_spec_cloud_init_limits)
+{
+        HdInstanceSpec s;
+
+        /* user_data: 64 KiB fits, one byte more does not */
+        _cleanup_free_ char *ud = repeat('u', 64 * 1024);
+        _cleanup_free_ char *b1 = fmt(VM(",\"cloud_init\":{\"user_data\":\"%s\"}"), ud);
+        spec_ok(b1, &s);
+        ck_assert_uint_eq(strlen(s.cloud_init.user_data), 64 * 1024);
+        hd_instance_spec_clear(&s);
+        _cleanup_free_ char *ud1 = repeat('u', 64 * 1024 + 1);
+        _cleanup_free_ char *b2 = fmt(VM(",\"cloud_init\":{\"user_data\":\"%s\"}"), ud1);
+        spec_bad(b2, "cloud_init.user_data", "at most 65536 bytes");
+
+        /* NUL, and text that is not UTF-8 */
+        user_data_bad("#cloud-config\n\0x", 16, "NUL");
+        user_data_bad("\0", 1, "NUL");
+        user_data_bad("caf\xe9", 4, "valid UTF-8");          /* Latin-1 */
+        user_data_bad("\xc0\xaf", 2, "valid UTF-8");         /* overlong */
+        user_data_bad("\xed\xa0\x80", 3, "valid UTF-8");     /* a surrogate */
+        user_data_bad("\xf4\x90\x80\x80", 4, "valid UTF-8"); /* past U+10FFFF */
+        user_data_bad("\xe2\x98", 2, "valid UTF-8");         /* cut short */
+        user_data_bad("\x80", 1, "valid UTF-8");             /* a lone continuation */
+
+        /* 64 keys fit, 65 do not */
+        char *keys = strdup("");
+        for (int i = 0; i < 65; i++) {
+                char *next = fmt("%s%s\"" KEY_ED " k%d\"", keys, i ? "," : "", i);
+                free(keys);
+                keys = next;
+                if (i == 63) {
+                        _cleanup_free_ char *ok =
+                                fmt(VM(",\"cloud_init\":{\"ssh_authorized_keys\":[%s]}"), keys);
+                        spec_ok(ok, &s);
+                        ck_assert_uint_eq(s.cloud_init.ssh_authorized_keys.n, 64);
+                        ck_assert_str_eq(s.cloud_init.ssh_authorized_keys.items[63], KEY_ED " k63");
+                        hd_instance_spec_clear(&s);
+                }
+        }
+        _cleanup_free_ char *b3 = fmt(VM(",\"cloud_init\":{\"ssh_authorized_keys\":[%s]}"), keys);
+        free(keys);
+        spec_bad(b3, "cloud_init.ssh_authorized_keys", "at most 64 keys");
+
+        /* a key of 8 KiB fits, one byte more does not */
+        const char *head = "ssh-ed25519 " KEY_ED_BLOB " ";
+        _cleanup_free_ char *comment = repeat('c', 8192 - strlen(head));
+        _cleanup_free_ char *b4 =
+                fmt(VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"" KEY_ED "\",\"%s%s\"]}"), head,
+                    comment);
+        spec_ok(b4, &s);
+        ck_assert_uint_eq(strlen(s.cloud_init.ssh_authorized_keys.items[1]), 8192);
+        hd_instance_spec_clear(&s);
+        _cleanup_free_ char *b5 =
+                fmt(VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"" KEY_ED "\",\"%s%sc\"]}"),
+                    head, comment);
+        spec_bad(b5, "cloud_init.ssh_authorized_keys[1]", "at most 8192 bytes");
+
+        /* a key with a NUL inside */
+        _cleanup_json_ json_t *j = parse_ok(VM(""));
+        json_t *ci = json_object();
+        json_t *ka = json_array();
+        json_array_append_new(ka, json_string(KEY_ED));
+        json_array_append_new(ka, json_stringn(KEY_ED "\0x", strlen(KEY_ED) + 2));
+        json_object_set_new(ci, "ssh_authorized_keys", ka);
+        json_object_set_new(j, "cloud_init", ci);
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_codec_instance_spec_from_json(j, &s, &err), -EINVAL);
+        ck_assert_str_eq(err->field, "cloud_init.ssh_authorized_keys[1]");
+}
+END_TEST
+
+START_TEST(test_spec_security)
+{
+        HdInstanceSpec s;
+
+        /* left out, or empty: the defaults; older stored specs still load */
+        spec_ok(CT(""), &s);
+        ck_assert(!s.security.privileged);
+        ck_assert(!s.security.userns);
+        ck_assert_uint_eq(s.security.cap_add.n, 0);
+        ck_assert_uint_eq(s.security.cap_drop.n, 0);
+        ck_assert_ptr_null(s.security.seccomp);
+        hd_instance_spec_clear(&s);
+        spec_ok(CT(",\"security\":{}"), &s);
+        ck_assert(!s.security.privileged);
+        ck_assert_ptr_null(s.security.seccomp);
+        hd_instance_spec_clear(&s);
+
+        /* every member; names in any case, with or without CAP_, normalized; duplicates
+         * (in any spelling) collapsed, the first one's place kept */
+        spec_ok(CT(",\"security\":{\"privileged\":true,\"userns\":true,"
+                   "\"cap_add\":[\"net_admin\",\"CAP_SYS_PTRACE\",\"Cap_Net_Admin\","
+                   "\"NET_ADMIN\",\"cap_bpf\",\"all\",\"ALL\",\"checkpoint_restore\","
+                   "\"sys_ptrace\"],"
+                   "\"cap_drop\":[\"MKNOD\",\"cap_net_raw\",\"mknod\"],"
+                   "\"seccomp\":\"unconfined\"}"),
+                &s);
+        ck_assert(s.security.privileged);
+        ck_assert(s.security.userns);
+        const char *add[] = { "CAP_NET_ADMIN", "CAP_SYS_PTRACE", "CAP_BPF", "ALL",
+                              "CAP_CHECKPOINT_RESTORE" };
+        ck_assert_uint_eq(s.security.cap_add.n, HD_ARRAY_SIZE(add));
+        for (size_t i = 0; i < HD_ARRAY_SIZE(add); i++)
+                ck_assert_str_eq(s.security.cap_add.items[i], add[i]);
+        ck_assert_uint_eq(s.security.cap_drop.n, 2);
+        ck_assert_str_eq(s.security.cap_drop.items[0], "CAP_MKNOD");
+        ck_assert_str_eq(s.security.cap_drop.items[1], "CAP_NET_RAW");
+        ck_assert_str_eq(s.security.seccomp, "unconfined");
+        hd_instance_spec_clear(&s);
+
+        /* "default" is the default profile: stored as none */
+        spec_ok(CT(",\"security\":{\"seccomp\":\"default\",\"privileged\":false,"
+                   "\"userns\":false,\"cap_add\":[],\"cap_drop\":[\"ALL\"]}"),
+                &s);
+        ck_assert_ptr_null(s.security.seccomp);
+        ck_assert_uint_eq(s.security.cap_drop.n, 1);
+        ck_assert_str_eq(s.security.cap_drop.items[0], "ALL");
+        hd_instance_spec_clear(&s);
+
+        /* all 41 capabilities the kernel knows, each in both spellings */
+        static const char *const caps[] = {
+                "CHOWN",
+                "DAC_OVERRIDE",
+                "DAC_READ_SEARCH",
+                "FOWNER",
+                "FSETID",
+                "KILL",
+                "SETGID",
+                "SETUID",
+                "SETPCAP",
+                "LINUX_IMMUTABLE",
+                "NET_BIND_SERVICE",
+                "NET_BROADCAST",
+                "NET_ADMIN",
+                "NET_RAW",
+                "IPC_LOCK",
+                "IPC_OWNER",
+                "SYS_MODULE",
+                "SYS_RAWIO",
+                "SYS_CHROOT",
+                "SYS_PTRACE",
+                "SYS_PACCT",
+                "SYS_ADMIN",
+                "SYS_BOOT",
+                "SYS_NICE",
+                "SYS_RESOURCE",
+                "SYS_TIME",
+                "SYS_TTY_CONFIG",
+                "MKNOD",
+                "LEASE",
+                "AUDIT_WRITE",
+                "AUDIT_CONTROL",
+                "SETFCAP",
+                "MAC_OVERRIDE",
+                "MAC_ADMIN",
+                "SYSLOG",
+                "WAKE_ALARM",
+                "BLOCK_SUSPEND",
+                "AUDIT_READ",
+                "PERFMON",
+                "BPF",
+                "CHECKPOINT_RESTORE",
+        };
+        ck_assert_uint_eq(HD_ARRAY_SIZE(caps), 41);
+        char *list = strdup("");
+        for (size_t i = 0; i < HD_ARRAY_SIZE(caps); i++) {
+                char *next = fmt("%s%s\"CAP_%s\",\"%s\"", list, i ? "," : "", caps[i], caps[i]);
+                free(list);
+                list = next;
+        }
+        _cleanup_free_ char *body = fmt(CT(",\"security\":{\"cap_add\":[%s]}"), list);
+        free(list);
+        spec_ok(body, &s);
+        ck_assert_uint_eq(s.security.cap_add.n, 41);
+        for (size_t i = 0; i < HD_ARRAY_SIZE(caps); i++) {
+                _cleanup_free_ char *want = fmt("CAP_%s", caps[i]);
+                ck_assert_str_eq(s.security.cap_add.items[i], want);
+        }
+        hd_instance_spec_clear(&s);
+
+        /* a name with a NUL inside is not a capability */
+        _cleanup_json_ json_t *j = parse_ok(CT(""));
+        json_t *sec = json_object();
+        json_t *a = json_array();
+        json_array_append_new(a, json_stringn("CHOWN\0x", 7));
+        json_object_set_new(sec, "cap_drop", a);
+        json_object_set_new(j, "security", sec);
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_codec_instance_spec_from_json(j, &s, &err), -EINVAL);
+        ck_assert_str_eq(err->field, "security.cap_drop[0]");
+}
+END_TEST
+
 START_TEST(test_spec_not_object)
 {
         _cleanup_json_ json_t *a = json_array();
@@ -781,7 +1178,9 @@ START_TEST(test_spec_canonical)
                 "\"hostname\":\"web-1\","
                 "\"labels\":{\"a\":\"2\",\"z\":\"1\"},"
                 "\"resources\":{\"vcpus\":1.0,\"memory_mb\":256,\"pids_max\":1024},"
-                "\"restart_policy\":{\"name\":\"no\",\"max_retries\":0},\"autostart\":true}");
+                "\"restart_policy\":{\"name\":\"no\",\"max_retries\":0},\"autostart\":true,"
+                "\"security\":{\"privileged\":false,\"cap_add\":[],\"cap_drop\":[],"
+                "\"seccomp\":\"default\",\"userns\":false}}");
         hd_instance_spec_clear(&s);
 
         spec_ok(VM(",\"resources\":{\"vcpus\":2,\"disk_gb\":8},"
@@ -793,7 +1192,8 @@ START_TEST(test_spec_canonical)
                              "\"hostname\":\"vm-1\",\"labels\":{},"
                              "\"resources\":{\"vcpus\":2.0,\"memory_mb\":256,\"disk_gb\":8},"
                              "\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":5},"
-                             "\"autostart\":false}");
+                             "\"autostart\":false,"
+                             "\"cloud_init\":{\"user_data\":null,\"ssh_authorized_keys\":[]}}");
         ck_assert(json_is_real(json_object_get(json_object_get(v, "resources"), "vcpus")));
         hd_instance_spec_clear(&s);
 
@@ -805,6 +1205,27 @@ START_TEST(test_spec_canonical)
         ck_assert_ptr_null(json_object_get(v2, "command"));
         ck_assert_ptr_null(json_object_get(v2, "env"));
         ck_assert_ptr_null(json_object_get(v2, "workdir"));
+        ck_assert_ptr_null(json_object_get(v2, "security"));
+        hd_instance_spec_clear(&s);
+
+        /* cloud_init and security as given, normalized */
+        spec_ok(VM(",\"cloud_init\":{\"user_data\":\"#cloud-config\\n\","
+                   "\"ssh_authorized_keys\":[\"" KEY_ED "\"]}"),
+                &s);
+        _cleanup_json_ json_t *v3 = hd_codec_instance_spec_to_json(&s);
+        _cleanup_free_ char *v3t = dumps(json_object_get(v3, "cloud_init"));
+        ck_assert_str_eq(v3t, "{\"user_data\":\"#cloud-config\\n\","
+                              "\"ssh_authorized_keys\":[\"" KEY_ED "\"]}");
+        hd_instance_spec_clear(&s);
+        spec_ok(CT(",\"security\":{\"cap_add\":[\"net_admin\",\"all\",\"CAP_NET_ADMIN\"],"
+                   "\"cap_drop\":[\"Cap_Chown\"],\"seccomp\":\"unconfined\",\"userns\":true}"),
+                &s);
+        _cleanup_json_ json_t *c3 = hd_codec_instance_spec_to_json(&s);
+        _cleanup_free_ char *c3t = dumps(json_object_get(c3, "security"));
+        ck_assert_str_eq(c3t, "{\"privileged\":false,\"cap_add\":[\"CAP_NET_ADMIN\",\"ALL\"],"
+                              "\"cap_drop\":[\"CAP_CHOWN\"],\"seccomp\":\"unconfined\","
+                              "\"userns\":true}");
+        ck_assert_ptr_null(json_object_get(c3, "cloud_init"));
         hd_instance_spec_clear(&s);
 
         ck_assert_ptr_null(hd_codec_instance_spec_to_json(NULL));
@@ -829,6 +1250,17 @@ START_TEST(test_spec_round_trip)
         assert_round_trip(CT(",\"resources\":{\"vcpus\":0.1}"));
         assert_round_trip(CT(",\"resources\":{\"vcpus\":3.3}"));
         assert_round_trip(CT(",\"restart_policy\":{\"name\":\"always\"}"));
+        assert_round_trip(VM(",\"cloud_init\":{}"));
+        assert_round_trip(VM(",\"cloud_init\":{\"user_data\":\"\"}"));
+        assert_round_trip(VM(",\"cloud_init\":{\"user_data\":\"#cloud-config\\nusers: []\\n"
+                             "\\u00e9\\t\\u0001\",\"ssh_authorized_keys\":[\"" KEY_ED "\",\"" KEY_EC
+                             "\"]}"));
+        assert_round_trip(VM(",\"cloud_init\":{\"ssh_authorized_keys\":[\"" KEY_ED "\"]}"));
+        assert_round_trip(CT(",\"security\":{}"));
+        assert_round_trip(CT(",\"security\":{\"privileged\":true,\"cap_add\":[\"all\",\"net_raw\","
+                             "\"CAP_NET_RAW\"],\"cap_drop\":[\"Cap_Mknod\"],"
+                             "\"seccomp\":\"unconfined\",\"userns\":true}"));
+        assert_round_trip(CT(",\"security\":{\"seccomp\":\"default\"}"));
 }
 END_TEST
 
@@ -852,11 +1284,13 @@ START_TEST(test_instance_to_json)
                 "\"labels\":{\"tier\":\"web\"},"
                 "\"resources\":{\"vcpus\":1.0,\"memory_mb\":256,\"pids_max\":1024},"
                 "\"restart_policy\":{\"name\":\"no\",\"max_retries\":0},\"autostart\":false,"
+                "\"security\":{\"privileged\":false,\"cap_add\":[],\"cap_drop\":[],"
+                "\"seccomp\":\"default\",\"userns\":false},"
                 "\"uuid\":\"0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f\",\"state\":\"running\","
                 "\"exit_code\":null,\"reason\":null,\"error\":null,"
                 "\"placement\":{\"host\":null,\"driver\":null,\"reason\":null},"
                 "\"revision\":3,\"created_at\":\"2026-11-22T10:00:00.123Z\","
-                "\"updated_at\":\"2026-11-22T10:00:01.000Z\"}");
+                "\"updated_at\":\"2026-11-22T10:00:01.000Z\",\"ready_at\":null}");
 
         i.state = HD_STATE_EXITED;
         i.has_exit_code = true;
@@ -879,8 +1313,8 @@ START_TEST(test_instance_to_json)
 
         /* the spec part of an instance is accepted back as a spec once the status
          * fields are taken out */
-        const char *status[] = { "uuid",      "state",    "exit_code",  "reason",    "error",
-                                 "placement", "revision", "created_at", "updated_at" };
+        const char *status[] = { "uuid",      "state",    "exit_code",  "reason",     "error",
+                                 "placement", "revision", "created_at", "updated_at", "ready_at" };
         for (size_t n = 0; n < HD_ARRAY_SIZE(status); n++)
                 ck_assert_int_eq(json_object_del(k, status[n]), 0);
         HdInstanceSpec back;
@@ -951,6 +1385,9 @@ START_TEST(test_patch_bad)
 {
         patch_bad("{\"name\":\"x\"}", "name", "unknown field `name`");
         patch_bad("{\"labels\":{},\"foo\":1}", "foo", "unknown field `foo`");
+        /* a created instance's security and cloud-init data are fixed */
+        patch_bad("{\"security\":{\"privileged\":true}}", "security", "unknown field `security`");
+        patch_bad("{\"labels\":{},\"cloud_init\":{}}", "cloud_init", "unknown field `cloud_init`");
         patch_bad("{\"labels\":[]}", "labels", "must be an object");
         patch_bad("{\"labels\":null}", "labels", "must be an object");
         patch_bad("{\"labels\":{\"a\":\"x\",\"tier\":5}}", "labels.tier",
@@ -1391,6 +1828,9 @@ static Suite *codec_suite(void)
         tcase_add_test(tc, test_spec_accepts_edges);
         tcase_add_loop_test(tc, test_spec_bad, 0, (int)HD_ARRAY_SIZE(bad_cases));
         tcase_add_test(tc, test_spec_bad_limits);
+        tcase_add_test(tc, test_spec_cloud_init);
+        tcase_add_test(tc, test_spec_cloud_init_limits);
+        tcase_add_test(tc, test_spec_security);
         tcase_add_test(tc, test_spec_not_object);
         tcase_add_test(tc, test_spec_canonical);
         tcase_add_test(tc, test_spec_round_trip);
