@@ -48,6 +48,7 @@ static int decode_instance(sqlite3_stmt *st, void **ret, HdError **err)
         i->provisioned = sqlite3_column_int(st, 8) != 0;
         i->created_at = sqlite3_column_int64(st, 12);
         i->updated_at = sqlite3_column_int64(st, 13);
+        i->ready_at = sqlite3_column_int64(st, 14); /* NULL reads as 0 */
         if (hd_store_col_strdup(st, 6, &i->reason) < 0 ||
             hd_store_col_strdup(st, 7, &i->error) < 0 ||
             hd_store_col_strdup(st, 9, &i->placement.host) < 0 ||
@@ -112,7 +113,8 @@ static char *labels_to_json(const HdKVList *labels)
         return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
-/* Binds ?1..?18 of HD_STORE_STMT_INSTANCE_INSERT / HD_STORE_STMT_INSTANCE_UPDATE. */
+/* Binds ?1..?18 (?19 from schema v6) of HD_STORE_STMT_INSTANCE_INSERT /
+ * HD_STORE_STMT_INSTANCE_UPDATE. */
 static int bind_instance(sqlite3_stmt *st, const HdInstance *i, const char *spec,
                          const char *labels, int64_t revision)
 {
@@ -137,6 +139,9 @@ static int bind_instance(sqlite3_stmt *st, const HdInstance *i, const char *spec
         HD_STORE_BIND(sqlite3_bind_text(st, 16, i->placement.reason, -1, SQLITE_STATIC));
         HD_STORE_BIND(sqlite3_bind_int64(st, 17, i->created_at));
         HD_STORE_BIND(sqlite3_bind_int64(st, 18, i->updated_at));
+        if (sqlite3_bind_parameter_count(st) >= 19)
+                HD_STORE_BIND(i->ready_at > 0 ? sqlite3_bind_int64(st, 19, i->ready_at)
+                                              : sqlite3_bind_null(st, 19));
         return rc;
 }
 
@@ -179,7 +184,11 @@ static int write_view(HdStoreTx *tx, const HdInstance *i, int64_t revision, HdEr
         HdStore *s = tx->store;
         if (s->version < 3)
                 return 0;
-        _cleanup_free_ char *view = render_view(i, revision);
+        /* The view shows what the row keeps: no ready_at before schema v6. */
+        HdInstance kept = *i;
+        if (s->version < HD_STORE_READY_AT_SINCE)
+                kept.ready_at = 0;
+        _cleanup_free_ char *view = render_view(&kept, revision);
         if (!view)
                 return hd_error_set(err, -ENOMEM, "could not render instance `%s`", i->spec.name);
         _cleanup_reset_ sqlite3_stmt *st = NULL;
@@ -403,7 +412,8 @@ static char *list_sql(int version, bool views, bool kind, bool state, bool after
         if (!f)
                 return NULL;
 
-        fputs("SELECT " HD_STORE_INSTANCE_COLUMNS, f);
+        fputs("SELECT ", f);
+        fputs(hd_store_instance_columns(version), f);
         if (views)
                 fputs(HD_STORE_VIEW_COLUMNS, f);
         fputs(" FROM instances WHERE 1", f);
@@ -530,12 +540,12 @@ static int decode_view(sqlite3_stmt *st, void **ret, HdError **err)
         if (!v)
                 return hd_error_set(err, -ENOMEM, "out of memory");
         v->revision = sqlite3_column_int64(st, 4);
-        bool current = sqlite3_column_count(st) > 15 &&
-                       sqlite3_column_type(st, 14) == SQLITE_TEXT &&
-                       sqlite3_column_int(st, 15) == HD_CODEC_INSTANCE_FORMAT;
+        bool current = sqlite3_column_count(st) > 16 &&
+                       sqlite3_column_type(st, 15) == SQLITE_TEXT &&
+                       sqlite3_column_int(st, 16) == HD_CODEC_INSTANCE_FORMAT;
         if (current) {
                 if (hd_store_col_strdup(st, 1, &v->name) < 0 ||
-                    hd_store_col_strdup(st, 14, &v->json) < 0)
+                    hd_store_col_strdup(st, 15, &v->json) < 0)
                         return hd_error_set(err, -ENOMEM, "out of memory");
         } else {
                 _cleanup_(hd_instance_freep) HdInstance *i = NULL;
@@ -625,10 +635,11 @@ int hd_store_refresh_views(HdStore *s, HdError **err)
         int r = hd_store_tx_begin(s, &tx, err);
         if (r < 0)
                 return r;
-        if (sqlite3_prepare_v2(s->writer.db,
-                               "SELECT " HD_STORE_INSTANCE_COLUMNS " FROM instances"
-                               " WHERE view IS NULL OR view_format != ?1",
-                               -1, &st, NULL) != SQLITE_OK)
+        _cleanup_free_ char *sql = NULL;
+        if (asprintf(&sql, "SELECT %s FROM instances WHERE view IS NULL OR view_format != ?1",
+                     hd_store_instance_columns(s->version)) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        if (sqlite3_prepare_v2(s->writer.db, sql, -1, &st, NULL) != SQLITE_OK)
                 return hd_store_sqlite_error(err, s->writer.db, "could not look for stale views");
         sqlite3_bind_int(st, 1, HD_CODEC_INSTANCE_FORMAT);
         r = hd_store_collect_rows(st, 0, decode_instance, instance_free_void, (void ***)&stale, &n,

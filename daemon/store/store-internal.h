@@ -37,13 +37,18 @@ int hd_store_exec(sqlite3 *db, const char *sql, HdError **err);
 
 /* Column lists of the row decoders: decode_instance(), decode_operation() and
  * decode_event() read columns by these positions. */
-#define HD_STORE_INSTANCE_COLUMNS                                                    \
+#define HD_STORE_INSTANCE_COLUMNS_V1                                                 \
         "uuid, name, spec, state, revision, exit_code, reason, error, provisioned, " \
         "placement_host, placement_driver, placement_reason, created_at, updated_at"
+/* Position 14 is ready_at: a column from schema v6 on, a NULL before, so every other
+ * position is the same at every version. */
+#define HD_STORE_INSTANCE_COLUMNS     HD_STORE_INSTANCE_COLUMNS_V1 ", ready_at"
+#define HD_STORE_INSTANCE_COLUMNS_PRE HD_STORE_INSTANCE_COLUMNS_V1 ", NULL"
+#define HD_STORE_READY_AT_SINCE       6
 #define HD_STORE_OPERATION_COLUMNS                                                            \
         "id, action, instance_uuid, instance_name, status, args, error_code, error_message, " \
         "progress_done, progress_total, created_at, updated_at, finished_at"
-/* Appended to the instance columns from schema v3 on (positions 14 and 15). */
+/* Appended to the instance columns from schema v3 on (positions 15 and 16). */
 #define HD_STORE_VIEW_COLUMNS  ", view, view_format"
 #define HD_STORE_EVENT_COLUMNS "seq, time, type, instance_uuid, instance_name, operation_id, data"
 
@@ -84,11 +89,19 @@ typedef enum HdStoreStmt {
 
 typedef struct HdStoreConn {
         sqlite3 *db;
+        int version; /* the schema version, set once migrations have run */
         sqlite3_stmt *stmts[HD_STORE_STMT__COUNT];
         sqlite3_stmt *list[HD_STORE_LIST_SHAPES];
         sqlite3_stmt *view_list[HD_STORE_LIST_SHAPES];
         sqlite3_stmt *oplist[HD_STORE_OPLIST_SHAPES];
 } HdStoreConn;
+
+/* The instance columns a SELECT names at this schema version. */
+static inline const char *hd_store_instance_columns(int version)
+{
+        return version >= HD_STORE_READY_AT_SINCE ? HD_STORE_INSTANCE_COLUMNS
+                                                  : HD_STORE_INSTANCE_COLUMNS_PRE;
+}
 
 /* ---- the view cache (store-cache.c) ----------------------------------------------- */
 

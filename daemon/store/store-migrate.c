@@ -140,6 +140,13 @@ static const Migration migrations[] = {
                 .sql = "ALTER TABLE images ADD COLUMN manifest_digest TEXT;"
                        "ALTER TABLE images ADD COLUMN config_digest TEXT;",
         },
+        /* v6 */
+        {
+                .description = "when each instance became ready",
+                /* ms since the epoch; NULL while the instance has not said it is
+                 * ready since it last started. */
+                .sql = "ALTER TABLE instances ADD COLUMN ready_at INTEGER;",
+        },
 };
 
 int hd_store_schema_latest(void)

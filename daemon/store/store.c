@@ -26,14 +26,15 @@ static const char *const stmt_sql[HD_STORE_STMT__COUNT] = {
         [HD_STORE_STMT_INSTANCE_INSERT] =
                 "INSERT INTO instances (uuid, name, kind, state, revision, spec, labels, vcpus, "
                 "memory_mb, exit_code, reason, error, provisioned, placement_host, "
-                "placement_driver, placement_reason, created_at, updated_at) "
+                "placement_driver, placement_reason, created_at, updated_at, ready_at) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-                "?17, ?18)",
+                "?17, ?18, ?19)",
         [HD_STORE_STMT_INSTANCE_UPDATE] =
                 "UPDATE instances SET name = ?2, kind = ?3, state = ?4, revision = ?5 + 1, "
                 "spec = ?6, labels = ?7, vcpus = ?8, memory_mb = ?9, exit_code = ?10, "
                 "reason = ?11, error = ?12, provisioned = ?13, placement_host = ?14, "
-                "placement_driver = ?15, placement_reason = ?16, updated_at = ?18 "
+                "placement_driver = ?15, placement_reason = ?16, updated_at = ?18, "
+                "ready_at = ?19 "
                 "WHERE uuid = ?1 AND revision = ?5", /* ?17 (created_at) is bound, unused */
         [HD_STORE_STMT_INSTANCE_REVISION] = "SELECT revision FROM instances WHERE uuid = ?1",
         [HD_STORE_STMT_INSTANCE_DELETE] = "DELETE FROM instances WHERE uuid = ?1",
@@ -74,6 +75,31 @@ static const char *const stmt_sql[HD_STORE_STMT__COUNT] = {
                                        " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         [HD_STORE_STMT_EVENT_LAST_SEQ] = "SELECT coalesce((SELECT seq FROM sqlite_sequence "
                                          "WHERE name = 'events'), 0)",
+};
+
+/* The statements that differ before schema v6 (no ready_at column). Tests open
+ * databases at every version, and hostd must serve one until it migrates. */
+static const char *const stmt_sql_pre_ready[HD_STORE_STMT__COUNT] = {
+        [HD_STORE_STMT_INSTANCE_INSERT] =
+                "INSERT INTO instances (uuid, name, kind, state, revision, spec, labels, vcpus, "
+                "memory_mb, exit_code, reason, error, provisioned, placement_host, "
+                "placement_driver, placement_reason, created_at, updated_at) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                "?17, ?18)",
+        [HD_STORE_STMT_INSTANCE_UPDATE] =
+                "UPDATE instances SET name = ?2, kind = ?3, state = ?4, revision = ?5 + 1, "
+                "spec = ?6, labels = ?7, vcpus = ?8, memory_mb = ?9, exit_code = ?10, "
+                "reason = ?11, error = ?12, provisioned = ?13, placement_host = ?14, "
+                "placement_driver = ?15, placement_reason = ?16, updated_at = ?18 "
+                "WHERE uuid = ?1 AND revision = ?5",
+        [HD_STORE_STMT_INSTANCE_BY_NAME] =
+                "SELECT " HD_STORE_INSTANCE_COLUMNS_PRE " FROM instances WHERE name = ?1",
+        [HD_STORE_STMT_INSTANCE_BY_UUID] =
+                "SELECT " HD_STORE_INSTANCE_COLUMNS_PRE " FROM instances WHERE uuid = lower(?1)",
+        [HD_STORE_STMT_VIEW_BY_NAME] = "SELECT " HD_STORE_INSTANCE_COLUMNS_PRE HD_STORE_VIEW_COLUMNS
+                                       " FROM instances WHERE name = ?1",
+        [HD_STORE_STMT_VIEW_BY_UUID] = "SELECT " HD_STORE_INSTANCE_COLUMNS_PRE HD_STORE_VIEW_COLUMNS
+                                       " FROM instances WHERE uuid = lower(?1)",
 };
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -120,7 +146,10 @@ int hd_store_conn_prepare(HdStoreConn *c, const char *sql, sqlite3_stmt **slot, 
 
 int hd_store_conn_stmt(HdStoreConn *c, HdStoreStmt id, sqlite3_stmt **ret, HdError **err)
 {
-        int r = hd_store_conn_prepare(c, stmt_sql[id], &c->stmts[id], err);
+        const char *sql = stmt_sql[id];
+        if (c->version < HD_STORE_READY_AT_SINCE && stmt_sql_pre_ready[id])
+                sql = stmt_sql_pre_ready[id];
+        int r = hd_store_conn_prepare(c, sql, &c->stmts[id], err);
         if (r < 0)
                 return r;
         *ret = c->stmts[id];
@@ -243,6 +272,7 @@ static int store_open(const char *path, int target_version, int64_t retention, H
         r = hd_store_migrate(s->writer.db, target_version, &s->version, err);
         if (r < 0)
                 return hd_error_wrap(err, "could not open database `%s`", path);
+        s->writer.version = s->version;
 
         if (s->version >= 3) {
                 r = hd_store_refresh_views(s, err);
@@ -260,6 +290,7 @@ static int store_open(const char *path, int target_version, int64_t retention, H
                                 err);
                 if (r < 0)
                         return r;
+                s->readers[i].version = s->version;
                 s->free_readers[s->n_free++] = &s->readers[i];
         }
 

@@ -168,7 +168,7 @@ static size_t list_count(HdKind kind, const HdKV *labels, size_t n_labels)
 
 START_TEST(test_fresh_is_latest)
 {
-        ck_assert_int_eq(hd_store_schema_latest(), 5);
+        ck_assert_int_eq(hd_store_schema_latest(), 6);
         open_at(0);
         ck_assert_int_eq(schema_version(), hd_store_schema_latest());
         ck_assert_int_eq(query_int("PRAGMA user_version"), hd_store_schema_latest());
@@ -330,6 +330,78 @@ START_TEST(test_v1_to_v2)
 }
 END_TEST
 
+/* ready_at: not kept before v6 (and nothing fails for its absence), kept from v6 on,
+ * in the row and in the rendered view. */
+static HdInstance *get_instance(const char *name)
+{
+        _cleanup_error_ HdError *err = NULL;
+        HdInstance *i = NULL;
+        ck_assert_ok(hd_store_instance_get(store, name, &i, &err), err);
+        return i;
+}
+
+static void update_instance(HdInstance *i)
+{
+        _cleanup_error_ HdError *err = NULL;
+        HdStoreTx *tx = NULL;
+        ck_assert_ok(hd_store_tx_begin(store, &tx, &err), err);
+        ck_assert_ok(hd_store_tx_instance_update(tx, i, i->revision, &err), err);
+        ck_assert_ok(hd_store_tx_commit(tx, &err), err);
+}
+
+static bool view_has(const char *name, const char *text)
+{
+        _cleanup_error_ HdError *err = NULL;
+        HdInstanceView *v = NULL;
+        ck_assert_ok(hd_store_instance_get_view(store, name, &v, &err), err);
+        bool has = strstr(v->json, text) != NULL;
+        hd_instance_view_free(v);
+        return has;
+}
+
+START_TEST(test_v5_to_v6_ready_at)
+{
+        _cleanup_error_ HdError *err = NULL;
+        HdStoreTx *tx = NULL;
+        const int64_t ready = T0 + 4242;
+
+        open_at(5);
+        _cleanup_(hd_instance_freep) HdInstance *a = make_instance(0);
+        a->ready_at = ready;
+        ck_assert_ok(hd_store_tx_begin(store, &tx, &err), err);
+        ck_assert_ok(hd_store_tx_instance_insert(tx, a, &err), err);
+        ck_assert_ok(hd_store_tx_commit(tx, &err), err);
+        {
+                _cleanup_(hd_instance_freep) HdInstance *got = get_instance("inst-00");
+                ck_assert_int_eq(got->ready_at, 0);
+                got->ready_at = ready;
+                update_instance(got);
+        }
+        _cleanup_(hd_instance_freep) HdInstance *b = get_instance("inst-00");
+        ck_assert_int_eq(b->ready_at, 0);
+        ck_assert_int_eq(b->revision, 2);
+        ck_assert(view_has("inst-00", "\"ready_at\":null"));
+
+        open_at(0);
+        ck_assert_int_eq(schema_version(), 6);
+        _cleanup_(hd_instance_freep) HdInstance *c = get_instance("inst-00");
+        assert_instance_eq(b, c);
+        ck_assert_int_eq(c->ready_at, 0);
+        c->ready_at = ready;
+        update_instance(c);
+        _cleanup_(hd_instance_freep) HdInstance *d = get_instance(c->uuid);
+        ck_assert_int_eq(d->ready_at, ready);
+        ck_assert(view_has("inst-00", "\"ready_at\":\"2023-11-14T22:13:24.242Z\""));
+        ck_assert_int_eq(query_int("SELECT ready_at FROM instances"), ready);
+
+        /* Cleared again, it is NULL in the row. */
+        d->ready_at = 0;
+        update_instance(d);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM instances WHERE ready_at IS NULL"), 1);
+        ck_assert(view_has("inst-00", "\"ready_at\":null"));
+}
+END_TEST
+
 START_TEST(test_open_version)
 {
         _cleanup_error_ HdError *err = NULL;
@@ -389,6 +461,7 @@ static Suite *migrations_suite(void)
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_fresh_is_latest);
         tcase_add_test(tc, test_v1_to_v2);
+        tcase_add_test(tc, test_v5_to_v6_ready_at);
         tcase_add_test(tc, test_open_version);
         tcase_add_test(tc, test_newer_refused);
         suite_add_tcase(s, tc);
