@@ -11,7 +11,7 @@ build=(build-essential cmake pkg-config clang clang-format
 # for VM overlays, xorriso for cloud-init seed ISOs.
 runtime=(libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils xorriso)
 test=(check libsubunit-dev valgrind curl sqlite3 python3 python3-yaml wrk
-      cpio jq qemu-system-x86 gzip zstd openssl skopeo docker-registry)
+      cpio jq qemu-system-x86 gzip zstd openssl skopeo docker-registry libvirt-clients)
 
 want=("${build[@]}" "${runtime[@]}")
 case "${1:-all}" in

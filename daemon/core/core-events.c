@@ -60,6 +60,9 @@ int hd_core_tx_set_state(HdStoreTx *tx, HdInstance *inst, HdState to, int64_t *r
         if (inst->reason)
                 json_object_set_new(data, "reason", json_string(inst->reason));
         inst->state = to;
+        /* Ready is a fact about the current run: it ends with the run. */
+        if (to != HD_STATE_RUNNING && to != HD_STATE_PAUSED)
+                inst->ready_at = 0;
         return hd_core_tx_event(tx, "instance.state", inst, NULL, data, ret_seq, err);
 }
 

@@ -1,4 +1,4 @@
-/* Restart policies: an instance that exits by itself (not by a stop, kill or delete) is
+/* Restart policies: an instance that ends by itself (not by a stop, kill or delete) is
  * started again after an exponential backoff when its policy says so: `always`, or
  * `on-failure` for a non-zero exit code up to max_retries. Docker's rules: the delay
  * doubles from 100 ms up to a minute, and starts over once a run lasted 10 s.
@@ -38,12 +38,34 @@ static HdRestart *find(HdCore *c, const char *uuid, bool create)
         return r;
 }
 
+/* Whether the instance's run came to an end by itself, and whether that was a
+ * failure. A container exits with its code; a VM's guest powers off (a clean end,
+ * like exit 0) or its qemu crashes (a failure). */
+static bool ended_by_itself(const HdInstance *inst, bool *ret_failed)
+{
+        switch (inst->state) {
+        case HD_STATE_EXITED:
+                *ret_failed = !inst->has_exit_code || inst->exit_code != 0;
+                return true;
+        case HD_STATE_STOPPED:
+                *ret_failed = false;
+                return inst->spec.kind == HD_KIND_VM && inst->reason &&
+                       strcmp(inst->reason, "poweroff") == 0;
+        case HD_STATE_ERROR:
+                *ret_failed = true;
+                return inst->spec.kind == HD_KIND_VM && inst->reason &&
+                       strcmp(inst->reason, "crashed") == 0;
+        default:
+                return false;
+        }
+}
+
 void hd_core_restart_consider(HdCore *c, const HdInstance *inst)
 {
-        if (inst->state != HD_STATE_EXITED)
+        bool failed = false;
+        if (!ended_by_itself(inst, &failed))
                 return;
         const HdInstanceSpec *s = &inst->spec;
-        bool failed = !inst->has_exit_code || inst->exit_code != 0;
         if (s->restart_policy == HD_RESTART_NO ||
             (s->restart_policy == HD_RESTART_ON_FAILURE && !failed))
                 return;
@@ -56,8 +78,9 @@ void hd_core_restart_consider(HdCore *c, const HdInstance *inst)
                         r->count = 0;
                 if (s->restart_policy == HD_RESTART_ON_FAILURE && s->restart_max_retries > 0 &&
                     r->count >= s->restart_max_retries) {
-                        hd_log_info("%s exited (%d); no restart: %lld retries used", s->name,
-                                    inst->exit_code, (long long)r->count);
+                        hd_log_info("%s ended (%s %d); no restart: %lld retries used", s->name,
+                                    hd_state_to_string(inst->state), inst->exit_code,
+                                    (long long)r->count);
                 } else {
                         int64_t delay = BACKOFF_FIRST_MS;
                         for (int64_t k = 0; k < r->count && delay < BACKOFF_MAX_MS; k++)
@@ -65,8 +88,9 @@ void hd_core_restart_consider(HdCore *c, const HdInstance *inst)
                         if (delay > BACKOFF_MAX_MS)
                                 delay = BACKOFF_MAX_MS;
                         r->due_ms = now + delay;
-                        hd_log_info("%s exited (%d); restart %lld in %lld ms (%s)", s->name,
-                                    inst->exit_code, (long long)r->count + 1, (long long)delay,
+                        hd_log_info("%s ended (%s %d); restart %lld in %lld ms (%s)", s->name,
+                                    hd_state_to_string(inst->state), inst->exit_code,
+                                    (long long)r->count + 1, (long long)delay,
                                     hd_restart_policy_to_string(s->restart_policy));
                         pthread_cond_signal(&c->restart_cond);
                 }

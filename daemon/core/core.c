@@ -7,6 +7,7 @@
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
 static void driver_state_changed(void *core, const char *uuid, const HdDriverResult *r);
+static void driver_ready(void *core, const char *uuid, int64_t at_ms);
 
 int hd_core_new(const HdCoreConfig *cfg, HdStore *store, HdDriver *const drivers[HD_KIND__COUNT],
                 const char *const unavailable_reason[HD_KIND__COUNT], HdCore **ret, HdError **err)
@@ -36,7 +37,9 @@ int hd_core_new(const HdCoreConfig *cfg, HdStore *store, HdDriver *const drivers
                                cfg->host_memory_mb > 0 ? cfg->host_memory_mb : c->facts.memory_mb,
                                cfg->cpu_overcommit, cfg->memory_overcommit);
 
-        HdDriverSink sink = { .core = c, .state_changed = driver_state_changed };
+        HdDriverSink sink = { .core = c,
+                              .state_changed = driver_state_changed,
+                              .ready = driver_ready };
         for (int k = 0; k < HD_KIND__COUNT; k++) {
                 HdDriver *d = drivers ? drivers[k] : NULL;
                 if (!d) {
@@ -495,8 +498,10 @@ void hd_core_apply_state_change(HdCore *c, const char *uuid, const HdDriverResul
                 r = hd_store_tx_instance_get(tx, uuid, &inst, &err);
         if (r == -ENOENT)
                 return; /* deleted meanwhile: nothing to record */
-        if (r >= 0 && (inst->state != res->state || inst->has_exit_code != res->has_exit_code ||
-                       inst->exit_code != res->exit_code)) {
+        bool changed =
+                r >= 0 && (inst->state != res->state || inst->has_exit_code != res->has_exit_code ||
+                           inst->exit_code != res->exit_code);
+        if (changed) {
                 inst->has_exit_code = res->has_exit_code;
                 inst->exit_code = res->exit_code;
                 free(inst->reason);
@@ -514,8 +519,51 @@ void hd_core_apply_state_change(HdCore *c, const char *uuid, const HdDriverResul
                 return;
         }
         hd_core_events_published(c, seq);
-        if (res->state == HD_STATE_EXITED && inst->state == HD_STATE_EXITED)
+        /* Only an end the instance came to by itself: a stop's own report finds the
+         * state already recorded. */
+        if (changed)
                 hd_core_restart_consider(c, inst);
+}
+
+/* A driver saw the running instance become ready: recorded once per run, with an
+ * event. A report for a run that is over (or not yet begun) is dropped. */
+static void driver_ready(void *core, const char *uuid, int64_t at_ms)
+{
+        HdCore *c = core;
+        _cleanup_error_ HdError *err = NULL;
+        _cleanup_tx_ HdStoreTx *tx = NULL;
+        _cleanup_(hd_instance_freep) HdInstance *inst = NULL;
+        int64_t seq = 0;
+
+        int r = hd_store_tx_begin(c->store, &tx, &err);
+        if (r >= 0)
+                r = hd_store_tx_instance_get(tx, uuid, &inst, &err);
+        if (r == -ENOENT)
+                return;
+        /* Starting and stopping too: the guest may say so before its start or
+         * restart operation has recorded its outcome. */
+        if (r >= 0 && (inst->ready_at > 0 ||
+                       (inst->state != HD_STATE_RUNNING && inst->state != HD_STATE_PAUSED &&
+                        inst->state != HD_STATE_STARTING && inst->state != HD_STATE_STOPPING)))
+                return;
+        if (r >= 0) {
+                inst->ready_at = at_ms;
+                inst->updated_at = hd_now_ms();
+                char when[32];
+                hd_time_format(at_ms, when);
+                r = hd_core_tx_event(tx, "instance.ready", inst, NULL,
+                                     json_pack("{s:s}", "ready_at", when), &seq, &err);
+        }
+        if (r >= 0)
+                r = hd_store_tx_instance_update(tx, inst, inst->revision, &err);
+        if (r >= 0)
+                r = hd_store_tx_commit(TAKE_PTR(tx), &err);
+        if (r < 0) {
+                hd_log_error("recording that %s is ready failed: %s", uuid,
+                             err && err->message ? err->message : "unknown error");
+                return;
+        }
+        hd_core_events_published(c, seq);
 }
 
 int hd_core_reconcile_instances(HdCore *c, HdError **err)

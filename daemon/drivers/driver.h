@@ -43,6 +43,9 @@ typedef struct HdDriverResult {
 typedef struct HdDriverSink {
         void *core;
         void (*state_changed)(void *core, const char *uuid, const HdDriverResult *r);
+        /* The running instance is ready (a VM's console marker or guest agent), at
+         * at_ms. Ignored unless the instance is running or paused. */
+        void (*ready)(void *core, const char *uuid, int64_t at_ms);
 } HdDriverSink;
 
 /* ---- logs, exec and stats: the same shapes for both kinds -------------------------- */
@@ -64,6 +67,10 @@ typedef struct HdDriverFacts {
         const char *accel_reason; /* why */
         const char *endpoint;     /* VMs: the libvirt URI */
         const char *detail;       /* one line on what it runs on */
+        /* VMs: names of the domains libvirt held at init that carry no hostd metadata
+         * (someone else's; reported, never touched). */
+        char *const *foreign;
+        size_t n_foreign;
 } HdDriverFacts;
 
 typedef int (*HdDriverActionFn)(HdDriver *d, const HdInstance *inst, const HdActionArgs *args,

@@ -22,6 +22,12 @@ void hd_handle_server_info(HdRequest *req, HdResponse *resp)
                         json_object_set_new(d, "uri", json_string(st.facts.endpoint));
                 if (st.facts.detail)
                         json_object_set_new(d, "detail", json_string(st.facts.detail));
+                if (k == HD_KIND_VM && st.available) {
+                        json_t *names = json_array();
+                        for (size_t n = 0; n < st.facts.n_foreign; n++)
+                                json_array_append_new(names, json_string(st.facts.foreign[n]));
+                        json_object_set_new(d, "foreign_domains", names);
+                }
                 json_object_set_new(drivers, hd_kind_to_string((HdKind)k), d);
                 /* The VM driver's probe (it boots guests) outranks the host's. */
                 if (k == HD_KIND_VM && st.facts.accel) {

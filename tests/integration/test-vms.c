@@ -2,7 +2,8 @@
  * driver (TCG here): the tiny kernel bundle boots to its HOSTD-READY marker; lifecycle,
  * console logs and stats; a guest that powers itself off; a guest that ignores the ACPI
  * power button; guests outliving hostd (SIGTERM and SIGKILL) and a qemu that dies; qcow2
- * overlays that never write their image; bad specs that define nothing.
+ * overlays that never write their image; the cloud-init seed ISO; bad specs that define
+ * nothing.
  *
  * Every domain a test makes is deleted through the API in the teardown; a qemu that
  * survives anyway (a test that failed before its teardown) is killed by its command line,
@@ -244,19 +245,32 @@ static int64_t wait_console(const char *name, const char *marker, int n, int tim
         }
 }
 
-/* When the API has ready_at, the driver's readiness report must land in it. */
-static void check_ready_at(const char *name)
+/* The instance's ready_at, malloc'd, or NULL while it is null. */
+static char *ready_at(const char *name)
+{
+        json_t *i = get(name);
+        json_t *ready = json_object_get(i, "ready_at");
+        ck_assert_msg(ready, "%s has no ready_at member", name);
+        char *at = json_is_null(ready) ? NULL : strdup(json_string_value(ready));
+        json_decref(i);
+        return at;
+}
+
+/* Once the console shows the marker, ready_at follows within the watcher's poll; it is
+ * returned (malloc'd) and is no earlier than not_before (an API time, or NULL). */
+static char *check_ready_at(const char *name, const char *not_before)
 {
         for (int k = 0; k < 50; k++) {
-                json_t *i = get(name);
-                json_t *ready = json_object_get(i, "ready_at");
-                bool absent = !ready, set = ready && !json_is_null(ready);
-                json_decref(i);
-                if (absent || set)
-                        return;
+                char *at = ready_at(name);
+                if (at) {
+                        ck_assert_msg(!not_before || strcmp(at, not_before) >= 0,
+                                      "%s: ready_at %s is before %s", name, at, not_before);
+                        return at;
+                }
                 usleep(100000);
         }
         ck_abort_msg("%s: ready_at still null after its console showed HOSTD-READY", name);
+        return NULL;
 }
 
 static char *uuid_of(const char *name)
@@ -281,6 +295,26 @@ static HD_PRINTF(1, 2) bool exists(const char *fmt, ...)
 static bool domain_defined(const char *name)
 {
         return exists("%s/libvirt/etc/qemu/hostd-%s.xml", d.dir, name);
+}
+
+/* The running domain's XML as libvirt keeps it (its status file); NULL when it runs not. */
+static char *live_xml(const char *name)
+{
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/libvirt/run/qemu/hostd-%s.xml", d.dir, name);
+        return read_text(path, NULL);
+}
+
+/* The source file of the first cdrom in a domain XML, malloc'd; NULL without a cdrom. */
+static char *cdrom_source(const char *xml)
+{
+        const char *disk = xml ? strstr(xml, "device='cdrom'") : NULL;
+        const char *end = disk ? strstr(disk, "</disk>") : NULL;
+        const char *src = disk ? strstr(disk, "<source file='") : NULL;
+        if (!end || !src || src > end)
+                return NULL;
+        src += strlen("<source file='");
+        return strndup(src, strcspn(src, "'"));
 }
 
 static long qemu_pid(const char *name)
@@ -323,16 +357,24 @@ START_TEST(test_lifecycle_console_stats)
         create("v1", "tiny", "");
         char *uuid = uuid_of("v1");
         int64_t t0 = now_ms();
-        json_decref(action("v1", "start", NULL));
+        ck_assert_ptr_null(ready_at("v1"));
+        json_t *op = action("v1", "start", NULL);
         int64_t started = now_ms() - t0;
         assert_state("v1", "running");
         ck_assert(domain_defined("v1"));
         int64_t ready = started + wait_console("v1", "HOSTD-READY", 1, 30000);
         fprintf(stderr, "v1: start returned after %lld ms, console ready after %lld ms\n",
                 (long long)started, (long long)ready);
-        check_ready_at("v1");
+        char *first_ready = check_ready_at("v1", str(op, "created_at"));
+        json_decref(op);
         /* The kernel came from the shared cache, the console is the instance's. */
         ck_assert(exists("%s/vms/%s/console.log", d.dir, uuid));
+        /* No cloud_init: no seed, no cdrom. */
+        ck_assert(!exists("%s/vms/%s/seed.iso", d.dir, uuid));
+        char *xml = live_xml("v1");
+        ck_assert_ptr_nonnull(xml);
+        ck_assert_ptr_null(strstr(xml, "device='cdrom'"));
+        free(xml);
 
         /* Logs: tail, and a follow that ends when the guest stops (checked below). */
         char *tail = logs("v1", "?tail=1");
@@ -363,15 +405,26 @@ START_TEST(test_lifecycle_console_stats)
         ck_assert_int_eq(count(text, "HOSTD-POWEROFF"), 1);
         free(text);
         ck_assert(pid_gone(pid));
+        /* Ready was about that run. */
+        ck_assert_ptr_null(ready_at("v1"));
         /* A follow of a stopped VM returns what there is. */
         free(logs("v1", "?follow=true"));
 
         json_decref(action("v1", "start", NULL));
         assert_state("v1", "running");
         wait_console("v1", "HOSTD-READY", 2, 30000);
-        json_decref(action("v1", "restart", "{\"timeout\": 30}"));
+        char *second_ready = check_ready_at("v1", first_ready);
+        ck_assert_str_ne(second_ready, first_ready);
+        /* A restart reboots the guest: ready again, later. */
+        op = action("v1", "restart", "{\"timeout\": 30}");
         assert_state("v1", "running");
         wait_console("v1", "HOSTD-READY", 3, 30000);
+        char *third_ready = check_ready_at("v1", str(op, "created_at"));
+        json_decref(op);
+        ck_assert_str_gt(third_ready, second_ready);
+        free(first_ready);
+        free(second_ready);
+        free(third_ready);
 
         json_decref(action("v1", "kill", NULL));
         assert_state("v1", "stopped");
@@ -452,6 +505,33 @@ START_TEST(test_vms_outlive_hostd)
         json_decref(action("keep", "start", NULL));
         assert_state("keep", "running");
 
+        /* Adopted while it boots: the new hostd still hears this boot's marker, and
+         * only this boot's (the console holds the earlier boots' too). */
+        /* (Up first: a guest still booting has no acpid to hear the stop.) */
+        wait_console("keep", "HOSTD-READY", 2, 30000);
+        char *text = logs("keep", "");
+        int before = count(text, "HOSTD-READY");
+        free(text);
+        json_decref(action("keep", "stop", "{\"timeout\": 60}"));
+        json_decref(action("keep", "start", NULL));
+        ck_assert_int_eq(hd_test_daemon_stop(&d, SIGKILL, &status), 0);
+        ck_assert_int_eq(hd_test_daemon_restart(&d), 0);
+        for (int64_t t0 = now_ms();;) {
+                char *at = ready_at("keep");
+                text = logs("keep", "");
+                int seen = count(text, "HOSTD-READY");
+                free(text);
+                /* ready_at set means this boot's marker is on the console. */
+                ck_assert_msg(!at || seen > before, "ready_at %s with %d markers, %d before", at,
+                              seen, before);
+                free(at);
+                if (seen > before)
+                        break;
+                ck_assert_msg(now_ms() - t0 < 30000, "keep: no new HOSTD-READY");
+                usleep(20000);
+        }
+        free(check_ready_at("keep", NULL));
+
         /* qemu dying under the guest is a crash, reported without any action. */
         pid = qemu_pid("keep");
         ck_assert_int_gt(pid, 0);
@@ -459,6 +539,98 @@ START_TEST(test_vms_outlive_hostd)
         json_t *i = wait_state("keep", "error", 30000);
         ck_assert_str_eq(str(i, "reason"), "crashed");
         json_decref(i);
+}
+END_TEST
+
+START_TEST(test_restart_policies)
+{
+        /* `always`: a guest that powers itself off is started again; a user's stop is
+         * final. `on-failure`: a clean poweroff stays stopped, a qemu crash restarts. */
+        /* Up for 3 s once ready (time for a user's stop), then off. */
+        char *off = make_bundle("tiny-off3", "hostd.poweroff=1 hostd.cmd=c2xlZXAgMw==");
+        import("tiny-off3", off);
+        create("again", "tiny-off3", "}, \"restart_policy\": {\"name\": \"always\"");
+        create("clean", "tiny-off3", "}, \"restart_policy\": {\"name\": \"on-failure\"");
+        create("crashy", "tiny", "}, \"restart_policy\": {\"name\": \"on-failure\"");
+        json_decref(action("again", "start", NULL));
+        json_decref(action("clean", "start", NULL));
+        json_decref(action("crashy", "start", NULL));
+
+        json_t *i = wait_state("clean", "stopped", 60000);
+        ck_assert_str_eq(str(i, "reason"), "poweroff");
+        json_decref(i);
+
+        /* Two boots, two poweroffs, and up again: stopped by its user in its 3 s. */
+        wait_console("again", "HOSTD-POWEROFF", 2, 90000);
+        wait_console("again", "HOSTD-READY", 3, 60000);
+        i = wait_state("again", "running", 30000);
+        json_decref(i);
+        json_decref(action("again", "stop", "{\"timeout\": 30}"));
+        assert_state("again", "stopped");
+
+        wait_console("crashy", "HOSTD-READY", 1, 60000);
+        long pid = qemu_pid("crashy");
+        ck_assert_int_gt(pid, 0);
+        ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
+        wait_console("crashy", "HOSTD-READY", 2, 60000);
+        i = wait_state("crashy", "running", 30000);
+        json_decref(i);
+        long pid2 = qemu_pid("crashy");
+        ck_assert_int_gt(pid2, 0);
+        ck_assert_int_ne(pid2, pid);
+
+        /* Nothing restarted what its policy or its user left stopped. */
+        usleep(1500000);
+        assert_state("clean", "stopped");
+        assert_state("again", "stopped");
+        char *text = logs("clean", "");
+        ck_assert_int_eq(count(text, "HOSTD-READY"), 1);
+        free(text);
+        unlink(off);
+        free(off);
+}
+END_TEST
+
+/* A domain libvirt holds without hostd's metadata is someone else's: reported in GET /v1,
+ * never touched. */
+START_TEST(test_foreign_domains_reported)
+{
+        char xml[1024], cmd[4096];
+        snprintf(xml, sizeof(xml), "%s/foreign.xml", d.dir);
+        FILE *f = fopen(xml, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("<domain type='qemu'><name>not-hostds</name><memory unit='MiB'>64</memory>"
+              "<os><type arch='x86_64' machine='q35'>hvm</type></os></domain>\n",
+              f);
+        ck_assert_int_eq(fclose(f), 0);
+        char base[1200];
+        snprintf(base, sizeof(base), "virsh -q -c 'qemu:///embed?root=%s/libvirt'", d.dir);
+
+        /* The embedded driver is one process's at a time: hostd's, or virsh's. */
+        ck_assert_int_eq(hd_test_daemon_stop(&d, SIGTERM, NULL), 0);
+        snprintf(cmd, sizeof(cmd), "%s define '%s' >/dev/null", base, xml);
+        ck_assert_msg(system(cmd) == 0, "%s", cmd);
+        ck_assert_int_eq(hd_test_daemon_restart(&d), 0);
+
+        json_t *info = call("GET", "/v1", NULL, 200);
+        json_t *foreign = json_object_get(json_object_get(json_object_get(info, "drivers"), "vm"),
+                                          "foreign_domains");
+        ck_assert_msg(json_is_array(foreign) && json_array_size(foreign) == 1,
+                      "foreign_domains: %s", json_dumps(foreign, JSON_COMPACT));
+        ck_assert_str_eq(json_string_value(json_array_get(foreign, 0)), "not-hostds");
+        json_decref(info);
+        /* Not an instance either. */
+        json_decref(call("GET", "/v1/instances/not-hostds", NULL, 404));
+
+        ck_assert_int_eq(hd_test_daemon_stop(&d, SIGTERM, NULL), 0);
+        snprintf(cmd, sizeof(cmd), "%s undefine not-hostds >/dev/null", base);
+        ck_assert_msg(system(cmd) == 0, "left alone, so still there: %s", cmd);
+        ck_assert_int_eq(hd_test_daemon_restart(&d), 0);
+        info = call("GET", "/v1", NULL, 200);
+        foreign = json_object_get(json_object_get(json_object_get(info, "drivers"), "vm"),
+                                  "foreign_domains");
+        ck_assert_int_eq(json_array_size(foreign), 0);
+        json_decref(info);
 }
 END_TEST
 
@@ -537,6 +709,76 @@ START_TEST(test_qcow2_overlays_leave_the_image_alone)
 }
 END_TEST
 
+#define SEED_KEY                                                                            \
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEKS1SDwRX9AnxfelTz63o37WaeVsttzTSScap0soY2U " \
+        "alice@example"
+
+START_TEST(test_cloud_init_seed)
+{
+        json_decref(call("POST", "/v1/instances",
+                         "{\"name\": \"ci\", \"kind\": \"vm\", \"image\": \"tiny\", "
+                         "\"hostname\": \"ci-host\", "
+                         "\"resources\": {\"vcpus\": 1, \"memory_mb\": 256}, "
+                         "\"cloud_init\": {\"user_data\": \"#cloud-config\\npackages: [htop]\\n\", "
+                         "\"ssh_authorized_keys\": [\"" SEED_KEY "\"]}}",
+                         201));
+        char *uuid = uuid_of("ci");
+        json_decref(action("ci", "start", NULL));
+        assert_state("ci", "running");
+
+        /* The seed lies beside the disk, and the running domain has it as its cdrom. */
+        char iso[1024];
+        snprintf(iso, sizeof(iso), "%s/vms/%s/seed.iso", d.dir, uuid);
+        char *xml = live_xml("ci");
+        char *src = cdrom_source(xml);
+        ck_assert_msg(src && strcmp(src, iso) == 0, "cdrom source %s, want %s", src ? src : "none",
+                      iso);
+        ck_assert_ptr_nonnull(strstr(xml, "<readonly/>"));
+        free(src);
+        free(xml);
+
+        /* ISO 9660: the volume id is in the primary volume descriptor (sector 16). */
+        size_t len = 0;
+        char *bytes = read_text(iso, &len);
+        ck_assert_ptr_nonnull(bytes);
+        ck_assert_uint_gt(len, 32768 + 72);
+        ck_assert_int_eq(memcmp(bytes + 32768 + 1, "CD001", 5), 0);
+        ck_assert_int_eq(memcmp(bytes + 32768 + 40, "cidata ", 7), 0);
+        free(bytes);
+
+        char *out = hd_test_mkdtemp("seed");
+        char cmd[4096];
+        snprintf(cmd, sizeof(cmd),
+                 "xorriso -osirrox on -indev '%s' -extract / '%s/x' >/dev/null 2>&1", iso, out);
+        ck_assert_msg(system(cmd) == 0, "%s", cmd);
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/x/meta-data", out);
+        char *meta = read_text(path, NULL);
+        snprintf(path, sizeof(path), "%s/x/user-data", out);
+        char *user = read_text(path, NULL);
+        ck_assert_msg(meta && user, "the seed lacks meta-data or user-data");
+        char want[256];
+        snprintf(want, sizeof(want), "instance-id: '%s'\n", uuid);
+        ck_assert_msg(strstr(meta, want), "meta-data: %s", meta);
+        ck_assert_msg(strstr(meta, "local-hostname: 'ci-host'\n"), "meta-data: %s", meta);
+        ck_assert_msg(strncmp(user, "#cloud-config\npackages: [htop]\n", 31) == 0, "user-data: %s",
+                      user);
+        ck_assert_msg(strstr(user, "ssh_authorized_keys:\n  - '" SEED_KEY "'\n"), "user-data: %s",
+                      user);
+        free(meta);
+        free(user);
+        hd_test_rm_rf(out);
+        free(out);
+
+        /* Delete takes the domain, the seed and the directory. */
+        json_decref(call("DELETE", "/v1/instances/ci?force=true&wait=60", NULL, 200));
+        ck_assert(!domain_defined("ci"));
+        ck_assert(!exists("%s", iso));
+        ck_assert(!exists("%s/vms/%s", d.dir, uuid));
+        free(uuid);
+}
+END_TEST
+
 static int count_domains(void)
 {
         char path[1024];
@@ -568,6 +810,28 @@ START_TEST(test_bad_specs_define_nothing)
                 HdCurlResult r = { 0 };
                 ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/instances", bad[k]), 0);
                 ck_assert_msg(r.status >= 400 && r.status < 500, "%s: %s", bad[k],
+                              hd_curl_result_describe(&r));
+                hd_curl_result_clear(&r);
+        }
+        /* cloud_init: VMs only, and keys OpenSSH would take */
+        static const struct {
+                const char *body, *field;
+        } named[] = {
+                { "{\"name\": \"b6\", \"kind\": \"container\", \"image\": \"tiny\", "
+                  "\"cloud_init\": {\"user_data\": \"#cloud-config\\n\"}}",
+                  "cloud_init" },
+                { "{\"name\": \"b7\", \"kind\": \"vm\", \"image\": \"tiny\", "
+                  "\"cloud_init\": {\"ssh_authorized_keys\": [\"ssh-ed25519 not*base64\"]}}",
+                  "cloud_init.ssh_authorized_keys[0]" },
+        };
+        for (size_t k = 0; k < HD_ARRAY_SIZE(named); k++) {
+                HdCurlResult r = { 0 };
+                ck_assert_int_eq(hd_test_send_json(&d, &r, "POST", "/v1/instances", named[k].body),
+                                 0);
+                ck_assert_msg(r.status == 400, "%s: %s", named[k].body,
+                              hd_curl_result_describe(&r));
+                const char *field = hd_test_error_field(r.json);
+                ck_assert_msg(field && strcmp(field, named[k].field) == 0, "%s: %s", named[k].body,
                               hd_curl_result_describe(&r));
                 hd_curl_result_clear(&r);
         }
@@ -651,7 +915,10 @@ int main(void)
         tcase_add_test(tc, test_lifecycle_console_stats);
         tcase_add_test(tc, test_guest_poweroff_and_deaf_guest);
         tcase_add_test(tc, test_vms_outlive_hostd);
+        tcase_add_test(tc, test_restart_policies);
+        tcase_add_test(tc, test_foreign_domains_reported);
         tcase_add_test(tc, test_qcow2_overlays_leave_the_image_alone);
+        tcase_add_test(tc, test_cloud_init_seed);
         tcase_add_test(tc, test_bad_specs_define_nothing);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);

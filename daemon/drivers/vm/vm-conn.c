@@ -337,6 +337,7 @@ static void list_domains(VmDriver *d)
                 return;
         }
         int ours = 0, foreign = 0;
+        hd_strv_clear(&d->foreign);
         for (int k = 0; k < n; k++) {
                 char uuid[HD_UUID_STRING_MAX];
                 if (hd_vm_domain_is_hostd(doms[k], uuid)) {
@@ -345,6 +346,8 @@ static void list_domains(VmDriver *d)
                                      virDomainGetName(doms[k]), uuid);
                 } else {
                         foreign++;
+                        if (hd_strv_push(&d->foreign, virDomainGetName(doms[k])) < 0)
+                                hd_log_warn("vm driver: out of memory");
                         hd_log_warn("vm driver: libvirt domain `%s` has no hostd metadata: "
                                     "not hostd's, left alone",
                                     virDomainGetName(doms[k]));

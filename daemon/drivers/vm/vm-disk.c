@@ -1,6 +1,7 @@
 /* What a VM boots from: a qcow2 overlay per instance whose backing file is the image blob
  * (qemu-img, run without a shell), or a kernel bundle's kernel and initrd, unpacked once
- * per bundle into a cache shared by every instance of it. Image blobs are only read. */
+ * per bundle into a cache shared by every instance of it, and the instance's cloud-init
+ * seed ISO. Image blobs are only read. */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -13,9 +14,11 @@
 
 #include "hd-util.h"
 #include "img-tar.h"
+#include "vm-cloudinit.h"
 #include "vm-driver-internal.h"
 
 #define DISK_FILE    "disk.qcow2"
+#define SEED_FILE    "seed.iso"
 #define TOOL_OUT_MAX 2048
 #define GIB          (INT64_C(1) << 30)
 
@@ -31,6 +34,7 @@ void hd_vm_boot_files_clear(VmBootFiles *b)
         free(b->kernel);
         free(b->initrd);
         free(b->cmdline);
+        free(b->seed_iso);
         *b = (VmBootFiles){ 0 };
 }
 
@@ -263,6 +267,38 @@ static int kernel_files(VmDriver *d, const HdImgVmFile *img, VmBootFiles *ret, H
         return 0;
 }
 
+/* ---- the cloud-init seed ------------------------------------------------------------- */
+
+/* Writes <dir>/seed.iso from the spec's cloud_init, replacing the one of an earlier start
+ * (the ISO is built aside and renamed into place), and returns its path in *ret; with no
+ * cloud-init data removes any seed there and returns NULL. */
+static int seed_prepare(const HdInstance *inst, const char *dir, char **ret, HdError **err)
+{
+        const HdCloudInit *ci = &inst->spec.cloud_init;
+        _cleanup_free_ char *iso = NULL;
+        *ret = NULL;
+        if (asprintf(&iso, "%s/" SEED_FILE, dir) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        bool has_user_data = ci->user_data && *ci->user_data;
+        if (!has_user_data && ci->ssh_authorized_keys.n == 0) {
+                if (unlink(iso) < 0 && errno != ENOENT)
+                        return hd_error_set(err, -errno, "cannot remove `%s`: %m", iso);
+                return 0;
+        }
+        HdVmCloudInit seed = {
+                .instance_id = inst->uuid,
+                .hostname = inst->spec.hostname ? inst->spec.hostname : inst->spec.name,
+                .user_data = has_user_data ? ci->user_data : NULL,
+                .ssh_authorized_keys = (const char *const *)ci->ssh_authorized_keys.items,
+                .n_keys = ci->ssh_authorized_keys.n,
+        };
+        int r = hd_vm_cloudinit_seed(&seed, iso, err);
+        if (r < 0)
+                return hd_error_wrap(err, "the cloud-init seed");
+        *ret = TAKE_PTR(iso);
+        return 0;
+}
+
 /* ---- the instance -------------------------------------------------------------------- */
 
 int hd_vm_disk_prepare(VmDriver *d, const HdInstance *inst, const HdImgVmFile *img, const char *dir,
@@ -288,6 +324,8 @@ int hd_vm_disk_prepare(VmDriver *d, const HdInstance *inst, const HdImgVmFile *i
         }
         if (r >= 0 && access(disk, F_OK) == 0)
                 ret->disk = TAKE_PTR(disk);
+        if (r >= 0)
+                r = seed_prepare(inst, dir, &ret->seed_iso, err);
         if (r < 0)
                 hd_vm_boot_files_clear(ret);
         return r;

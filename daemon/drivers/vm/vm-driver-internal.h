@@ -57,6 +57,7 @@ typedef struct VmDriver {
         HdDriverSink sink;
         bool kvm;
         char accel_reason[256];
+        HdStrv foreign; /* domains without hostd metadata, seen at init */
 
         /* vm-conn.c */
         struct _virConnect *conn;
@@ -109,10 +110,12 @@ char *hd_vm_instance_dir(VmDriver *d, const char *uuid);
 
 /* What a domain boots from, all absolute paths (or NULL). */
 typedef struct VmBootFiles {
-        char *disk;    /* <dir>/disk.qcow2 */
-        char *kernel;  /* <kernels_dir>/<hex>/vmlinuz */
-        char *initrd;  /* <kernels_dir>/<hex>/initrd, when the bundle has one */
-        char *cmdline; /* the bundle's */
+        char *disk;     /* <dir>/disk.qcow2 */
+        char *kernel;   /* <kernels_dir>/<hex>/vmlinuz */
+        char *initrd;   /* <kernels_dir>/<hex>/initrd, when the bundle has one */
+        char *cmdline;  /* the bundle's */
+        char *seed_iso; /* <dir>/seed.iso, the cloud-init NoCloud seed, when the spec has
+                           cloud_init data */
 } VmBootFiles;
 void hd_vm_boot_files_clear(VmBootFiles *b);
 
@@ -120,7 +123,9 @@ void hd_vm_boot_files_clear(VmBootFiles *b);
  * overlay backed by the image blob (made once, then kept: it is the VM's disk), grown to
  * disk_gb when set; for a kernel bundle its kernel and initrd from the shared cache
  * (unpacked on first use) and, when disk_gb > 0, an empty qcow2 disk. The blob is only
- * ever read. Errors name the tool or file that failed. */
+ * ever read. When spec.cloud_init has user_data or keys, the seed ISO is written again
+ * (instance-id: the UUID, local-hostname: spec.hostname), so it always matches the spec;
+ * without, a seed left from before is removed. Errors name the tool or file that failed. */
 int hd_vm_disk_prepare(VmDriver *d, const HdInstance *inst, const HdImgVmFile *img, const char *dir,
                        VmBootFiles *ret, HdError **err);
 /* Checks resources.disk_gb against the image: an overlay cannot be smaller than its
@@ -148,6 +153,9 @@ void hd_vm_reported(VmDriver *d, const char *uuid, HdState state);
 uint64_t hd_vm_reboots(VmDriver *d, const char *uuid);
 /* Watches console (from offset on) for the readiness marker, or stops watching. */
 void hd_vm_ready_arm(VmDriver *d, const char *uuid, const char *console, int64_t offset);
+/* At re-attach: watches again for the marker of the boot that was running, from where
+ * that boot's output began on the console (hd_vm_ready_arm keeps it beside the console). */
+void hd_vm_ready_rearm(VmDriver *d, const char *uuid, const char *console);
 void hd_vm_ready_disarm(VmDriver *d, const char *uuid);
 /* Forgets everything about uuid (the instance is being removed). */
 void hd_vm_watch_forget(VmDriver *d, const char *uuid);

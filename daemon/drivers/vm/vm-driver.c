@@ -180,6 +180,7 @@ static int define(VmDriver *d, const HdInstance *inst, const char *dir, const ch
                 .kernel = boot.kernel,
                 .initrd = boot.initrd,
                 .cmdline = boot.cmdline,
+                .seed_iso = boot.seed_iso,
                 .console_log = console,
         };
         _cleanup_free_ char *xml = NULL;
@@ -458,6 +459,15 @@ static int vm_observe(HdDriver *base, const HdInstance *inst, HdDriverResult *re
         }
         state_now(dom, ret);
         hd_vm_reported(d, inst->uuid, ret->state);
+        /* A guest adopted before it said it is ready: hostd listens again. */
+        if (inst->ready_at == 0 &&
+            (ret->state == HD_STATE_RUNNING || ret->state == HD_STATE_PAUSED)) {
+                _cleanup_free_ char *dir = hd_vm_instance_dir(d, inst->uuid);
+                _cleanup_free_ char *console = NULL;
+                if (!dir || asprintf(&console, "%s/console.log", dir) < 0)
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+                hd_vm_ready_rearm(d, inst->uuid, console);
+        }
         return 0;
 }
 
@@ -530,6 +540,7 @@ void hd_vm_driver_free(HdDriver *base)
         free(d->kernels_dir);
         free(d->libvirt_root);
         free(d->uri);
+        hd_strv_clear(&d->foreign);
         free(d->accel_cfg);
         free(d);
 }
@@ -540,6 +551,8 @@ static void vm_facts(HdDriver *base, HdDriverFacts *ret)
         ret->accel = d->kvm ? "kvm" : "tcg";
         ret->accel_reason = d->accel_reason;
         ret->endpoint = d->uri;
+        ret->foreign = d->foreign.items;
+        ret->n_foreign = d->foreign.n;
 }
 
 const char *hd_vm_driver_accel(const HdDriver *base, const char **ret_reason)

@@ -124,8 +124,22 @@ uint64_t hd_vm_reboots(VmDriver *d, const char *uuid)
         return n;
 }
 
+/* Where the current boot's output begins on the console, kept for a hostd that re-attaches
+ * to the guest before it is ready: the console also holds earlier boots' markers. */
+static char *boot_offset_path(const char *console)
+{
+        char *p = NULL;
+        return asprintf(&p, "%s.boot", console) < 0 ? NULL : p;
+}
+
 void hd_vm_ready_arm(VmDriver *d, const char *uuid, const char *console, int64_t offset)
 {
+        _cleanup_free_ char *kept = boot_offset_path(console);
+        char text[32];
+        int len = snprintf(text, sizeof(text), "%lld\n", (long long)offset);
+        if (!kept || hd_write_file_atomic(kept, text, (size_t)len, 0600) < 0)
+                hd_log_warn("vm %s: cannot keep where this boot's console output begins", uuid);
+
         char *copy = strdup(console);
         pthread_mutex_lock(&d->lock);
         VmWatch *w = copy ? watch_get(d, uuid) : NULL;
@@ -142,6 +156,19 @@ void hd_vm_ready_arm(VmDriver *d, const char *uuid, const char *console, int64_t
         if (!w)
                 hd_log_error("vm %s: cannot watch for readiness: out of memory", uuid);
         free(copy);
+}
+
+void hd_vm_ready_rearm(VmDriver *d, const char *uuid, const char *console)
+{
+        _cleanup_free_ char *kept = boot_offset_path(console);
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int64_t offset = 0;
+        if (kept && hd_read_file(kept, 64, &text, &len) >= 0)
+                offset = strtoll(text, NULL, 10);
+        if (offset < 0)
+                offset = 0;
+        hd_vm_ready_arm(d, uuid, console, offset);
 }
 
 void hd_vm_ready_disarm(VmDriver *d, const char *uuid)
@@ -332,9 +359,8 @@ static void *watcher_main(void *arg)
                         pthread_mutex_unlock(&d->lock);
                         hd_log_info("vm %s is ready (its console shows %s)", uuid,
                                     HD_VM_READY_MARKER);
-                        /* The instance's ready_at (the core's, not yet in the
-                         * inventory) is the next step; the log line carries it now. */
-                        (void)at;
+                        if (d->sink.ready)
+                                d->sink.ready(d->sink.core, uuid, at);
                         pthread_mutex_lock(&d->lock);
                         continue;
                 }
