@@ -81,7 +81,8 @@ static const Key keys[] = {
         { "libvirt-uri", KEY_STRING, OFF(libvirt_uri), 0, 0,
           "libvirt connection for VMs (default qemu:///embed?root=STATE-DIR/libvirt)" },
         { "allow-privileged", KEY_BOOL, OFF(allow_privileged), 0, 0,
-          "let containers ask for privileged knobs: network host (default false: refused)" },
+          "let containers ask for privileged knobs: network host, security.privileged, "
+          "cap_add beyond the defaults, seccomp unconfined (default false: refused)" },
 };
 
 static const Key *find_key(const char *name)

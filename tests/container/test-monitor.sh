@@ -3,8 +3,9 @@
 # container sees from inside (namespaces, masked and read-only paths, no
 # mount, capabilities, no_new_privs, seccomp), exec (output, exit codes, env,
 # cwd, user, stdin), exit.json for exit/signal/OOM, start failures reported with
-# their step, a user-namespaced container, and that nothing stays behind: no
-# mount on the host, no process, no cgroup.
+# their step, user-namespaced containers (over a chowned copy of the layer, and
+# over the shared layer id-mapped by the monitor), a privileged container, and
+# that nothing stays behind: no mount on the host, no process, no cgroup.
 #
 # Environment: HOSTD_MONITOR (the binary), HD_IMAGES_DIR (holds
 # busybox-rootfs.tar.gz), HD_SECCOMP_GEN (optional: writes hostd's seccomp
@@ -99,8 +100,10 @@ caps='["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER","CAP_MKNOD","CAP
 "CAP_KILL","CAP_AUDIT_WRITE"]'
 
 # bundle NAME ARGS_JSON [EXTRA_JSON_MEMBERS] [LOWER] : writes $work/NAME/config.json
+# ($security, when set, replaces the default security object)
 bundle() {
   local name=$1 args=$2 extra=${3:-} lower=${4:-$layer} b=$work/$1
+  local sec=${security:-"{\"caps\": $caps, \"no_new_privs\": true, \"seccomp\": $seccomp}"}
   mkdir -p "$b/upper" "$b/work" "$b/rootfs"
   cgroup_names+=("$tag-$name")
   cat >"$b/config.json" <<EOF
@@ -112,7 +115,7 @@ bundle() {
    "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024}]},
  "hostname": "ct-$name",
  "cgroup": {"name": "$tag-$name", "memory_bytes": 0, "cpu_quota_us": 0, "cpu_period_us": 100000, "pids_max": 200},
- "security": {"caps": $caps, "no_new_privs": true, "seccomp": $seccomp},
+ "security": $sec,
  "log": {"path": "$b/console.log", "max_bytes": 1048576, "max_files": 2},
  "stop_signal": 15 $extra}
 EOF
@@ -399,6 +402,97 @@ if [ "$rc" = 0 ]; then
   wait_file "$work/usernshost/exit.json" 10
   wait_gone "$mpid"
 fi
+
+# ---- a user namespace over the shared layers, id-mapped -------------------------------------
+# The layer stays the host root's: the monitor id-maps it and mounts the overlay itself,
+# and the container's root, which cannot walk into this 0700 bundle, gets it by fd.
+
+c=idmap
+bundle idmap '["/bin/sh", "/probe.sh"]' \
+  ', "userns": {"uid_map": [[0, 300000, 65536]], "gid_map": [[0, 300000, 65536]], "idmapped_layers": true}'
+chown 300000:300000 "$work/idmap/upper" "$work/idmap/work"
+chmod 700 "$work/idmap"
+start idmap
+eq "idmapped layers: start: $out" "$rc" 0
+if [ "$rc" = 0 ]; then
+  eq "idmapped layers: init runs as host uid 300000" "$(stat -c %u "/proc/$pid")" 300000
+  eq "idmapped layers: uid_map" "$(x -- cat /proc/self/uid_map | awk '{print $1, $2, $3}')" "0 300000 65536"
+  eq "idmapped layers: the image's files are root's inside" "$(x -- stat -c %u:%g /bin/busybox)" 0:0
+  eq "idmapped layers: and still the host root's outside" "$(stat -c %u:%g "$layer/bin/busybox")" 0:0
+  eq "idmapped layers: / is root's inside" "$(x -- stat -c %u /)" 0
+  check "idmapped layers: a file written lands in upper owned by 300000" \
+    bash -c "'$mon' exec '$work/idmap' -- touch /tmp/f && test \"\$(stat -c %u '$work/idmap/upper/tmp/f')\" = 300000"
+  eq "idmapped layers: a copied-up file is the container root's" \
+    "$(x -- sh -c 'echo "x:x:5000:5000::/:/bin/sh" >>/etc/passwd; stat -c %u /etc/passwd'):$(stat -c %u "$work/idmap/upper/etc/passwd")" \
+    0:300000
+  eq "idmapped layers: the shared layer is untouched" "$(stat -c %u "$layer/etc/passwd"):$(grep -c '^x:' "$layer/etc/passwd")" 0:0
+  x -- mknod /tmp/null c 1 3 2>/dev/null
+  check "idmapped layers: no mknod, though CapEff has CAP_MKNOD" test $? != 0
+  x -- chown 70000 /tmp/f 2>/dev/null
+  check "idmapped layers: no chown to an unmapped id" test $? != 0
+  eq "idmapped layers: the host's files are nobody's" "$(x -- stat -c %u /sys/kernel)" 65534
+  probes idmap mount unshare sysctl sysrq sys cgroupfs
+  check "idmapped layers: no mount on the host" bash -c "! grep -q '$work' /proc/self/mountinfo"
+  eq "idmapped layers: the monitor is back in the host's mount namespace" \
+    "$(readlink "/proc/$mpid/ns/mnt")" "$(readlink /proc/self/ns/mnt)"
+  eq "idmapped layers: the monitor holds only stdio, its pipes, signalfd and log" \
+    "$(ls "/proc/$mpid/fd" | wc -l)" 7
+  kill -KILL "$pid"
+  wait_file "$work/idmap/exit.json" 10
+  wait_gone "$mpid"
+fi
+
+# ---- privileged ------------------------------------------------------------------------------
+
+cap_names=(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP
+  LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE
+  SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME
+  SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG
+  WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE)
+# Every capability this shell may give (hostd-monitor can give no more than it holds).
+bnd=$((16#$(awk '/^CapBnd:/ {print $2}' /proc/self/status)))
+all_caps=() all_mask=0
+for ((i = 0; i < ${#cap_names[@]} && i <= $(cat /proc/sys/kernel/cap_last_cap); i++)); do
+  if (((bnd >> i) & 1)); then all_caps+=("\"CAP_${cap_names[i]}\""); all_mask=$((all_mask | (1 << i))); fi
+done
+all_json="[$(IFS=,; echo "${all_caps[*]}")]"
+
+c=priv
+security="{\"caps\": $all_json, \"no_new_privs\": true, \"seccomp\": null, \"privileged\": true}" \
+  bundle priv '["/bin/sh", "-c", "while :; do sleep 1; done"]'
+start priv
+eq "privileged: start: $out" "$rc" 0
+if [ "$rc" = 0 ]; then
+  s=$(x -- cat /proc/self/status)
+  eq "privileged: CapEff is every capability" "$(awk '/^CapEff:/ {print $2}' <<<"$s")" "$(printf %016x $all_mask)"
+  eq "privileged: CapBnd too" "$(awk '/^CapBnd:/ {print $2}' <<<"$s")" "$(printf %016x $all_mask)"
+  eq "privileged: CapInh stays empty" "$(awk '/^CapInh:/ {print $2}' <<<"$s")" 0000000000000000
+  eq "privileged: no seccomp" "$(awk '/^Seccomp:/ {print $2}' <<<"$s")" 0
+  eq "privileged: no_new_privs stays" "$(awk '/^NoNewPrivs:/ {print $2}' <<<"$s")" 1
+  eq "privileged: /proc/timer_list is not masked" "$(x -- sh -c 'test "$(wc -c </proc/timer_list)" -gt 0 && echo yes')" yes
+  eq "privileged: /proc/sys is not read-only" "$(x -- awk '$5 == "/proc/sys"' /proc/self/mountinfo)" ""
+  eq "privileged: /sys is read-write" "$(x -- awk '$5 == "/sys" {print substr($6, 1, 2)}' /proc/self/mountinfo)" rw
+  for dev in kmsg loop0 net/tun fuse; do
+    [ -e "/dev/$dev" ] || continue
+    eq "privileged: the host's /dev/$dev" "$(x -- stat -c %t:%T:%F "/dev/$dev")" "$(stat -c %t:%T:%F "/dev/$dev")"
+  done
+  [ -e /dev/kmsg ] &&
+    check "privileged: the device cgroup lets /dev/kmsg be read" \
+      test "$(x -- sh -c 'dd if=/dev/kmsg bs=8192 count=1 2>/dev/null | wc -c')" -gt 0
+  eq "privileged: its own ptmx, no console" "$(x -- sh -c 'readlink /dev/ptmx; test -e /dev/console || echo none')" \
+    "pts/ptmx
+none"
+  kill -KILL "$pid"
+  wait_file "$work/priv/exit.json" 10
+  wait_gone "$mpid"
+fi
+
+# Root in a privileged container is the host's root: no user namespace can give that.
+security="{\"caps\": $caps, \"no_new_privs\": true, \"seccomp\": null, \"privileged\": true}" \
+  bundle privuserns '["/bin/true"]' \
+  ', "userns": {"uid_map": [[0, 300000, 65536]], "gid_map": [[0, 300000, 65536]], "idmapped_layers": true}'
+start privuserns
+eq "privileged + userns: refused at config" "$(sed -n 's/.*"step":"\([^"]*\)".*/\1/p' <<<"$out")" config
 
 # ---- nothing stays behind ------------------------------------------------------------------
 

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -25,9 +27,9 @@ static bool have_image(void)
         return access(image, R_OK) == 0;
 }
 
-static void setup(void)
+static void start_daemon(const char *const *args)
 {
-        ck_assert_int_eq(hd_test_daemon_start(&d, NULL), 0);
+        ck_assert_int_eq(hd_test_daemon_start(&d, args), 0);
         char cmd[2048];
         snprintf(cmd, sizeof(cmd),
                  "curl -sf -o /dev/null --unix-socket '%s' -X POST -H 'Content-Type: "
@@ -35,6 +37,18 @@ static void setup(void)
                  "'http://localhost/v1/images?name=busybox&kind=container&format=oci-archive'",
                  d.socket_path, image);
         ck_assert_msg(system(cmd) == 0, "importing %s failed", image);
+}
+
+static void setup(void)
+{
+        start_daemon(NULL);
+}
+
+/* A hostd that lets containers ask for the privileged knobs. */
+static void setup_privileged(void)
+{
+        static const char *const args[] = { "--allow-privileged", "true", NULL };
+        start_daemon(args);
 }
 
 static void teardown(void)
@@ -618,6 +632,285 @@ START_TEST(test_delete_leaves_nothing_behind)
 }
 END_TEST
 
+/* ---- security knobs ---------------------------------------------------------------------- */
+
+/* POSTs container NAME running script with "security": SECURITY; want is the status.
+ * Returns the response body. */
+static json_t *create_secured(const char *name, const char *script, const char *security, int want)
+{
+        json_t *cmd = json_pack("[s, s, s]", "sh", "-c", script);
+        char *cmd_s = json_dumps(cmd, JSON_COMPACT);
+        char body[8192];
+        snprintf(body, sizeof(body),
+                 "{\"name\": \"%s\", \"kind\": \"container\", \"image\": \"busybox\", "
+                 "\"command\": %s, \"security\": %s}",
+                 name, cmd_s, security);
+        json_t *res = call("POST", "/v1/instances", body, want);
+        free(cmd_s);
+        json_decref(cmd);
+        return res;
+}
+
+/* The knob is refused with 403 naming field. */
+static void expect_forbidden(const char *security, const char *field)
+{
+        json_t *res = create_secured("knob", "true", security, 403);
+        ck_assert_msg(strcmp(hd_test_error_field(res) ? hd_test_error_field(res) : "", field) == 0,
+                      "%s: %s", security, json_dumps(res, JSON_COMPACT));
+        ck_assert_msg(strstr(hd_test_error_message(res), "allow-privileged"), "%s: %s", security,
+                      hd_test_error_message(res));
+        json_decref(res);
+}
+
+/* The lines of /proc/self/status the checks read, as KEY=VALUE. */
+static const char status_probe[] = "grep -E '^(Seccomp|NoNewPrivs|CapInh|CapPrm|CapEff|CapBnd|"
+                                   "CapAmb):' /proc/self/status | tr -d '\\t' | sed 's/:/=/'";
+
+/* exec of script in NAME: its stdout (caller frees), which must come with exit code 0. */
+static char *exec_ok(const char *name, const char *script)
+{
+        json_t *res = exec_in(name, script, 200);
+        ck_assert_msg(json_integer_value(json_object_get(res, "exit_code")) == 0, "%s: %s", script,
+                      json_dumps(res, JSON_COMPACT));
+        char *out = strdup(str(res, "stdout"));
+        json_decref(res);
+        return out;
+}
+
+/* Every capability this process may hand on (hostd inherits our bounding set), as
+ * /proc/PID/status prints it. */
+static void all_caps_hex(char out[17])
+{
+        FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+        int last = 40;
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(fscanf(f, "%d", &last), 1);
+        fclose(f);
+        unsigned long long all = 0;
+        for (int c = 0; c <= last; c++)
+                if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
+                        all |= 1ULL << c;
+        snprintf(out, 17, "%016llx", all);
+}
+
+START_TEST(test_privileged_knobs_need_allow_privileged)
+{
+        expect_forbidden("{\"privileged\": true}", "security.privileged");
+        expect_forbidden("{\"cap_add\": [\"NET_ADMIN\"]}", "security.cap_add[0]");
+        expect_forbidden("{\"cap_add\": [\"CAP_CHOWN\", \"sys_admin\"]}", "security.cap_add[1]");
+        expect_forbidden("{\"cap_add\": [\"ALL\"]}", "security.cap_add[0]");
+        expect_forbidden("{\"seccomp\": \"unconfined\"}", "security.seccomp");
+        /* What takes nothing from the host needs nothing: a default capability added,
+         * any dropped, the default profile named, a user namespace. */
+        static const char *const fine[] = {
+                "{\"cap_add\": [\"CHOWN\"]}", "{\"cap_drop\": [\"ALL\"]}",
+                "{\"seccomp\": \"default\"}", "{\"userns\": true}",
+                "{\"privileged\": false}",
+        };
+        for (size_t k = 0; k < HD_ARRAY_SIZE(fine); k++) {
+                json_decref(create_secured("fine", "true", fine[k], 201));
+                json_decref(call("DELETE", "/v1/instances/fine?wait=60", NULL, 200));
+        }
+        /* privileged with userns makes no sense, allowed or not. */
+        json_t *res =
+                create_secured("both", "true", "{\"privileged\": true, \"userns\": true}", 400);
+        ck_assert_str_eq(hd_test_error_field(res), "security.userns");
+        json_decref(res);
+}
+END_TEST
+
+START_TEST(test_privileged_container)
+{
+        json_decref(create_secured("priv", "exec sleep 1000", "{\"privileged\": true}", 201));
+        json_decref(action("priv", "start", NULL));
+        char *out = exec_ok("priv", status_probe), b[64], all[17];
+        all_caps_hex(all);
+        ck_assert_str_eq(probe(out, "CapEff", b, sizeof(b)), all);
+        ck_assert_str_eq(probe(out, "CapBnd", b, sizeof(b)), all);
+        ck_assert_str_eq(probe(out, "CapInh", b, sizeof(b)), "0000000000000000");
+        ck_assert_str_eq(probe(out, "CapAmb", b, sizeof(b)), "0000000000000000");
+        ck_assert_str_eq(probe(out, "Seccomp", b, sizeof(b)), "0");
+        ck_assert_str_eq(probe(out, "NoNewPrivs", b, sizeof(b)), "1");
+        free(out);
+
+        /* The host's devices, usable (the device cgroup allows them all). */
+        static const char *const devs[] = { "kmsg", "loop0", "fuse", "net/tun" };
+        for (size_t k = 0; k < HD_ARRAY_SIZE(devs); k++) {
+                char host[64], script[256];
+                snprintf(host, sizeof(host), "/dev/%s", devs[k]);
+                struct stat st;
+                if (stat(host, &st) < 0)
+                        continue;
+                snprintf(script, sizeof(script), "stat -c %%t:%%T %s", host);
+                out = exec_ok("priv", script);
+                char want[32];
+                snprintf(want, sizeof(want), "%x:%x\n", major(st.st_rdev), minor(st.st_rdev));
+                ck_assert_str_eq(out, want);
+                free(out);
+        }
+        if (access("/dev/kmsg", F_OK) == 0) {
+                out = exec_ok("priv", "dd if=/dev/kmsg bs=8192 count=1 2>/dev/null | wc -c");
+                ck_assert_msg(atoi(out) > 0, "read %s bytes of /dev/kmsg", out);
+                free(out);
+        }
+        /* Nothing masked or read-only; /sys read-write. */
+        out = exec_ok("priv",
+                      "echo timer_list=$(wc -c </proc/timer_list); "
+                      "echo ro=$(awk '$5 == \"/proc/sys\" || $5 == \"/proc/sysrq-trigger\"' "
+                      "/proc/self/mountinfo | wc -l); "
+                      "echo sys=$(awk '$5 == \"/sys\" {print substr($6, 1, 2)}' "
+                      "/proc/self/mountinfo)");
+        ck_assert_int_gt(atoi(probe(out, "timer_list", b, sizeof(b))), 0);
+        ck_assert_str_eq(probe(out, "ro", b, sizeof(b)), "0");
+        ck_assert_str_eq(probe(out, "sys", b, sizeof(b)), "rw");
+        free(out);
+}
+END_TEST
+
+/* An interface of its own: a dummy where the kernel has them, a bridge otherwise. */
+static const char add_link[] = "(ip link add hd0 type dummy 2>/dev/null || ip link add hd0 type "
+                               "bridge) && ip link show hd0";
+
+START_TEST(test_cap_add_and_cap_drop)
+{
+        json_decref(
+                create_secured("netadm", "exec sleep 1000", "{\"cap_add\": [\"NET_ADMIN\"]}", 201));
+        json_decref(action("netadm", "start", NULL));
+        char *out = exec_ok("netadm", status_probe), b[64];
+        /* Docker's 14 and CAP_NET_ADMIN (12). */
+        ck_assert_str_eq(probe(out, "CapEff", b, sizeof(b)), "00000000a80435fb");
+        ck_assert_str_eq(probe(out, "CapBnd", b, sizeof(b)), "00000000a80435fb");
+        ck_assert_str_eq(probe(out, "Seccomp", b, sizeof(b)), "2");
+        free(out);
+        out = exec_ok("netadm", add_link);
+        ck_assert_msg(strstr(out, "hd0"), "%s", out);
+        free(out);
+
+        /* The same without it is refused. */
+        create("plain", "exec sleep 1000", "");
+        json_decref(action("plain", "start", NULL));
+        json_t *res = exec_in("plain", add_link, 200);
+        ck_assert_int_ne(json_integer_value(json_object_get(res, "exit_code")), 0);
+        json_decref(res);
+
+        json_decref(
+                create_secured("nochown", "exec sleep 1000", "{\"cap_drop\": [\"CHOWN\"]}", 201));
+        json_decref(action("nochown", "start", NULL));
+        out = exec_ok("nochown", status_probe);
+        ck_assert_str_eq(probe(out, "CapEff", b, sizeof(b)), "00000000a80425fa");
+        free(out);
+        res = exec_in("nochown", "touch /tmp/f && chown 1:1 /tmp/f", 200);
+        ck_assert_int_ne(json_integer_value(json_object_get(res, "exit_code")), 0);
+        ck_assert_msg(strstr(str(res, "stderr"), "Operation not permitted"), "%s",
+                      str(res, "stderr"));
+        json_decref(res);
+        /* The rest of the default set still works: CAP_MKNOD, CAP_FOWNER. */
+        out = exec_ok("nochown", "mknod /tmp/null c 1 3 && chmod 600 /etc/passwd && echo ok");
+        ck_assert_str_eq(out, "ok\n");
+        free(out);
+}
+END_TEST
+
+START_TEST(test_seccomp_unconfined)
+{
+        json_decref(create_secured("nofilter", "exec sleep 1000", "{\"seccomp\": \"unconfined\"}",
+                                   201));
+        json_decref(action("nofilter", "start", NULL));
+        char *out = exec_ok("nofilter", status_probe), b[64];
+        ck_assert_str_eq(probe(out, "Seccomp", b, sizeof(b)), "0");
+        ck_assert_str_eq(probe(out, "CapEff", b, sizeof(b)), "00000000a80425fb");
+        ck_assert_str_eq(probe(out, "NoNewPrivs", b, sizeof(b)), "1");
+        free(out);
+        /* No filter, but no CAP_SYS_ADMIN either: still no mount. */
+        json_t *res = exec_in("nofilter", "mount -t tmpfs none /mnt", 200);
+        ck_assert_int_ne(json_integer_value(json_object_get(res, "exit_code")), 0);
+        json_decref(res);
+}
+END_TEST
+
+static char *uuid_of(const char *name)
+{
+        json_t *i = get(name);
+        char *u = strdup(str(i, "uuid"));
+        json_decref(i);
+        return u;
+}
+
+static void expect_uid_map(const char *name, unsigned base)
+{
+        char *out = exec_ok(name, "awk '{print $1, $2, $3}' /proc/self/uid_map /proc/self/gid_map");
+        char want[128];
+        snprintf(want, sizeof(want), "0 %u 65536\n0 %u 65536\n", base, base);
+        ck_assert_str_eq(out, want);
+        free(out);
+}
+
+START_TEST(test_userns_container)
+{
+        /* No allow-privileged needed: a user namespace takes nothing from the host. */
+        json_decref(create_secured("uns", "exec sleep 1000", "{\"userns\": true}", 201));
+        json_decref(action("uns", "start", NULL));
+        char *uuid = uuid_of("uns");
+        char dir[512];
+        snprintf(dir, sizeof(dir), "%s/containers/%s", d.dir, uuid);
+
+        expect_uid_map("uns", 1000000);
+        /* The image's files are root's inside, though nobody chowned the shared layers. */
+        char *out = exec_ok("uns", "id -u; stat -c %u:%g /bin/busybox /etc/passwd /");
+        ck_assert_str_eq(out, "0\n0:0\n0:0\n0:0\n");
+        free(out);
+        /* What its root creates is the mapped id's on the host. */
+        free(exec_ok("uns", "touch /tmp/made"));
+        char path[640];
+        snprintf(path, sizeof(path), "%s/upper/tmp/made", dir);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq(st.st_uid, 1000000);
+        ck_assert_uint_eq(st.st_gid, 1000000);
+        /* Its root is not the host's: the default capabilities, but only over what its
+         * namespace owns. No device node (CAP_MKNOD does not reach the host's devices),
+         * no chown to an id outside the map, the host's files are nobody's. */
+        out = exec_ok("uns", status_probe);
+        char b[64];
+        ck_assert_str_eq(probe(out, "CapEff", b, sizeof(b)), "00000000a80425fb");
+        ck_assert_str_eq(probe(out, "Seccomp", b, sizeof(b)), "2");
+        free(out);
+        json_t *res = exec_in("uns", "mknod /tmp/null c 1 3", 200);
+        ck_assert_int_ne(json_integer_value(json_object_get(res, "exit_code")), 0);
+        json_decref(res);
+        res = exec_in("uns", "chown 70000 /tmp/made", 200);
+        ck_assert_int_ne(json_integer_value(json_object_get(res, "exit_code")), 0);
+        json_decref(res);
+        out = exec_ok("uns", "stat -c %u /sys/kernel /proc/sys/kernel/ostype");
+        ck_assert_str_eq(out, "65534\n65534\n");
+        free(out);
+        /* The id-mapped layers and the overlay never show on the host. */
+        ck_assert_int_eq(count_mounts_under(d.dir), 0);
+
+        /* A second one gets the next range; the first keeps its own across a hostd restart
+         * and its own restart. */
+        json_decref(create_secured("uns2", "exec sleep 1000", "{\"userns\": true}", 201));
+        json_decref(action("uns2", "start", NULL));
+        expect_uid_map("uns2", 1000000 + 65536);
+        ck_assert_int_eq(hd_test_daemon_restart(&d), 0);
+        json_decref(action("uns", "restart", "{\"timeout\": 2}"));
+        expect_uid_map("uns", 1000000);
+        out = exec_ok("uns", "ls /tmp/made");
+        ck_assert_str_eq(out, "/tmp/made\n");
+        free(out);
+
+        /* Gone with its range: a new one takes the freed range. */
+        json_decref(call("DELETE", "/v1/instances/uns?force=true&wait=60", NULL, 200));
+        ck_assert_msg(access(dir, F_OK) != 0, "%s is still there", dir);
+        ck_assert_int_eq(count_mounts_under(uuid), 0);
+        ck_assert_int_eq(count_mounts_under(d.dir), 0);
+        json_decref(create_secured("uns3", "exec sleep 1000", "{\"userns\": true}", 201));
+        json_decref(action("uns3", "start", NULL));
+        expect_uid_map("uns3", 1000000);
+        free(uuid);
+}
+END_TEST
+
 int main(void)
 {
         if (geteuid() != 0) {
@@ -646,6 +939,19 @@ int main(void)
         tcase_add_test(tc, test_exit_while_hostd_is_down_is_recorded);
         tcase_add_test(tc, test_restart_policies);
         tcase_add_test(tc, test_delete_leaves_nothing_behind);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("security");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_privileged_knobs_need_allow_privileged);
+        tcase_add_test(tc, test_userns_container);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("privileged");
+        tcase_add_checked_fixture(tc, setup_privileged, teardown);
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_privileged_container);
+        tcase_add_test(tc, test_cap_add_and_cap_drop);
+        tcase_add_test(tc, test_seccomp_unconfined);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

@@ -22,7 +22,7 @@ static const char full_config[] =
         "                 {\"type\": \"RLIMIT_CORE\", \"soft\": -1, \"hard\": -1}]},"
         " \"hostname\": \"webhost\","
         " \"userns\": {\"uid_map\": [[0, 100000, 65536]], \"gid_map\": [[0, 100000, 65536], "
-        "[65536, 5, 1]]},"
+        "[65536, 5, 1]], \"idmapped_layers\": true},"
         " \"network\": \"host\","
         " \"cgroup\": {\"name\": \"0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f\", \"memory_bytes\": "
         "67108864,"
@@ -73,6 +73,8 @@ START_TEST(test_parse_full)
         ck_assert_uint_eq(b->n_gid_map, 2);
         ck_assert_uint_eq(b->gid_map[1].inside, 65536);
         ck_assert_uint_eq(b->gid_map[1].count, 1);
+        ck_assert(b->idmapped_layers);
+        ck_assert(!b->privileged);
         ck_assert_int_eq(b->network, HD_CT_NETWORK_HOST);
         ck_assert_int_eq(b->memory_bytes, 67108864);
         ck_assert_int_eq(b->cpu_quota_us, 50000);
@@ -98,6 +100,8 @@ START_TEST(test_parse_defaults)
         ck_assert_ptr_null(b->env[0]);
         ck_assert_str_eq(b->hostname, "n");
         ck_assert(!b->userns);
+        ck_assert(!b->idmapped_layers);
+        ck_assert(!b->privileged);
         ck_assert_int_eq(b->network, HD_CT_NETWORK_NONE);
         ck_assert(b->caps == 0);
         ck_assert(b->no_new_privs);
@@ -159,6 +163,11 @@ START_TEST(test_parse_errors)
         expect_bad("\"caps\": []", "\"caps\": [\"CAP_NOPE\"]", "security.caps[0]");
         expect_bad("\"caps\": []", "\"caps\": [], \"seccomp\": \"rel.bpf\"", "security.seccomp");
         expect_bad("\"caps\": []", "\"caps\": [], \"no_new_privs\": 1", "security.no_new_privs");
+        expect_bad("\"caps\": []", "\"caps\": [], \"privileged\": \"yes\"", "security.privileged");
+        expect_bad("\"uuid\": \"u\",",
+                   "\"uuid\": \"u\", \"userns\": {\"uid_map\": [[0, 1, 1]], \"gid_map\": [[0, "
+                   "1, 1]], \"idmapped_layers\": 1},",
+                   "userns.idmapped_layers");
         expect_bad("{\"name\": \"n\"}", "{\"name\": \"../x\"}", "cgroup.name");
         expect_bad("{\"name\": \"n\"}", "{\"name\": \"n\", \"pids_max\": -1}", "cgroup.pids_max");
         expect_bad("\"log\": {\"path\": \"/b/console.log\"}",
@@ -197,6 +206,81 @@ START_TEST(test_names)
 }
 END_TEST
 
+START_TEST(test_privileged_and_userns)
+{
+        /* min_config, privileged, then the same with a user namespace: refused. */
+        char buf[2048];
+        const char *at = strstr(min_config, "\"caps\": []");
+        snprintf(buf, sizeof(buf), "%.*s\"caps\": [\"CAP_SYS_ADMIN\"], \"privileged\": true%s",
+                 (int)(at - min_config), min_config, at + strlen("\"caps\": []"));
+        _cleanup_(hd_ct_bundle_freep) HdCtBundle *b = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_ct_bundle_parse("/b", buf, strlen(buf), &b, &err), 0);
+        ck_assert(b->privileged);
+        ck_assert(b->caps == 1ULL << CAP_SYS_ADMIN);
+
+        char both[2200];
+        snprintf(both, sizeof(both),
+                 "{\"userns\": {\"uid_map\": [[0, 1000000, 65536]], \"gid_map\": [[0, 1000000, "
+                 "65536]]}, %s",
+                 buf + 1);
+        HdCtBundle *b2 = NULL;
+        ck_assert_int_eq(hd_ct_bundle_parse("/b", both, strlen(both), &b2, &err), -EINVAL);
+        ck_assert_ptr_null(b2);
+        ck_assert_str_eq(err->field, "security.privileged");
+        ck_assert(strstr(err->message, "userns"));
+}
+END_TEST
+
+START_TEST(test_caps_from_names)
+{
+        char *names[] = { "CAP_CHOWN", "ALL", "CAP_NET_ADMIN", "CAP_NOPE" };
+        uint64_t mask = 1;
+        bool all = true;
+        size_t bad = 99;
+        ck_assert_int_eq(hd_ct_caps_from_names(names, 0, &mask, &all, &bad), 0);
+        ck_assert(mask == 0 && !all);
+        ck_assert_int_eq(hd_ct_caps_from_names(names, 1, &mask, &all, &bad), 0);
+        ck_assert(mask == 1ULL << CAP_CHOWN && !all);
+        ck_assert_int_eq(hd_ct_caps_from_names(names, 3, &mask, &all, &bad), 0);
+        ck_assert(mask == ((1ULL << CAP_CHOWN) | (1ULL << CAP_NET_ADMIN)) && all);
+        ck_assert_int_eq(hd_ct_caps_from_names(names, 4, &mask, &all, &bad), -EINVAL);
+        ck_assert_uint_eq(bad, 3);
+        char *lower[] = { "net_admin" }; /* the codec's job: here only the canonical form */
+        ck_assert_int_eq(hd_ct_caps_from_names(lower, 1, &mask, &all, &bad), -EINVAL);
+        ck_assert_uint_eq(bad, 0);
+}
+END_TEST
+
+START_TEST(test_idmap_pick)
+{
+        uint32_t got = 0;
+        ck_assert_int_eq(hd_ct_idmap_pick(NULL, 0, &got), 0);
+        ck_assert_uint_eq(got, HD_CT_IDMAP_BASE);
+        /* The lowest free slot, whatever the order the bundles came in. */
+        uint32_t used[] = { HD_CT_IDMAP_BASE + 2 * HD_CT_IDMAP_SIZE, HD_CT_IDMAP_BASE };
+        ck_assert_int_eq(hd_ct_idmap_pick(used, 2, &got), 0);
+        ck_assert_uint_eq(got, HD_CT_IDMAP_BASE + HD_CT_IDMAP_SIZE);
+        /* A range off the grid (a hand-edited file) blocks both slots it overlaps. */
+        uint32_t odd[] = { HD_CT_IDMAP_BASE + 100 };
+        ck_assert_int_eq(hd_ct_idmap_pick(odd, 1, &got), 0);
+        ck_assert_uint_eq(got, HD_CT_IDMAP_BASE + 2 * HD_CT_IDMAP_SIZE);
+        /* Every slot taken: none left, and the last one ends below 4294967295. */
+        size_t n = (UINT32_MAX - HD_CT_IDMAP_BASE) / HD_CT_IDMAP_SIZE + 1;
+        uint32_t *all = calloc(n, sizeof(uint32_t));
+        size_t k = 0;
+        for (uint64_t c = HD_CT_IDMAP_BASE; c + HD_CT_IDMAP_SIZE <= UINT32_MAX;
+             c += HD_CT_IDMAP_SIZE)
+                all[k++] = (uint32_t)c;
+        ck_assert((uint64_t)all[k - 1] + HD_CT_IDMAP_SIZE <= UINT32_MAX);
+        ck_assert((uint64_t)all[k - 1] + 2 * HD_CT_IDMAP_SIZE > UINT32_MAX);
+        ck_assert_int_eq(hd_ct_idmap_pick(all, k - 1, &got), 0);
+        ck_assert_uint_eq(got, all[k - 1]);
+        ck_assert_int_eq(hd_ct_idmap_pick(all, k, &got), -ENOSPC);
+        free(all);
+}
+END_TEST
+
 static char *make_tmpdir(void)
 {
         char *d = strdup("/tmp/test-ct-bundle.XXXXXX");
@@ -217,6 +301,25 @@ static void write_text(const char *dir, const char *name, const char *text)
         snprintf(path, sizeof(path), "%s/%s", dir, name);
         ck_assert_int_eq(hd_write_file_atomic(path, text, strlen(text), 0644), 0);
 }
+
+START_TEST(test_idmap_file)
+{
+        _cleanup_free_ char *d = make_tmpdir();
+        _cleanup_error_ HdError *err = NULL;
+        uint32_t base = 0;
+        ck_assert_int_eq(hd_ct_idmap_read(d, &base), -ENOENT);
+        ck_assert_int_eq(hd_ct_idmap_write(d, 1065536, &err), 0);
+        ck_assert_int_eq(hd_ct_idmap_read(d, &base), 0);
+        ck_assert_uint_eq(base, 1065536);
+        write_text(d, HD_CT_IDMAP_FILE, "{\"base\": 1065536, \"size\": 10}");
+        ck_assert_int_eq(hd_ct_idmap_read(d, &base), -EINVAL);
+        write_text(d, HD_CT_IDMAP_FILE, "{\"base\": 4294967000, \"size\": 65536}");
+        ck_assert_int_eq(hd_ct_idmap_read(d, &base), -EINVAL);
+        write_text(d, HD_CT_IDMAP_FILE, "nonsense");
+        ck_assert_int_eq(hd_ct_idmap_read(d, &base), -EINVAL);
+        rm_tmpdir(d);
+}
+END_TEST
 
 START_TEST(test_load)
 {
@@ -359,6 +462,10 @@ static Suite *suite(void)
         tcase_add_test(tc, test_parse_defaults);
         tcase_add_test(tc, test_parse_errors);
         tcase_add_test(tc, test_names);
+        tcase_add_test(tc, test_privileged_and_userns);
+        tcase_add_test(tc, test_caps_from_names);
+        tcase_add_test(tc, test_idmap_pick);
+        tcase_add_test(tc, test_idmap_file);
         tcase_add_test(tc, test_load);
         tcase_add_test(tc, test_state_round_trip);
         tcase_add_test(tc, test_exit_round_trip);

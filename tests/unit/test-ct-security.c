@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -83,6 +84,65 @@ START_TEST(test_caps_default)
         for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
                 expect |= 1ULL << bits[i];
         ck_assert_uint_eq(caps, expect);
+}
+END_TEST
+
+#define BIT(c) (1ULL << (c))
+
+START_TEST(test_caps_tweak)
+{
+        const uint64_t def = DOCKER_CAPS;
+        const uint64_t all = (1ULL << 41) - 1; /* 0 … CAP_CHECKPOINT_RESTORE */
+        HdCtCapsTweak t = { 0 };
+        /* Nothing asked: Docker's 14. */
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, all, &t), def);
+        /* --cap-add NET_ADMIN, --cap-drop CHOWN */
+        t = (HdCtCapsTweak){ .add = BIT(CAP_NET_ADMIN) };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, all, &t), def | BIT(CAP_NET_ADMIN));
+        t = (HdCtCapsTweak){ .drop = BIT(CAP_CHOWN) };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, all, &t), def & ~BIT(CAP_CHOWN));
+        /* Added and dropped: in, as Docker has it (adds go on after the drops). */
+        t = (HdCtCapsTweak){ .add = BIT(CAP_KILL), .drop = BIT(CAP_KILL) | BIT(CAP_CHOWN) };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, all, &t), def & ~BIT(CAP_CHOWN));
+        /* --cap-drop ALL --cap-add NET_BIND_SERVICE: that one alone. */
+        t = (HdCtCapsTweak){ .drop_all = true, .add = BIT(CAP_NET_BIND_SERVICE) };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, all, &t), BIT(CAP_NET_BIND_SERVICE));
+        t = (HdCtCapsTweak){ .drop_all = true };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, all, &t), 0);
+        /* --cap-add ALL --cap-drop SYS_ADMIN: all but that one (the drop wins here). */
+        t = (HdCtCapsTweak){ .add_all = true, .drop = BIT(CAP_SYS_ADMIN) };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, all, &t), all & ~BIT(CAP_SYS_ADMIN));
+        /* --privileged: all; with --cap-drop, which Docker would ignore, the drop holds. */
+        t = (HdCtCapsTweak){ .privileged = true };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, all, &t), all);
+        t = (HdCtCapsTweak){ .privileged = true, .drop = BIT(CAP_SYS_MODULE) };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, all, &t), all & ~BIT(CAP_SYS_MODULE));
+        /* Never more than the host can give: a hostd without CAP_SYS_RESOURCE, or an older
+         * kernel whose last capability is CAP_AUDIT_READ (37). */
+        uint64_t host = all & ~BIT(CAP_SYS_RESOURCE);
+        t = (HdCtCapsTweak){ .privileged = true };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, host, &t), host);
+        t = (HdCtCapsTweak){ .add = BIT(CAP_SYS_RESOURCE) };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, host, &t), def);
+        t = (HdCtCapsTweak){ .add_all = true };
+        ck_assert_uint_eq(hd_ct_caps_tweak(def, BIT(38) - 1, &t), BIT(38) - 1);
+}
+END_TEST
+
+/* Every capability of the kernel that this process's bounding set holds. */
+START_TEST(test_caps_all)
+{
+        FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+        ck_assert_ptr_nonnull(f);
+        int last = -1;
+        ck_assert_int_eq(fscanf(f, "%d", &last), 1);
+        fclose(f);
+        uint64_t expect = 0;
+        for (int c = 0; c <= last; c++)
+                if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
+                        expect |= BIT(c);
+        ck_assert_uint_eq(hd_ct_caps_all(), expect);
+        ck_assert_uint_eq(hd_ct_caps_all() >> (last + 1), 0);
 }
 END_TEST
 
@@ -1030,6 +1090,8 @@ static Suite *ct_security_suite(void)
         TCase *tc = tcase_create("profile");
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_caps_default);
+        tcase_add_test(tc, test_caps_tweak);
+        tcase_add_test(tc, test_caps_all);
         tcase_add_test(tc, test_build_shape);
         tcase_add_test(tc, test_build_deterministic);
         tcase_add_test(tc, test_build_arches);

@@ -80,6 +80,26 @@ const char *hd_ct_cap_to_name(int cap)
         return cap_names[cap];
 }
 
+int hd_ct_caps_from_names(char *const *names, size_t n, uint64_t *ret, bool *ret_all,
+                          size_t *ret_bad)
+{
+        *ret = 0;
+        *ret_all = false;
+        for (size_t i = 0; i < n; i++) {
+                if (names[i] && strcmp(names[i], "ALL") == 0) {
+                        *ret_all = true;
+                        continue;
+                }
+                int cap = hd_ct_cap_from_name(names[i]);
+                if (cap < 0) {
+                        *ret_bad = i;
+                        return -EINVAL;
+                }
+                *ret |= 1ULL << cap;
+        }
+        return 0;
+}
+
 static const struct {
         const char *name;
         int resource;
@@ -425,7 +445,7 @@ static int parse_id_map(json_t *o, const char *key, const char *path, HdCtIdMap 
 
 static int parse_userns(json_t *root, HdCtBundle *b, HdError **err)
 {
-        static const char *const keys[] = { "uid_map", "gid_map", NULL };
+        static const char *const keys[] = { "uid_map", "gid_map", "idmapped_layers", NULL };
         json_t *o;
         int r = get_obj(root, "userns", "userns", false, &o, err);
         if (r < 0 || !o)
@@ -434,7 +454,10 @@ static int parse_userns(json_t *root, HdCtBundle *b, HdError **err)
                 return r;
         if ((r = parse_id_map(o, "uid_map", "userns.uid_map", &b->uid_map, &b->n_uid_map, err)) <
                     0 ||
-            (r = parse_id_map(o, "gid_map", "userns.gid_map", &b->gid_map, &b->n_gid_map, err)) < 0)
+            (r = parse_id_map(o, "gid_map", "userns.gid_map", &b->gid_map, &b->n_gid_map, err)) <
+                    0 ||
+            (r = get_bool(o, "idmapped_layers", "userns.idmapped_layers", &b->idmapped_layers,
+                          err)) < 0)
                 return r;
         b->userns = true;
         return 0;
@@ -468,7 +491,7 @@ static int parse_cgroup(json_t *root, HdCtBundle *b, HdError **err)
 
 static int parse_security(json_t *root, HdCtBundle *b, HdError **err)
 {
-        static const char *const keys[] = { "caps", "no_new_privs", "seccomp", NULL };
+        static const char *const keys[] = { "caps", "no_new_privs", "seccomp", "privileged", NULL };
         json_t *o;
         int r = get_obj(root, "security", "security", true, &o, err);
         if (r < 0)
@@ -488,7 +511,8 @@ static int parse_security(json_t *root, HdCtBundle *b, HdError **err)
                         return bad_field(err, item, "is not a known CAP_* name");
                 b->caps |= 1ULL << cap;
         }
-        if ((r = get_bool(o, "no_new_privs", "security.no_new_privs", &b->no_new_privs, err)) < 0)
+        if ((r = get_bool(o, "no_new_privs", "security.no_new_privs", &b->no_new_privs, err)) < 0 ||
+            (r = get_bool(o, "privileged", "security.privileged", &b->privileged, err)) < 0)
                 return r;
         return get_abs_path(o, "seccomp", "security.seccomp", false, &b->seccomp_path, err);
 }
@@ -550,6 +574,10 @@ static int parse_root(json_t *root, HdCtBundle *b, HdError **err)
         if ((r = parse_cgroup(root, b, err)) < 0 || (r = parse_security(root, b, err)) < 0 ||
             (r = parse_log(root, b, err)) < 0)
                 return r;
+        /* A privileged container is the host's root: there is no user namespace to be
+         * privileged in (Docker and Incus refuse the pair too). */
+        if (b->privileged && b->userns)
+                return bad_field(err, "security.privileged", "cannot go with `userns`");
         int64_t sig = b->stop_signal;
         if ((r = get_int(root, "stop_signal", "stop_signal", false, 1, 64, &sig, err)) < 0)
                 return r;
@@ -855,4 +883,63 @@ int hd_ct_exit_read(const char *dir, HdCtExit *ret, HdError **err)
                            .finished_at_ms = at,
                            .oom_kills = (uint64_t)ooms };
         return 0;
+}
+
+/* ---- idmap.json --------------------------------------------------------------------- */
+
+int hd_ct_idmap_read(const char *dir, uint32_t *ret_base)
+{
+        _cleanup_json_ json_t *o = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        int r = read_json_file(dir, HD_CT_IDMAP_FILE, &o, &err);
+        if (r < 0)
+                return r == -ENOENT ? -ENOENT : -EINVAL;
+        json_t *base = json_object_get(o, "base"), *size = json_object_get(o, "size");
+        if (!json_is_integer(base) || json_integer_value(base) < 1 ||
+            json_integer_value(base) > UINT32_MAX - HD_CT_IDMAP_SIZE ||
+            json_integer_value(size) != HD_CT_IDMAP_SIZE)
+                return -EINVAL;
+        *ret_base = (uint32_t)json_integer_value(base);
+        return 0;
+}
+
+int hd_ct_idmap_write(const char *dir, uint32_t base, HdError **err)
+{
+        _cleanup_json_ json_t *o = json_pack("{s:I, s:I}", "base", (json_int_t)base, "size",
+                                             (json_int_t)HD_CT_IDMAP_SIZE);
+        return write_json_file(dir, HD_CT_IDMAP_FILE, o, err);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+int hd_ct_idmap_pick(const uint32_t *used, size_t n, uint32_t *ret)
+{
+        _cleanup_free_ uint32_t *sorted = n ? malloc(n * sizeof(uint32_t)) : NULL;
+        if (n && !sorted)
+                return -ENOMEM;
+        if (n) {
+                memcpy(sorted, used, n * sizeof(uint32_t));
+                qsort(sorted, n, sizeof(uint32_t), cmp_u32);
+        }
+        /* One sweep: the ranges are all one size, so sorted by start they are sorted by
+         * end too. The last id of a range must stay below 4294967295, (uid_t)-1. */
+        uint64_t c = HD_CT_IDMAP_BASE;
+        size_t i = 0;
+        while (c + HD_CT_IDMAP_SIZE <= UINT32_MAX) {
+                while (i < n && (uint64_t)sorted[i] + HD_CT_IDMAP_SIZE <= c)
+                        i++;
+                if (i == n || sorted[i] >= c + HD_CT_IDMAP_SIZE) {
+                        *ret = (uint32_t)c;
+                        return 0;
+                }
+                /* Taken: the first slot past the range that overlaps it. */
+                uint64_t end = (uint64_t)sorted[i] + HD_CT_IDMAP_SIZE;
+                c = HD_CT_IDMAP_BASE + (end - HD_CT_IDMAP_BASE + HD_CT_IDMAP_SIZE - 1) /
+                                               HD_CT_IDMAP_SIZE * HD_CT_IDMAP_SIZE;
+        }
+        return -ENOSPC;
 }

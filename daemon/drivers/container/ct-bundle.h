@@ -6,6 +6,8 @@
  *                          exec'd (HdCtState): who to watch, liveness = pid + start time
  *   <bundle>/exit.json     written by the monitor when the container's init exited
  *                          (HdCtExit)
+ *   <bundle>/idmap.json    written by hostd once, for a user-namespaced container: its
+ *                          host id range, for the bundle's whole life
  *
  * state.json and exit.json are written atomically (temp file, fsync, rename), so a
  * reader sees the whole old file, the whole new one, or none (-ENOENT).
@@ -65,6 +67,10 @@ typedef struct HdCtBundle {
         bool userns; /* uid_map/gid_map are set (each at least one line) */
         HdCtIdMap *uid_map, *gid_map;
         size_t n_uid_map, n_gid_map;
+        /* The lower layers are the host's, shared: the monitor id-maps them (a mount of
+         * each through the container's maps) and mounts the overlay itself, so that
+         * the image looks owned by the container's ids without a copy or a chown. */
+        bool idmapped_layers;
 
         HdCtNetwork network;
 
@@ -76,6 +82,10 @@ typedef struct HdCtBundle {
         uint64_t caps; /* bounding set as 1ULL << CAP_x */
         bool no_new_privs;
         char *seccomp_path; /* NULL: no filter */
+        /* Docker's --privileged, beyond caps and seccomp (which the file says on their
+         * own): no masked or read-only paths, /sys read-write, every device allowed by
+         * the cgroup and the host's device nodes in /dev. Never with userns. */
+        bool privileged;
 
         /* log: CRI format, rotated at log_max_bytes into log_max_files files in all */
         char *log_path;
@@ -101,6 +111,30 @@ int hd_ct_cap_from_name(const char *name);
 const char *hd_ct_cap_to_name(int cap);
 /* "RLIMIT_NOFILE" → RLIMIT_NOFILE; -EINVAL for an unknown name. */
 int hd_ct_rlimit_from_name(const char *name);
+/* The mask (1ULL << CAP_x) of names[0..n), each "CAP_CHOWN" or "ALL"; "ALL" sets
+ * *ret_all rather than bits. -EINVAL for an unknown name, with *ret_bad its index. */
+int hd_ct_caps_from_names(char *const *names, size_t n, uint64_t *ret, bool *ret_all,
+                          size_t *ret_bad);
+
+/* ---- <bundle>/idmap: a user-namespaced container's host ids ------------------------- */
+
+/* Each such container gets HD_CT_IDMAP_SIZE host ids of its own, from HD_CT_IDMAP_BASE
+ * up in steps of that size, kept in its bundle for its whole life (its upper dir is
+ * owned by them). */
+#define HD_CT_IDMAP_FILE "idmap.json"
+#define HD_CT_IDMAP_BASE 1000000u
+#define HD_CT_IDMAP_SIZE 65536u
+
+/* Reads <dir>/idmap.json: -ENOENT when the container has no range yet, -EINVAL when the
+ * file does not hold one. No HdError: a caller scanning bundles skips what it cannot
+ * read. */
+int hd_ct_idmap_read(const char *dir, uint32_t *ret_base);
+/* Writes <dir>/idmap.json atomically. */
+int hd_ct_idmap_write(const char *dir, uint32_t base, HdError **err);
+/* The lowest range base from HD_CT_IDMAP_BASE up (in steps of HD_CT_IDMAP_SIZE, the last
+ * id below 4294967295) that overlaps none of the ranges starting at used[0..n), in any
+ * order; -ENOSPC when there is none, -ENOMEM. */
+int hd_ct_idmap_pick(const uint32_t *used, size_t n, uint32_t *ret);
 
 /* ---- liveness ----------------------------------------------------------------------- */
 

@@ -28,6 +28,8 @@ typedef struct CtDriver {
         char *monitor;
         char *seccomp_path;
         bool allow_privileged;
+        uint64_t caps_all;          /* every capability a container can be given here */
+        pthread_mutex_t idmap_lock; /* held while a container's host id range is picked */
         HdCtCgroupHost cg;
         HdDriverSink sink;
         char detail[160]; /* for GET /v1 */
@@ -43,6 +45,22 @@ typedef struct CtDriver {
 
 /* <root>/<uuid> */
 char *hd_ct_driver_bundle_dir(CtDriver *d, const char *uuid);
+
+/* What a spec's security knobs come to on this host. */
+typedef struct CtSecurityPlan {
+        uint64_t caps; /* the effective (and bounding) set */
+        bool seccomp;  /* the default profile; false: none */
+        bool privileged;
+        bool userns;
+} CtSecurityPlan;
+
+/* Checks the spec's `security` against what this hostd allows and this host has, and
+ * resolves it. -EPERM naming the field (`security.privileged`, `security.cap_add[i]`,
+ * `security.seccomp`) for a privileged knob without allow-privileged; -EINVAL naming the
+ * field for what cannot be honoured (an unknown capability, one hostd itself lacks,
+ * privileged with userns). Both validate and start call it: a hostd restarted without
+ * allow-privileged starts no privileged container. */
+int hd_ct_driver_security(CtDriver *d, const HdSecurity *sec, CtSecurityPlan *ret, HdError **err);
 
 /* Writes the bundle's config.json from the instance and its image (the image config
  * supplies what the spec leaves out: entrypoint + cmd, env, workdir, user), creating

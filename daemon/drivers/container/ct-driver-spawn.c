@@ -1,5 +1,6 @@
 /* The container's bundle: config.json from the instance spec over the image's
  * defaults, and the monitor started on it. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -97,6 +98,71 @@ static json_t *caps_json(uint64_t caps)
         return arr;
 }
 
+/* ---- the user namespace's id range ------------------------------------------------- */
+
+HD_DEFINE_CLEANUP(DIR *, closedir)
+
+/* The ranges other bundles hold (each recorded in its idmap.json). */
+static int idmap_used(CtDriver *d, uint32_t **ret, size_t *ret_n, HdError **err)
+{
+        *ret = NULL;
+        *ret_n = 0;
+        _cleanup_(closedirp) DIR *dir = opendir(d->root);
+        if (!dir)
+                return hd_error_set(err, -errno, "cannot read `%s`: %m", d->root);
+        size_t cap = 0;
+        struct dirent *de;
+        while ((de = readdir(dir))) {
+                if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+                        continue;
+                _cleanup_free_ char *sub = NULL;
+                uint32_t base;
+                if (asprintf(&sub, "%s/%s", d->root, de->d_name) < 0)
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+                if (hd_ct_idmap_read(sub, &base) < 0)
+                        continue;
+                if (*ret_n == cap) {
+                        cap = cap ? 2 * cap : 16;
+                        uint32_t *grown = realloc(*ret, cap * sizeof(uint32_t));
+                        if (!grown)
+                                return hd_error_set(err, -ENOMEM, "out of memory");
+                        *ret = grown;
+                }
+                (*ret)[(*ret_n)++] = base;
+        }
+        return 0;
+}
+
+/* The container's host id range: the one its bundle records, else the lowest one that no
+ * other bundle holds, recorded before anything is owned by it. Under idmap_lock, so two
+ * starts never pick the same; stable across hostd restarts, since the bundle keeps it. */
+static int idmap_base(CtDriver *d, const char *dir, uint32_t *ret, HdError **err)
+{
+        pthread_mutex_lock(&d->idmap_lock);
+        int r = hd_ct_idmap_read(dir, ret);
+        if (r == -ENOENT) {
+                _cleanup_free_ uint32_t *used = NULL;
+                size_t n = 0;
+                r = idmap_used(d, &used, &n, err);
+                if (r >= 0 && (r = hd_ct_idmap_pick(used, n, ret)) < 0)
+                        hd_error_set(err, r,
+                                     "no free range of %u host ids is left for a user namespace",
+                                     HD_CT_IDMAP_SIZE);
+                if (r >= 0)
+                        r = hd_ct_idmap_write(dir, *ret, err);
+        } else if (r < 0)
+                hd_error_set(err, r, "`%s/" HD_CT_IDMAP_FILE "` is damaged", dir);
+        pthread_mutex_unlock(&d->idmap_lock);
+        return r;
+}
+
+static json_t *userns_json(uint32_t base)
+{
+        return json_pack("{s:[[i, I, I]], s:[[i, I, I]], s:b}", "uid_map", 0, (json_int_t)base,
+                         (json_int_t)HD_CT_IDMAP_SIZE, "gid_map", 0, (json_int_t)base,
+                         (json_int_t)HD_CT_IDMAP_SIZE, "idmapped_layers", 1);
+}
+
 static const char *icfg_string(const json_t *icfg, const char *key)
 {
         const char *s = json_string_value(json_object_get(icfg, key));
@@ -124,6 +190,10 @@ int hd_ct_driver_write_config(CtDriver *d, const HdInstance *inst, const char *d
                                           "image `%s` has no entrypoint or cmd: give a command",
                                           inst->spec.image);
 
+        CtSecurityPlan plan;
+        if ((r = hd_ct_driver_security(d, &inst->spec.security, &plan, err)) < 0)
+                return r;
+
         _cleanup_free_ char *upper = NULL, *work = NULL, *merged = NULL, *log = NULL;
         if (asprintf(&upper, "%s/upper", dir) < 0 || asprintf(&work, "%s/work", dir) < 0 ||
             asprintf(&merged, "%s/rootfs", dir) < 0 || asprintf(&log, "%s/console.log", dir) < 0)
@@ -136,6 +206,20 @@ int hd_ct_driver_write_config(CtDriver *d, const HdInstance *inst, const char *d
                 if ((r = hd_mkdir_p(made[k], 0755)) < 0)
                         return hd_error_set(err, r, "cannot create `%s`: %s", made[k],
                                             strerror(-r));
+        /* In a user namespace the container's root owns the root of its filesystem and
+         * the overlay's work dir; what it creates there is owned by its mapped ids. */
+        _cleanup_json_ json_t *userns = NULL;
+        if (plan.userns) {
+                uint32_t base;
+                if ((r = idmap_base(d, dir, &base, err)) < 0)
+                        return r;
+                const char *owned[] = { upper, work };
+                for (size_t k = 0; k < HD_ARRAY_SIZE(owned); k++)
+                        if (chown(owned[k], base, base) < 0)
+                                return hd_error_set(err, -errno, "cannot chown `%s`: %m", owned[k]);
+                if (!(userns = userns_json(base)))
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+        }
 
         json_t *lower = json_array();
         for (size_t k = 0; lower && k < rf.n_lower; k++)
@@ -153,22 +237,23 @@ int hd_ct_driver_write_config(CtDriver *d, const HdInstance *inst, const char *d
                 "{s:s, s:s,"
                 " s:{s:o, s:s, s:s, s:s},"
                 " s:{s:O, s:O, s:s, s:s, s:[{s:s, s:I, s:I}]},"
-                " s:s, s:n, s:s,"
+                " s:s, s:O?, s:s,"
                 " s:{s:s, s:I, s:I, s:I, s:I},"
-                " s:{s:o, s:b, s:s},"
+                " s:{s:o, s:b, s:s?, s:b},"
                 " s:{s:s, s:I, s:I}, s:i}",
                 "uuid", inst->uuid, "name", inst->spec.name, "rootfs", "lower", lower, "upper",
                 upper, "work", work, "merged", merged, "process", "args", args, "env", env, "cwd",
                 cwd ? cwd : "/", "user", user ? user : "0:0", "rlimits", "type", "RLIMIT_NOFILE",
                 "soft", (json_int_t)nofile.rlim_cur, "hard", (json_int_t)nofile.rlim_max,
                 "hostname", inst->spec.hostname ? inst->spec.hostname : inst->spec.name, "userns",
-                "network", inst->spec.network ? inst->spec.network : "none", "cgroup", "name",
-                inst->uuid, "memory_bytes", (json_int_t)(res->memory_mb * 1024 * 1024),
+                userns, "network", inst->spec.network ? inst->spec.network : "none", "cgroup",
+                "name", inst->uuid, "memory_bytes", (json_int_t)(res->memory_mb * 1024 * 1024),
                 "cpu_quota_us", (json_int_t)(res->vcpus * 100000.0 + 0.5), "cpu_period_us",
                 (json_int_t)100000, "pids_max", (json_int_t)res->pids_max, "security", "caps",
-                caps_json(hd_ct_caps_default()), "no_new_privs", 1, "seccomp", d->seccomp_path,
-                "log", "path", log, "max_bytes", (json_int_t)LOG_MAX_BYTES, "max_files",
-                (json_int_t)LOG_MAX_FILES, "stop_signal", 15);
+                caps_json(plan.caps), "no_new_privs", 1, "seccomp",
+                plan.seccomp ? d->seccomp_path : NULL, "privileged", plan.privileged, "log", "path",
+                log, "max_bytes", (json_int_t)LOG_MAX_BYTES, "max_files", (json_int_t)LOG_MAX_FILES,
+                "stop_signal", 15);
         _cleanup_free_ char *text = cfg ? json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
         if (!text)
                 return hd_error_set(err, -ENOMEM, "cannot render config.json");

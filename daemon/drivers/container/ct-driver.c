@@ -292,6 +292,80 @@ static void ct_shutdown(HdDriver *base)
         pthread_mutex_unlock(&d->lock);
 }
 
+/* ---- security knobs --------------------------------------------------------------- */
+
+#define PRIVILEGED_HINT "start hostd with allow-privileged to allow it"
+
+static int cap_list(const HdStrv *v, const char *field, uint64_t *ret, bool *ret_all, HdError **err)
+{
+        size_t bad = 0;
+        if (hd_ct_caps_from_names(v->items, v->n, ret, ret_all, &bad) < 0) {
+                char f[64];
+                snprintf(f, sizeof(f), "%s[%zu]", field, bad);
+                return hd_error_set_field(err, -EINVAL, f, "`%s` is not a capability",
+                                          v->items[bad]);
+        }
+        return 0;
+}
+
+int hd_ct_driver_security(CtDriver *d, const HdSecurity *sec, CtSecurityPlan *ret, HdError **err)
+{
+        *ret = (CtSecurityPlan){ .seccomp = true,
+                                 .privileged = sec->privileged,
+                                 .userns = sec->userns };
+        /* Docker refuses --privileged with a remapped user namespace and Incus's
+         * security.privileged means "no id mapping": root in a privileged container is
+         * the host's root, which no user namespace can give. */
+        if (sec->privileged && sec->userns)
+                return hd_error_set_field(err, -EINVAL, "security.userns",
+                                          "`privileged` and `userns` cannot go together: a "
+                                          "privileged container runs as the host's root, "
+                                          "outside any user namespace");
+        if (sec->privileged && !d->allow_privileged)
+                return hd_error_set_field(
+                        err, -EPERM, "security.privileged",
+                        "`privileged` hands the container the host: " PRIVILEGED_HINT);
+
+        HdCtCapsTweak t = { .privileged = sec->privileged };
+        int r = cap_list(&sec->cap_add, "security.cap_add", &t.add, &t.add_all, err);
+        if (r < 0 ||
+            (r = cap_list(&sec->cap_drop, "security.cap_drop", &t.drop, &t.drop_all, err)) < 0)
+                return r;
+        uint64_t defaults = hd_ct_caps_default();
+        for (size_t i = 0; i < sec->cap_add.n; i++) {
+                const char *name = sec->cap_add.items[i];
+                bool all = strcmp(name, "ALL") == 0;
+                uint64_t bit = all ? 0 : 1ULL << hd_ct_cap_from_name(name);
+                char field[64];
+                snprintf(field, sizeof(field), "security.cap_add[%zu]", i);
+                if ((all || !(bit & defaults)) && !d->allow_privileged)
+                        return hd_error_set_field(
+                                err, -EPERM, field,
+                                "`%s` is beyond the default capabilities: " PRIVILEGED_HINT, name);
+                if (!all && !(bit & d->caps_all))
+                        return hd_error_set_field(err, -EINVAL, field,
+                                                  "`%s` is not available on this host: hostd "
+                                                  "itself does not hold it",
+                                                  name);
+        }
+
+        if (sec->seccomp && strcmp(sec->seccomp, "unconfined") == 0) {
+                if (!d->allow_privileged)
+                        return hd_error_set_field(
+                                err, -EPERM, "security.seccomp",
+                                "seccomp `unconfined` lifts the syscall filter: " PRIVILEGED_HINT);
+                ret->seccomp = false;
+        } else if (sec->seccomp && strcmp(sec->seccomp, "default") != 0)
+                return hd_error_set_field(err, -EINVAL, "security.seccomp",
+                                          "`%s` is not a seccomp profile: use `default` or "
+                                          "`unconfined`",
+                                          sec->seccomp);
+        if (sec->privileged)
+                ret->seccomp = false;
+        ret->caps = hd_ct_caps_tweak(defaults, d->caps_all, &t);
+        return 0;
+}
+
 static int ct_validate(HdDriver *base, const HdInstanceSpec *spec, HdError **err)
 {
         CtDriver *d = ct(base);
@@ -300,9 +374,9 @@ static int ct_validate(HdDriver *base, const HdInstanceSpec *spec, HdError **err
         /* The host's network namespace is the host's network: a privileged knob. */
         if (spec->network && strcmp(spec->network, "host") == 0 && !d->allow_privileged)
                 return hd_error_set_field(err, -EPERM, "network",
-                                          "network `host` is privileged: start hostd with "
-                                          "allow-privileged to allow it");
-        return 0;
+                                          "network `host` is privileged: " PRIVILEGED_HINT);
+        CtSecurityPlan plan;
+        return hd_ct_driver_security(d, &spec->security, &plan, err);
 }
 
 /* ---- actions ------------------------------------------------------------------------- */
@@ -590,7 +664,9 @@ HdDriver *hd_ct_driver_new(const HdCtDriverConfig *cfg)
         d->epfd = d->wake_fd = -1;
         d->images = cfg->images;
         d->allow_privileged = cfg->allow_privileged;
+        d->caps_all = hd_ct_caps_all();
         pthread_mutex_init(&d->lock, NULL);
+        pthread_mutex_init(&d->idmap_lock, NULL);
         if (!(d->state_dir = strdup(cfg->state_dir)) ||
             asprintf(&d->root, "%s/containers", cfg->state_dir) < 0 ||
             (cfg->monitor_path && !(d->monitor = strdup(cfg->monitor_path)))) {
@@ -612,6 +688,7 @@ void hd_ct_driver_free(HdDriver *base)
         if (d->wake_fd >= 0)
                 close(d->wake_fd);
         pthread_mutex_destroy(&d->lock);
+        pthread_mutex_destroy(&d->idmap_lock);
         free(d->state_dir);
         free(d->root);
         free(d->monitor);

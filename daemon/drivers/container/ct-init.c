@@ -491,7 +491,7 @@ static int init_steps(const HdCtInitArgs *a, int *error_fd, HdCtFail *f)
         if (unshare(CLONE_NEWCGROUP) < 0)
                 return hd_ct_fail(f, "cgroupns", errno, "unshare the cgroup namespace");
 
-        int r = hd_ct_rootfs_setup(b, f);
+        int r = hd_ct_rootfs_setup(b, a->rootfs_fd, f);
         if (r < 0)
                 return r;
         if (b->network == HD_CT_NETWORK_NONE && (r = lo_up(f)) < 0)

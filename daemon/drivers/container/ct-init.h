@@ -39,6 +39,9 @@ typedef struct HdCtInitArgs {
         int stderr_fd;
         const void *seccomp; /* struct sock_filter[], NULL for none */
         size_t seccomp_len;
+        /* The overlay the monitor made over id-mapped layers (a detached mount), moved
+         * onto the cwd the child starts in, the merged dir; -1: the child mounts it. */
+        int rootfs_fd;
 } HdCtInitArgs;
 
 /* The cloned child's whole life: waits for the go byte, then (in order) user

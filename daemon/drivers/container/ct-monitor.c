@@ -31,6 +31,7 @@
 #include "ct-cgroup.h"
 #include "ct-init.h"
 #include "ct-log.h"
+#include "ct-rootfs.h"
 #include "ct-security.h"
 #include "hd-json.h"
 #include "hd-util.h"
@@ -67,28 +68,6 @@ static void usage(FILE *out)
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
-static int write_file(const char *path, const char *text)
-{
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        return write_all(fd, text, strlen(text));
-}
-
 static int64_t remaining_ms(int64_t deadline)
 {
         int64_t left = deadline - hd_monotonic_ms();
@@ -103,8 +82,8 @@ static void report(int fd, json_t *o)
                 return;
         _cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
         if (text) {
-                (void)write_all(fd, text, strlen(text));
-                (void)write_all(fd, "\n", 1);
+                (void)hd_write_all(fd, text, strlen(text));
+                (void)hd_write_all(fd, "\n", 1);
         }
         json_decref(o);
 }
@@ -130,6 +109,7 @@ typedef struct Monitor {
         HdCtLogWriter *log;
         void *seccomp;
         size_t seccomp_len;
+        int rootfs_fd; /* the overlay over id-mapped layers, until the child has it */
         uint64_t oom_base;
         pid_t pid;
         int sig_fd;
@@ -164,20 +144,6 @@ static pid_t clone_init(uint64_t flags, int cgroup_fd, bool *ret_in_cgroup)
         return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
-static int write_id_map(pid_t pid, const char *file, const HdCtIdMap *m, size_t n)
-{
-        char path[64];
-        size_t cap = n * 36 + 1, len = 0;
-        _cleanup_free_ char *text = malloc(cap);
-        if (!text)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                len += (size_t)snprintf(text + len, cap - len, "%u %u %u\n", m[i].inside,
-                                        m[i].outside, m[i].count);
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-        return write_file(path, text);
-}
-
 /* Creates the group; one left by an earlier run of this container (hostd removes
  * it only on delete) is replaced when it is empty. */
 static int make_cgroup(Monitor *m, HdError **err)
@@ -190,6 +156,12 @@ static int make_cgroup(Monitor *m, HdError **err)
         HdCtCgroupLimits lim = { .memory_bytes = b->memory_bytes,
                                  .cpu_period_us = b->cpu_period_us,
                                  .pids_max = b->pids_max };
+        /* Privileged: every device, as the host's nodes are all in its /dev. */
+        static const HdCtDeviceRule all_devices = { 'a', -1, -1, "rwm", true };
+        if (b->privileged) {
+                lim.devices = &all_devices;
+                lim.n_devices = 1;
+        }
         r = hd_ct_cgroup_create(&m->host, b->cgroup_name, &lim, &m->cg, err);
         if (r != -EEXIST)
                 return r;
@@ -264,6 +236,14 @@ static int start_container(Monitor *m, const char *dir, int report_fd)
                 m->seccomp = TAKE_PTR(prog);
         }
 
+        if (b->userns && b->idmapped_layers) {
+                HdCtFail cf = { 0 };
+                if ((r = hd_ct_rootfs_idmapped(b, &m->rootfs_fd, &cf)) < 0) {
+                        report_error(report_fd, cf.step, "%s: %s", cf.message, strerror(cf.err));
+                        return r;
+                }
+        }
+
         if ((r = make_cgroup(m, &err)) < 0) {
                 report_error(report_fd, "cgroup", "%s", err->message);
                 return r;
@@ -297,6 +277,13 @@ static int start_container(Monitor *m, const char *dir, int report_fd)
         /* CLONE_NEWCGROUP is left to the child, once it is in the group: a namespace
          * made at clone time would be rooted where the monitor is. */
         int cg_fd = m->host.has_clone_into_cgroup ? hd_ct_cgroup_open_dirfd(m->cg, NULL) : -1;
+        /* The child finds the merged dir as its cwd (copied into its mount namespace), as
+         * its root could not walk there. */
+        if (m->rootfs_fd >= 0 && chdir(b->merged) < 0) {
+                r = -errno;
+                report_error(report_fd, "mount-overlay", "chdir `%s`: %s", b->merged, strerror(-r));
+                return r;
+        }
         bool in_cgroup = false;
         pid_t pid = clone_init(flags, cg_fd, &in_cgroup);
         if (pid == 0) {
@@ -308,12 +295,18 @@ static int start_container(Monitor *m, const char *dir, int report_fd)
                         .stderr_fd = errp[1],
                         .seccomp = m->seccomp,
                         .seccomp_len = m->seccomp_len,
+                        .rootfs_fd = m->rootfs_fd,
                 };
                 hd_ct_init_run(&a);
         }
         int clone_errno = errno;
         if (cg_fd >= 0)
                 close(cg_fd);
+        /* The child holds the overlay now; it goes with the child's mount namespace. */
+        if (m->rootfs_fd >= 0) {
+                close(TAKE_FD(m->rootfs_fd));
+                (void)!chdir("/");
+        }
         close(sync[0]);
         close(fail[1]);
         close(out[1]);
@@ -329,12 +322,10 @@ static int start_container(Monitor *m, const char *dir, int report_fd)
         if (!in_cgroup && (r = hd_ct_cgroup_attach(m->cg, pid)) < 0) {
                 step = "cgroup-attach";
                 what = "move the container's init into its cgroup";
-        } else if (b->userns &&
-                   ((r = write_id_map(pid, "uid_map", b->uid_map, b->n_uid_map)) < 0 ||
-                    (r = write_id_map(pid, "gid_map", b->gid_map, b->n_gid_map)) < 0)) {
+        } else if (b->userns && (r = hd_ct_userns_write_maps(pid, b)) < 0) {
                 step = "userns-map";
                 what = "write the user namespace's uid_map and gid_map";
-        } else if ((r = write_all(go, "g", 1)) < 0) {
+        } else if ((r = hd_write_all(go, "g", 1)) < 0) {
                 step = "sync";
                 what = "signal the container's init";
         }
@@ -505,6 +496,8 @@ static void monitor_free(Monitor *m)
                 close(m->err_fd);
         if (m->sig_fd >= 0)
                 close(m->sig_fd);
+        if (m->rootfs_fd >= 0)
+                close(m->rootfs_fd);
 }
 
 /* The detached monitor. Its only link to the start process is report_fd. */
@@ -535,7 +528,7 @@ static _Noreturn void monitor_main(const char *dir, int report_fd)
          * the monitor's binary until the child execs). */
         (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-        Monitor m = { .sig_fd = -1, .out_fd = -1, .err_fd = -1 };
+        Monitor m = { .sig_fd = -1, .out_fd = -1, .err_fd = -1, .rootfs_fd = -1 };
         sigset_t chld;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);

@@ -2,6 +2,7 @@
  * ct-rootfs.h. Runs in a cloned child of the single-threaded monitor. */
 #include "ct-rootfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -208,6 +209,18 @@ static int overlay_mount2(const HdCtBundle *b, int target_fd)
         return mount("overlay", p, "overlay", 0, opts) < 0 ? -errno : 0;
 }
 
+/* The overlay the monitor mounted (ct-idmap.c), moved onto our cwd: the monitor started
+ * us in the merged dir, which our root could not reach by its path (the state dir is the
+ * host root's, 0700), and a detached mount can go into a mount namespace of any owner. */
+static int attach_overlay(int rootfs_fd, HdCtFail *f)
+{
+        if (move_mount(rootfs_fd, "", AT_FDCWD, "",
+                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return hd_ct_fail(f, "mount-overlay", errno,
+                                  "attach the overlay to the merged dir");
+        return 0;
+}
+
 static int mount_overlay(const HdCtBundle *b, HdCtFail *f)
 {
         int target = open(b->merged, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -255,9 +268,11 @@ static int bind_host_sys(int root_fd, HdCtFail *f)
 static int mount_sys(const HdCtBundle *b, int root_fd, HdCtFail *f)
 {
         HdCtFail tmp = { 0 };
+        /* Privileged: read-write, as Docker has it (udev, network and device setup). */
+        unsigned long ro = b->privileged ? 0 : MS_RDONLY;
         int r = mount_in_root(root_fd, "sys", "sysfs", "sysfs",
-                              MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, SYSFS_MAGIC,
-                              "mount-sys", &tmp);
+                              ro | MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, SYSFS_MAGIC, "mount-sys",
+                              &tmp);
         if (r >= 0)
                 return 0;
         if (b->network == HD_CT_NETWORK_HOST && (tmp.err == EPERM || tmp.err == EACCES))
@@ -270,7 +285,80 @@ static int mount_sys(const HdCtBundle *b, int root_fd, HdCtFail *f)
 
 static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 
-static int setup_dev(int root_fd, HdCtFail *f)
+#define HOST_DEV_DEPTH 4
+
+static bool skipped_dev_dir(const char *name)
+{
+        static const char *const skip[] = { "pts",  "shm",         "fd",   "mqueue",
+                                            ".lxc", ".lxd-mounts", ".udev" };
+        for (size_t i = 0; i < HD_ARRAY_SIZE(skip); i++)
+                if (strcmp(name, skip[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* A privileged container's /dev: a node for each of the host's devices under from
+ * (recursively), made in to with the host's mode and owner, as Docker does (runc's
+ * HostDevices: not the pts, shm, fd or mqueue dirs, not console, not ptmx, whose own is
+ * pts/ptmx; no fifos, sockets or symlinks). What is there already (the default nodes)
+ * stays; a directory that gets no device goes again. */
+static int copy_host_devices(int from, int to, int depth, HdCtFail *f)
+{
+        int fd = openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!dir) {
+                int e = errno;
+                if (fd >= 0)
+                        close(fd);
+                return hd_ct_fail(f, "mount-devices", e, "read the host's /dev");
+        }
+        int r = 0;
+        struct dirent *de;
+        while (r >= 0 && (de = readdir(dir))) {
+                const char *name = de->d_name;
+                struct stat st;
+                if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+                    fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        if (depth >= HOST_DEV_DEPTH || (depth == 0 && skipped_dev_dir(name)))
+                                continue;
+                        if (mkdirat(to, name, st.st_mode & 07777) < 0 && errno != EEXIST) {
+                                r = hd_ct_fail(f, "mount-devices", errno, "create `/dev/%s`", name);
+                                break;
+                        }
+                        int sub_from =
+                                openat(from, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        int sub_to =
+                                openat(to, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub_from >= 0 && sub_to >= 0)
+                                r = copy_host_devices(sub_from, sub_to, depth + 1, f);
+                        if (sub_from >= 0)
+                                close(sub_from);
+                        if (sub_to >= 0)
+                                close(sub_to);
+                        (void)unlinkat(to, name, AT_REMOVEDIR); /* ENOTEMPTY: it has some */
+                        continue;
+                }
+                if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                        continue;
+                if (depth == 0 && (strcmp(name, "console") == 0 || strcmp(name, "ptmx") == 0))
+                        continue;
+                if (mknodat(to, name, st.st_mode & (S_IFMT | 0777), st.st_rdev) < 0) {
+                        if (errno != EEXIST)
+                                r = hd_ct_fail(f, "mount-devices", errno, "mknod `/dev/%s`", name);
+                        continue;
+                }
+                /* The umask took from the mode; the owner is the host's (tty, disk, …). */
+                if (fchmodat(to, name, st.st_mode & 07777, 0) < 0 ||
+                    fchownat(to, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        r = hd_ct_fail(f, "mount-devices", errno, "set up `/dev/%s`", name);
+        }
+        closedir(dir);
+        return r;
+}
+
+static int setup_dev(const HdCtBundle *b, int root_fd, HdCtFail *f)
 {
         int r = mount_in_root(root_fd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC,
                               "mode=755,size=65536", TMPFS_MAGIC, "mount-dev", f);
@@ -297,6 +385,14 @@ static int setup_dev(int root_fd, HdCtFail *f)
                 fd_path(fd, p);
                 if (mount(src, p, NULL, MS_BIND, NULL) < 0)
                         return hd_ct_fail(f, "mount-devices", errno, "bind `%s`", src);
+        }
+
+        if (b->privileged) {
+                _cleanup_close_ int host = open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (host < 0)
+                        return hd_ct_fail(f, "mount-devices", errno, "open the host's /dev");
+                if ((r = copy_host_devices(host, dev, 0, f)) < 0)
+                        return r;
         }
 
         static const char *const dirs[] = { "pts", "shm", "mqueue" };
@@ -435,16 +531,19 @@ static int readonly(int root_fd, HdCtFail *f)
 
 /* ---- all of it ---------------------------------------------------------------------- */
 
-int hd_ct_rootfs_setup(const HdCtBundle *b, HdCtFail *f)
+int hd_ct_rootfs_setup(const HdCtBundle *b, int rootfs_fd, HdCtFail *f)
 {
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return hd_ct_fail(f, "mount-rslave", errno, "make / a recursive slave");
-        int r = mount_overlay(b, f);
+        int r = rootfs_fd >= 0 ? attach_overlay(rootfs_fd, f) : mount_overlay(b, f);
         if (r < 0)
                 return r;
 
-        _cleanup_close_ int root = open(b->merged, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* The moved mount is the one rootfs_fd holds, now in our namespace. */
+        _cleanup_close_ int root =
+                rootfs_fd >= 0 ? fcntl(rootfs_fd, F_DUPFD_CLOEXEC, 3)
+                               : open(b->merged, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (root < 0)
                 return hd_ct_fail(f, "mount-overlay", errno, "open `%s`", b->merged);
         if (!fs_is(root, OVERLAYFS_SUPER_MAGIC))
@@ -452,10 +551,13 @@ int hd_ct_rootfs_setup(const HdCtBundle *b, HdCtFail *f)
 
         if ((r = mount_in_root(root, "proc", "proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL,
                                PROC_SUPER_MAGIC, "mount-proc", f)) < 0 ||
-            (r = mount_sys(b, root, f)) < 0 || (r = setup_dev(root, f)) < 0 ||
+            (r = mount_sys(b, root, f)) < 0 || (r = setup_dev(b, root, f)) < 0 ||
             (r = pivot(root, f)) < 0)
                 return r;
 
+        /* Privileged: nothing masked, nothing read-only (Docker's --privileged). */
+        if (b->privileged)
+                return 0;
         _cleanup_close_ int newroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (newroot < 0)
                 return hd_ct_fail(f, "pivot-root", errno, "open the new root");

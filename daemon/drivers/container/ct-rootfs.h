@@ -17,5 +17,23 @@
 int hd_ct_open_in_root(int root_fd, const char *path, int flags);
 
 /* Everything from making / a slave recursively to pivot_root and the masked and
- * read-only paths; returns with "/" the container's root and cwd "/". */
-int hd_ct_rootfs_setup(const HdCtBundle *b, HdCtFail *f);
+ * read-only paths (none when privileged, which also gets /sys read-write and the host's
+ * device nodes); returns with "/" the container's root and cwd "/". rootfs_fd >= 0 is the
+ * overlay hd_ct_rootfs_idmapped made, detached: it is moved onto the cwd, which must be
+ * the merged dir; -1: the overlay is mounted here from the bundle's paths. */
+int hd_ct_rootfs_setup(const HdCtBundle *b, int rootfs_fd, HdCtFail *f);
+
+/* ---- in the monitor (ct-idmap.c) ------------------------------------------------------ */
+
+/* Writes /proc/PID/uid_map and gid_map from the bundle's maps; 0 or -errno. */
+int hd_ct_userns_write_maps(pid_t pid, const HdCtBundle *b);
+
+/* For a bundle with idmapped_layers, in the monitor (real root, initial user namespace),
+ * before the container exists: each lower layer id-mapped through the bundle's maps
+ * (open_tree + mount_setattr(MOUNT_ATTR_IDMAP), no copy, no chown), and the overlay over
+ * them with the bundle's upper and work dirs, made in a mount namespace of the monitor's
+ * own that it leaves again, so that nothing is ever mounted in the host's. *ret_fd is the
+ * overlay as a detached mount (O_CLOEXEC; the container's init moves it into its own
+ * namespace and the host never sees it). Steps "idmap-userns", "idmap-layers",
+ * "mount-overlay". */
+int hd_ct_rootfs_idmapped(const HdCtBundle *b, int *ret_fd, HdCtFail *f);

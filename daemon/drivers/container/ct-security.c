@@ -68,6 +68,25 @@ static int read_cap_last_cap(void)
         return i > 0 ? v : -1;
 }
 
+uint64_t hd_ct_caps_all(void)
+{
+        int last = read_cap_last_cap();
+        if (last < 0)
+                last = CAP_LAST_CAP;
+        uint64_t all = 0;
+        for (int c = 0; c <= last; c++)
+                if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
+                        all |= CAP_BIT(c);
+        return all;
+}
+
+uint64_t hd_ct_caps_tweak(uint64_t defaults, uint64_t all, const HdCtCapsTweak *t)
+{
+        uint64_t caps = t->privileged || t->add_all ? all : defaults;
+        caps = t->drop_all ? 0 : caps & ~t->drop;
+        return (caps | t->add) & all;
+}
+
 /* Drops from the bounding set every capability not in caps, up to the kernel's last.
  * Capabilities already out of the set are skipped, so applying twice works. */
 static int drop_bounding_set(uint64_t caps)

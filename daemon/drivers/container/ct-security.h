@@ -22,6 +22,25 @@ int hd_ct_seccomp_build(void **ret_prog, size_t *ret_len, HdError **err);
 /* Docker's 14 capabilities as a bit mask (1ULL << CAP_x). */
 uint64_t hd_ct_caps_default(void);
 
+/* Every capability this host can hand a container: 0 … /proc/sys/kernel/cap_last_cap,
+ * less those the calling process's bounding set lacks (a hostd started without, say,
+ * CAP_SYS_RESOURCE cannot give it: the monitor's capset would fail). */
+uint64_t hd_ct_caps_all(void);
+
+/* What a spec asks of the default set: cap_add, cap_drop (bit masks of the named
+ * capabilities, "ALL" as the flag beside them) and privileged. */
+typedef struct HdCtCapsTweak {
+        bool privileged;
+        uint64_t add, drop;
+        bool add_all, drop_all;
+} HdCtCapsTweak;
+
+/* The effective set, by Docker's rules (moby's TweakCapabilities): the base is all when
+ * privileged or cap_add holds ALL, else defaults; cap_drop takes from the base (ALL:
+ * everything); then cap_add's named ones go on (so a capability both added and dropped
+ * is in, as in Docker). Unlike Docker, privileged honours cap_drop. Never more than all. */
+uint64_t hd_ct_caps_tweak(uint64_t defaults, uint64_t all, const HdCtCapsTweak *t);
+
 typedef struct HdCtSecurity {
         uid_t uid;
         gid_t gid;

@@ -6,7 +6,7 @@ target_include_directories(hd_ct_bundle PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(hd_ct_bundle PUBLIC hd_lib PkgConfig::JANSSON)
 
 if(TARGET hd_ct_cgroup AND TARGET hd_ct_security)
-  add_executable(hostd-monitor ct-monitor.c ct-init.c ct-rootfs.c)
+  add_executable(hostd-monitor ct-monitor.c ct-init.c ct-rootfs.c ct-idmap.c)
   target_link_libraries(hostd-monitor PRIVATE hd_ct_bundle hd_ct_cgroup hd_ct_security hd_lib)
   target_compile_definitions(hostd-monitor PRIVATE HD_VERSION="${PROJECT_VERSION}")
   install(TARGETS hostd-monitor RUNTIME DESTINATION libexec/hostd)
