@@ -240,6 +240,19 @@ static void write_console(XmlWriter *w, const char *element, const char *target_
         xml_end(w, element);
 }
 
+/* Devices sit on the root bus as integrated endpoints: left without an address, libvirt
+ * gives each its own PCIe root port (for hotplug, which hostd never does), and every
+ * port is one more device for qemu to set up and the guest to enumerate at boot. */
+enum { SLOT_DISK = 2, SLOT_NIC, SLOT_BALLOON, SLOT_RNG };
+
+static void pci_address(XmlWriter *w, int slot)
+{
+        char s[8];
+        snprintf(s, sizeof(s), "0x%02x", slot);
+        xml_empty(w, "address", "type", "pci", "domain", "0x0000", "bus", "0x00", "slot", s,
+                  "function", "0x0", NULL);
+}
+
 static void write_devices(XmlWriter *w, const HdVmDomainSpec *s)
 {
         xml_start(w, "devices", NULL);
@@ -251,6 +264,7 @@ static void write_devices(XmlWriter *w, const HdVmDomainSpec *s)
                           "unmap", NULL);
                 xml_empty(w, "source", "file", s->disk_path, NULL);
                 xml_empty(w, "target", "dev", "vda", "bus", "virtio", NULL);
+                pci_address(w, SLOT_DISK);
                 xml_end(w, "disk");
         }
         if (s->seed_iso) {
@@ -266,13 +280,17 @@ static void write_devices(XmlWriter *w, const HdVmDomainSpec *s)
         if (s->network) {
                 xml_start(w, "interface", "type", "user", NULL);
                 xml_empty(w, "model", "type", "virtio", NULL);
+                pci_address(w, SLOT_NIC);
                 xml_end(w, "interface");
         }
         write_console(w, "serial", "isa-serial", s->console_log);
         write_console(w, "console", "serial", s->console_log);
-        xml_empty(w, "memballoon", "model", "virtio", NULL);
+        xml_start(w, "memballoon", "model", "virtio", NULL);
+        pci_address(w, SLOT_BALLOON);
+        xml_end(w, "memballoon");
         xml_start(w, "rng", "model", "virtio", NULL);
         xml_text(w, "backend", "/dev/urandom", "model", "random", NULL);
+        pci_address(w, SLOT_RNG);
         xml_end(w, "rng");
         xml_end(w, "devices");
 }
