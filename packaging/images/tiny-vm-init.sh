@@ -5,9 +5,12 @@
 #   hostd.cmd=<base64>   run this shell command after boot; print HOSTD-CMD-EXIT <code>
 #   hostd.poweroff=1     power off after that (else stay up until ACPI power button)
 #   hostd.shell=1        stay up with a shell on the console instead of sleeping
+#   hostd.agent=1        answer as a (minimal) QEMU guest agent on its virtio port, and
+#                        say HOSTD-AGENT instead of HOSTD-READY: ready is the agent's word
 #
 # Console protocol (one line each, on the serial console):
 #   HOSTD-READY uptime=<seconds>   init is up (modules loaded, /proc /sys /dev mounted)
+#   HOSTD-AGENT uptime=<seconds>   the same, with hostd.agent=1 (the agent runs)
 #   HOSTD-CMD-EXIT <code>          hostd.cmd finished with <code>
 #   HOSTD-POWEROFF                 powering off (asked, or ACPI power button)
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -30,21 +33,53 @@ ip link set lo up 2>/dev/null
 # ACPI power button (virsh shutdown, QEMU system_powerdown) -> clean poweroff.
 ls /dev/input/event* >/dev/null 2>&1 && acpid -c /etc/acpi -l /dev/null
 
-read -r up _ < /proc/uptime
-printf '\nHOSTD-READY uptime=%s\n' "$up"   # own line, whatever the firmware left
-
-
 set -f
-cmd='' off='' shell=''
+cmd='' off='' shell='' agent=''
 # shellcheck disable=SC2013  # words, not lines
 for arg in $(cat /proc/cmdline); do
   case $arg in
     hostd.cmd=*) cmd=${arg#hostd.cmd=} ;;
     hostd.poweroff=1) off=1 ;;
     hostd.shell=1) shell=1 ;;
+    hostd.agent=1) agent=1 ;;
   esac
 done
 set +f
+
+# Just enough of the QEMU guest agent's protocol for libvirt: guest-sync(-delimited)
+# echoes its id, guest-ping answers {}, anything else is CommandNotFound.
+guest_agent() {
+  port=''
+  for p in /sys/class/virtio-ports/*; do
+    [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] && port=/dev/${p##*/}
+  done
+  if [ -z "$port" ]; then
+    echo "hostd-init: no org.qemu.guest_agent.0 port"
+    return 1
+  fi
+  exec 3<>"$port"
+  # A read gives EOF while no one is at the host's end: keep the port open, read again.
+  while :; do
+    while IFS= read -r line <&3; do
+      id=$(printf '%s' "$line" | sed -n 's/.*"id"[^0-9]*\([0-9][0-9]*\).*/\1/p')
+      case $line in
+        *guest-sync-delimited*) printf '\377{"return": %s}\n' "${id:-0}" >&3 ;;
+        *guest-sync*) printf '{"return": %s}\n' "${id:-0}" >&3 ;;
+        *guest-ping*) printf '{"return": {}}\n' >&3 ;;
+        *execute*) printf '{"error": {"class": "CommandNotFound", "desc": "tiny agent"}}\n' >&3 ;;
+      esac
+    done
+    sleep 0.2
+  done
+}
+
+read -r up _ < /proc/uptime
+if [ -n "$agent" ]; then
+  guest_agent &
+  printf '\nHOSTD-AGENT uptime=%s\n' "$up"
+else
+  printf '\nHOSTD-READY uptime=%s\n' "$up"   # own line, whatever the firmware left
+fi
 
 if [ -n "$cmd" ]; then
   if printf '%s' "$cmd" | base64 -d > /run/hostd-cmd 2>/dev/null; then

@@ -542,6 +542,54 @@ START_TEST(test_vms_outlive_hostd)
 }
 END_TEST
 
+/* A guest that runs a guest agent (the tiny init's minimal one, hostd.agent=1) prints no
+ * marker: it is ready when libvirt says its agent connected and the agent answers a
+ * ping. */
+START_TEST(test_guest_agent_readiness)
+{
+        char *agent = make_bundle("tiny-agent", "hostd.agent=1");
+        import("tiny-agent", agent);
+        create("agent", "tiny-agent", "");
+        json_t *op = action("agent", "start", NULL);
+        wait_console("agent", "HOSTD-AGENT", 1, 60000);
+        char *at = check_ready_at("agent", str(op, "created_at"));
+        json_decref(op);
+        char *text = logs("agent", "");
+        ck_assert_int_eq(count(text, "HOSTD-READY"), 0);
+        free(text);
+        char *xml = live_xml("agent");
+        ck_assert_ptr_nonnull(strstr(xml, "org.qemu.guest_agent.0"));
+        ck_assert_ptr_nonnull(strstr(xml, "state='connected'"));
+        free(xml);
+
+        /* Adopted by a new hostd before anyone asked: the ping at re-attach. */
+        json_decref(action("agent", "kill", NULL));
+        ck_assert_ptr_null(ready_at("agent"));
+        char *uuid = uuid_of("agent"), console[1024];
+        snprintf(console, sizeof(console), "%s/vms/%s/console.log", d.dir, uuid);
+        json_decref(action("agent", "start", NULL));
+        int status = 0;
+        ck_assert_int_eq(hd_test_daemon_stop(&d, SIGKILL, &status), 0);
+        /* hostd is away: the console file itself shows the agent is up. */
+        for (int64_t t0 = now_ms();;) {
+                char *seen_text = read_text(console, NULL);
+                int seen = seen_text ? count(seen_text, "HOSTD-AGENT") : 0;
+                free(seen_text);
+                if (seen >= 2)
+                        break;
+                ck_assert_msg(now_ms() - t0 < 60000, "agent: no second HOSTD-AGENT");
+                usleep(50000);
+        }
+        free(uuid);
+        ck_assert_int_eq(hd_test_daemon_restart(&d), 0);
+        char *again = check_ready_at("agent", at);
+        free(again);
+        free(at);
+        unlink(agent);
+        free(agent);
+}
+END_TEST
+
 START_TEST(test_restart_policies)
 {
         /* `always`: a guest that powers itself off is started again; a user's stop is
@@ -915,6 +963,7 @@ int main(void)
         tcase_add_test(tc, test_lifecycle_console_stats);
         tcase_add_test(tc, test_guest_poweroff_and_deaf_guest);
         tcase_add_test(tc, test_vms_outlive_hostd);
+        tcase_add_test(tc, test_guest_agent_readiness);
         tcase_add_test(tc, test_restart_policies);
         tcase_add_test(tc, test_foreign_domains_reported);
         tcase_add_test(tc, test_qcow2_overlays_leave_the_image_alone);

@@ -167,6 +167,7 @@ START_TEST(test_kvm_disk_boot)
                 .seed_iso = "/var/lib/hostd/instances/" UUID "/seed.iso",
                 .console_log = "/var/lib/hostd/instances/" UUID "/console.log",
                 .network = true,
+                .agent_socket = "/var/lib/hostd/instances/" UUID "/agent.sock",
         };
         check_domain("kvm-disk.xml", &s);
 }
@@ -273,6 +274,7 @@ START_TEST(test_errors)
         EXPECT("cmdline", (s.kernel = "/k", s.cmdline = "a\nb"));
         EXPECT("seed_iso", s.seed_iso = "seed.iso");
         EXPECT("seed_iso", s.seed_iso = "/seed\x7f.iso");
+        EXPECT("agent_socket", s.agent_socket = "agent.sock");
         EXPECT("console_log", s.console_log = NULL);
         EXPECT("console_log", s.console_log = "");
         EXPECT("console_log", s.console_log = "console.log");

@@ -111,6 +111,17 @@ static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque)
                 hd_vm_watch_reboot(opaque, uuid);
 }
 
+/* The guest opened its agent's port: a guest that runs the QEMU guest agent is ready
+ * once the agent answers, which the watcher asks (never here, on the loop). */
+static void on_agent(virConnectPtr conn, virDomainPtr dom, int state, int reason, void *opaque)
+{
+        (void)conn, (void)reason;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        if (state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED &&
+            virDomainGetUUIDString(dom, uuid) == 0)
+                hd_vm_watch_agent(opaque, uuid);
+}
+
 /* ---- the embedded driver's configuration --------------------------------------------- */
 
 static int write_qemu_conf(VmDriver *d, HdError **err)
@@ -423,6 +434,12 @@ int hd_vm_conn_open(VmDriver *d, HdError **err)
         if (d->reboot_cb < 0)
                 return hd_error_set(err, -EIO, "cannot follow libvirt's reboot events: %s",
                                     hd_vm_error_message());
+        d->agent_cb =
+                virConnectDomainEventRegisterAny(d->conn, NULL, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+                                                 VIR_DOMAIN_EVENT_CALLBACK(on_agent), d, NULL);
+        if (d->agent_cb < 0)
+                return hd_error_set(err, -EIO, "cannot follow guest agents: %s",
+                                    hd_vm_error_message());
         list_domains(d);
 
         unsigned long version = 0;
@@ -440,7 +457,9 @@ void hd_vm_conn_close(VmDriver *d)
                         virConnectDomainEventDeregisterAny(d->conn, d->lifecycle_cb);
                 if (d->reboot_cb >= 0)
                         virConnectDomainEventDeregisterAny(d->conn, d->reboot_cb);
-                d->lifecycle_cb = d->reboot_cb = -1;
+                if (d->agent_cb >= 0)
+                        virConnectDomainEventDeregisterAny(d->conn, d->agent_cb);
+                d->lifecycle_cb = d->reboot_cb = d->agent_cb = -1;
                 /* The embedded driver shuts down with its last connection, and may still need
                  * the event loop meanwhile: the loop stops after. Guests go on running. */
                 virConnectClose(d->conn);

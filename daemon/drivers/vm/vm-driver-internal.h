@@ -38,6 +38,9 @@ typedef struct VmWatch {
         struct VmWatch *next;
 } VmWatch;
 
+/* The pseudo event queued when a guest's agent connects: the watcher pings it. */
+#define HD_VM_EVENT_AGENT (-1)
+
 /* A lifecycle event, queued by the event loop for the watcher thread. */
 typedef struct VmEvent {
         char uuid[HD_UUID_STRING_MAX];
@@ -61,7 +64,7 @@ typedef struct VmDriver {
 
         /* vm-conn.c */
         struct _virConnect *conn;
-        int lifecycle_cb, reboot_cb; /* callback ids, -1 when none */
+        int lifecycle_cb, reboot_cb, agent_cb; /* callback ids, -1 when none */
         pthread_t loop_thread;
         bool loop_started;
         atomic_bool loop_quit;
@@ -143,6 +146,8 @@ void hd_vm_watcher_stop(VmDriver *d);
 /* From libvirt's event loop: queue an event (dropped while an action runs on uuid). */
 void hd_vm_watch_event(VmDriver *d, const char *uuid, int event, int detail);
 void hd_vm_watch_reboot(VmDriver *d, const char *uuid);
+/* Asks the watcher to ping uuid's guest agent; its first answer makes the guest ready. */
+void hd_vm_watch_agent(VmDriver *d, const char *uuid);
 /* Marks an action under way on uuid (events are its outcome), and its end with the state
  * it reports. */
 void hd_vm_busy_enter(VmDriver *d, const char *uuid);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -166,9 +167,18 @@ static int define(VmDriver *d, const HdInstance *inst, const char *dir, const ch
         _cleanup_(hd_vm_boot_files_clear) VmBootFiles boot = { 0 };
         if ((r = hd_vm_disk_prepare(d, inst, &img, dir, &boot, err)) < 0)
                 return r;
-        _cleanup_free_ char *name = NULL;
-        if (asprintf(&name, DOMAIN_PREFIX "%s", inst->spec.name) < 0)
+        _cleanup_free_ char *name = NULL, *agent = NULL;
+        if (asprintf(&name, DOMAIN_PREFIX "%s", inst->spec.name) < 0 ||
+            asprintf(&agent, "%s/agent.sock", dir) < 0)
                 return hd_error_set(err, -ENOMEM, "out of memory");
+        /* The agent's socket sits in the instance's directory, which libvirt's own
+         * channel path (under its root, with the domain's name) would outgrow. */
+        if (strlen(agent) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+                hd_log_warn("vm %s: no guest agent channel: its socket path `%s` is too long "
+                            "for a unix socket",
+                            inst->spec.name, agent);
+                free(TAKE_PTR(agent));
+        }
         HdVmDomainSpec spec = {
                 .name = name,
                 .uuid = inst->uuid,
@@ -182,6 +192,7 @@ static int define(VmDriver *d, const HdInstance *inst, const char *dir, const ch
                 .cmdline = boot.cmdline,
                 .seed_iso = boot.seed_iso,
                 .console_log = console,
+                .agent_socket = agent,
         };
         _cleanup_free_ char *xml = NULL;
         if ((r = hd_vm_domain_xml(&spec, &xml, err)) < 0)
@@ -467,6 +478,7 @@ static int vm_observe(HdDriver *base, const HdInstance *inst, HdDriverResult *re
                 if (!dir || asprintf(&console, "%s/console.log", dir) < 0)
                         return hd_error_set(err, -ENOMEM, "out of memory");
                 hd_vm_ready_rearm(d, inst->uuid, console);
+                hd_vm_watch_agent(d, inst->uuid);
         }
         return 0;
 }
@@ -500,7 +512,7 @@ HdDriver *hd_vm_driver_new(const HdVmDriverConfig *cfg)
                 .facts = vm_facts,
         };
         d->images = cfg->images;
-        d->lifecycle_cb = d->reboot_cb = -1;
+        d->lifecycle_cb = d->reboot_cb = d->agent_cb = -1;
         d->events_tail = &d->events;
         pthread_mutex_init(&d->lock, NULL);
         pthread_mutex_init(&d->kernel_lock, NULL);

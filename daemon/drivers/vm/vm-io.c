@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -17,9 +18,10 @@
 #include "hd-util.h"
 #include "vm-driver-internal.h"
 
-#define READY_POLL_MS     20  /* how often a booting guest's console is read */
-#define ACTIVE_CHECK_MS   250 /* how often a log follower asks whether the guest still runs */
-#define STARTING_GRACE_MS 60000
+#define READY_POLL_MS        20 /* how often a booting guest's console is read */
+#define AGENT_PING_TIMEOUT_S 5
+#define ACTIVE_CHECK_MS      250 /* how often a log follower asks whether the guest still runs */
+#define STARTING_GRACE_MS    60000
 
 /* ---- the watch list (caller holds d->lock) ------------------------------------------- */
 
@@ -54,11 +56,11 @@ static void watch_free(VmWatch *w)
         free(w);
 }
 
-void hd_vm_watch_event(VmDriver *d, const char *uuid, int event, int detail)
+static void queue_event(VmDriver *d, const char *uuid, int event, int detail, bool always)
 {
         pthread_mutex_lock(&d->lock);
         VmWatch *w = watch_find(d, uuid);
-        if (w && w->busy > 0) {
+        if (!always && w && w->busy > 0) {
                 pthread_mutex_unlock(&d->lock);
                 return; /* an action's own doing: its result says it */
         }
@@ -74,6 +76,16 @@ void hd_vm_watch_event(VmDriver *d, const char *uuid, int event, int detail)
         pthread_mutex_unlock(&d->lock);
         if (!e)
                 hd_log_error("vm %s: lifecycle event lost: out of memory", uuid);
+}
+
+void hd_vm_watch_event(VmDriver *d, const char *uuid, int event, int detail)
+{
+        queue_event(d, uuid, event, detail, false);
+}
+
+void hd_vm_watch_agent(VmDriver *d, const char *uuid)
+{
+        queue_event(d, uuid, HD_VM_EVENT_AGENT, 0, true);
 }
 
 void hd_vm_watch_reboot(VmDriver *d, const char *uuid)
@@ -300,12 +312,34 @@ bool hd_vm_result_for_state(int state, int reason, HdDriverResult *ret)
 
 /* An event says something changed; what the domain is now says what. Reading the state
  * back (rather than trusting the event) keeps a late event from undoing a newer change. */
+/* The agent's first answer to a ping is the guest saying it is ready. */
+static void agent_ping(VmDriver *d, virDomainPtr dom, const char *uuid)
+{
+        char *reply = virDomainQemuAgentCommand(dom, "{\"execute\": \"guest-ping\"}",
+                                                AGENT_PING_TIMEOUT_S, 0);
+        if (!reply) {
+                hd_log_debug("vm %s: its guest agent does not answer: %s", uuid,
+                             hd_vm_error_message());
+                virResetLastError();
+                return;
+        }
+        free(reply);
+        hd_log_info("vm %s is ready (its guest agent answers)", uuid);
+        if (d->sink.ready)
+                d->sink.ready(d->sink.core, uuid, hd_now_ms());
+}
+
 static void handle_event(VmDriver *d, const VmEvent *e)
 {
         virDomainPtr dom = NULL;
         _cleanup_error_ HdError *err = NULL;
         if (hd_vm_domain_lookup(d, e->uuid, &dom, &err) <= 0)
                 return; /* undefined meanwhile (a delete) */
+        if (e->event == HD_VM_EVENT_AGENT) {
+                agent_ping(d, dom, e->uuid);
+                hd_vm_domain_free(dom);
+                return;
+        }
         char uuid[HD_UUID_STRING_MAX];
         int state = 0, reason = 0;
         HdDriverResult res;

@@ -97,7 +97,8 @@ static int spec_validate(const HdVmDomainSpec *s, HdError **err)
             (r = check_path("disk_path", s->disk_path, err)) < 0 ||
             (r = check_path("kernel", s->kernel, err)) < 0 ||
             (r = check_path("initrd", s->initrd, err)) < 0 ||
-            (r = check_path("seed_iso", s->seed_iso, err)) < 0)
+            (r = check_path("seed_iso", s->seed_iso, err)) < 0 ||
+            (r = check_path("agent_socket", s->agent_socket, err)) < 0)
                 return r;
         if (s->cmdline && (r = check_text("cmdline", s->cmdline, err)) < 0)
                 return r;
@@ -243,7 +244,7 @@ static void write_console(XmlWriter *w, const char *element, const char *target_
 /* Devices sit on the root bus as integrated endpoints: left without an address, libvirt
  * gives each its own PCIe root port (for hotplug, which hostd never does), and every
  * port is one more device for qemu to set up and the guest to enumerate at boot. */
-enum { SLOT_DISK = 2, SLOT_NIC, SLOT_BALLOON, SLOT_RNG };
+enum { SLOT_DISK = 2, SLOT_NIC, SLOT_BALLOON, SLOT_RNG, SLOT_SERIAL };
 
 static void pci_address(XmlWriter *w, int slot)
 {
@@ -285,6 +286,17 @@ static void write_devices(XmlWriter *w, const HdVmDomainSpec *s)
         }
         write_console(w, "serial", "isa-serial", s->console_log);
         write_console(w, "console", "serial", s->console_log);
+        /* The QEMU guest agent's port: a guest that runs the agent is ready when it
+         * first answers. */
+        if (s->agent_socket) {
+                xml_start(w, "controller", "type", "virtio-serial", "index", "0", NULL);
+                pci_address(w, SLOT_SERIAL);
+                xml_end(w, "controller");
+                xml_start(w, "channel", "type", "unix", NULL);
+                xml_empty(w, "source", "mode", "bind", "path", s->agent_socket, NULL);
+                xml_empty(w, "target", "type", "virtio", "name", "org.qemu.guest_agent.0", NULL);
+                xml_end(w, "channel");
+        }
         xml_start(w, "memballoon", "model", "virtio", NULL);
         pci_address(w, SLOT_BALLOON);
         xml_end(w, "memballoon");

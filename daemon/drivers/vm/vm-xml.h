@@ -24,6 +24,8 @@ typedef struct HdVmDomainSpec {
         const char *console_log;   /* serial console (isa-serial, port 0) written to this file;
                                       required */
         bool network;              /* a virtio NIC (type='user' for now) */
+        const char *agent_socket;  /* the QEMU guest agent's channel, a unix socket at this
+                                      path (libvirt binds it); NULL: no channel */
 } HdVmDomainSpec;
 
 /* The namespace of hostd's <metadata> element. */
