@@ -175,15 +175,28 @@ json_t *hd_codec_stats_to_json(const HdStats *s)
 {
         char time[32];
         hd_time_format(s->time_ms, time);
-        return json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o},"
-                         " s:{s:o, s:o}, s:{s:o, s:o}}",
-                         "time", time, "cpu", "usage_ns", uint_json(s->cpu_usage_ns), "user_ns",
-                         uint_json(s->cpu_user_ns), "system_ns", uint_json(s->cpu_system_ns),
-                         "throttled_periods", uint_json(s->cpu_throttled_periods), "throttled_ns",
-                         uint_json(s->cpu_throttled_ns), "memory", "usage_bytes",
-                         uint_json(s->memory_bytes), "peak_bytes", uint_json(s->memory_peak_bytes),
-                         "limit_bytes", uint_json(s->memory_limit_bytes), "oom_kills",
-                         uint_json(s->oom_kills), "pids", "current", uint_json(s->pids_current),
-                         "limit", uint_json(s->pids_limit), "io", "read_bytes",
-                         uint_json(s->io_read_bytes), "write_bytes", uint_json(s->io_write_bytes));
+        json_t *o =
+                json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o},"
+                          " s:{s:o, s:o}, s:{s:o, s:o}}",
+                          "time", time, "cpu", "usage_ns", uint_json(s->cpu_usage_ns), "user_ns",
+                          uint_json(s->cpu_user_ns), "system_ns", uint_json(s->cpu_system_ns),
+                          "throttled_periods", uint_json(s->cpu_throttled_periods), "throttled_ns",
+                          uint_json(s->cpu_throttled_ns), "memory", "usage_bytes",
+                          uint_json(s->memory_bytes), "peak_bytes", uint_json(s->memory_peak_bytes),
+                          "limit_bytes", uint_json(s->memory_limit_bytes), "oom_kills",
+                          uint_json(s->oom_kills), "pids", "current", uint_json(s->pids_current),
+                          "limit", uint_json(s->pids_limit), "io", "read_bytes",
+                          uint_json(s->io_read_bytes), "write_bytes", uint_json(s->io_write_bytes));
+        if (o && s->has_host &&
+            json_object_set_new(o, "host",
+                                json_pack("{s:o, s:o, s:o, s:o, s:o}", "cpu_ns",
+                                          uint_json(s->host_cpu_ns), "user_ns",
+                                          uint_json(s->host_user_ns), "system_ns",
+                                          uint_json(s->host_system_ns), "rss_bytes",
+                                          uint_json(s->host_rss_bytes), "rss_peak_bytes",
+                                          uint_json(s->host_rss_peak_bytes))) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
 }

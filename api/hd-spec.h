@@ -274,6 +274,11 @@ typedef struct HdStats {
         uint64_t oom_kills;
         uint64_t pids_current, pids_limit;
         uint64_t io_read_bytes, io_write_bytes;
+        /* VMs: what the guest costs the host, its qemu process, beside the guest's own
+         * figures above. */
+        bool has_host;
+        uint64_t host_cpu_ns, host_user_ns, host_system_ns;
+        uint64_t host_rss_bytes, host_rss_peak_bytes;
 } HdStats;
 
 /* Each _clear frees what the struct owns and zeroes it; each _free also frees the

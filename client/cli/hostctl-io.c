@@ -380,6 +380,15 @@ static void hostctl_print_stats(const char *name, const json_t *st)
                                                            wr, sizeof(wr)),
                              });
         hostctl_table_print(t, stdout);
+        /* A VM's cost to the host: its qemu process. */
+        int64_t host_ns = hostctl_stat(st, "host", "cpu_ns");
+        if (host_ns >= 0) {
+                char rss[32] = "-", hwm[32] = "-";
+                hostctl_bytes_or_dash(hostctl_stat(st, "host", "rss_bytes"), rss, sizeof(rss));
+                hostctl_bytes_or_dash(hostctl_stat(st, "host", "rss_peak_bytes"), hwm, sizeof(hwm));
+                printf("host (qemu): CPU %.2fs, RSS %s, peak %s\n", (double)host_ns / 1e9, rss,
+                       hwm);
+        }
 }
 
 int hostctl_cmd_stats(Hostctl *ctl, int argc, char **argv)

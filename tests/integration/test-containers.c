@@ -220,6 +220,8 @@ START_TEST(test_lifecycle_logs_exec_stats)
         ck_assert_int_eq(json_integer_value(json_object_get(pids, "limit")), 1024);
         ck_assert_int_gt(json_integer_value(json_object_get(mem, "usage_bytes")), 0);
         ck_assert_int_eq(json_integer_value(json_object_get(mem, "limit_bytes")), 256 << 20);
+        /* A container has no hypervisor: no host-side figures apart from its own. */
+        ck_assert_ptr_null(json_object_get(st, "host"));
         json_decref(st);
 
         /* Pause and resume through the freezer; exec is refused while paused. */

@@ -383,9 +383,18 @@ START_TEST(test_lifecycle_console_stats)
 
         json_t *st = call("GET", "/v1/instances/v1/stats", NULL, 200);
         json_t *cpu = json_object_get(st, "cpu"), *mem = json_object_get(st, "memory");
-        ck_assert_int_gt(json_integer_value(json_object_get(cpu, "usage_ns")), 0);
+        /* The guest's own figures, then what qemu costs the host. */
+        json_int_t vcpu_ns = json_integer_value(json_object_get(cpu, "usage_ns"));
+        ck_assert_int_gt(vcpu_ns, 0);
         ck_assert_int_gt(json_integer_value(json_object_get(mem, "usage_bytes")), 16 << 20);
+        ck_assert_int_le(json_integer_value(json_object_get(mem, "usage_bytes")), 256 << 20);
         ck_assert_int_eq(json_integer_value(json_object_get(mem, "limit_bytes")), 256 << 20);
+        json_t *host = json_object_get(st, "host");
+        ck_assert_msg(json_is_object(host), "%s", json_dumps(st, JSON_COMPACT));
+        ck_assert_int_ge(json_integer_value(json_object_get(host, "cpu_ns")), vcpu_ns);
+        ck_assert_int_gt(json_integer_value(json_object_get(host, "rss_bytes")), 16 << 20);
+        ck_assert_int_ge(json_integer_value(json_object_get(host, "rss_peak_bytes")),
+                         json_integer_value(json_object_get(host, "rss_bytes")));
         json_decref(st);
 
         json_decref(action("v1", "pause", NULL));

@@ -35,11 +35,12 @@ typedef struct VmWatch {
         int64_t ready_offset;
         char carry[16]; /* the end of the last read, for a marker cut in two */
         size_t carry_len;
+        /* A ping of the guest agent is due at agent_due_ms (monotonic; 0: none), the
+         * agent_tries-th: libvirt may take a moment to connect to an agent it adopted. */
+        int64_t agent_due_ms;
+        int agent_tries;
         struct VmWatch *next;
 } VmWatch;
-
-/* The pseudo event queued when a guest's agent connects: the watcher pings it. */
-#define HD_VM_EVENT_AGENT (-1)
 
 /* A lifecycle event, queued by the event loop for the watcher thread. */
 typedef struct VmEvent {
@@ -146,7 +147,8 @@ void hd_vm_watcher_stop(VmDriver *d);
 /* From libvirt's event loop: queue an event (dropped while an action runs on uuid). */
 void hd_vm_watch_event(VmDriver *d, const char *uuid, int event, int detail);
 void hd_vm_watch_reboot(VmDriver *d, const char *uuid);
-/* Asks the watcher to ping uuid's guest agent; its first answer makes the guest ready. */
+/* Asks the watcher to ping uuid's guest agent (again, a few times, while it is not
+ * connected); its first answer makes the guest ready. */
 void hd_vm_watch_agent(VmDriver *d, const char *uuid);
 /* Marks an action under way on uuid (events are its outcome), and its end with the state
  * it reports. */

@@ -17,9 +17,11 @@
 #include "hd-log.h"
 #include "hd-util.h"
 #include "vm-driver-internal.h"
+#include "vm-xml.h"
 
 #define READY_POLL_MS        20 /* how often a booting guest's console is read */
-#define AGENT_PING_TIMEOUT_S 5
+#define AGENT_PING_TIMEOUT_S 2
+#define AGENT_PING_TRIES     5
 #define ACTIVE_CHECK_MS      250 /* how often a log follower asks whether the guest still runs */
 #define STARTING_GRACE_MS    60000
 
@@ -56,11 +58,11 @@ static void watch_free(VmWatch *w)
         free(w);
 }
 
-static void queue_event(VmDriver *d, const char *uuid, int event, int detail, bool always)
+void hd_vm_watch_event(VmDriver *d, const char *uuid, int event, int detail)
 {
         pthread_mutex_lock(&d->lock);
         VmWatch *w = watch_find(d, uuid);
-        if (!always && w && w->busy > 0) {
+        if (w && w->busy > 0) {
                 pthread_mutex_unlock(&d->lock);
                 return; /* an action's own doing: its result says it */
         }
@@ -78,14 +80,18 @@ static void queue_event(VmDriver *d, const char *uuid, int event, int detail, bo
                 hd_log_error("vm %s: lifecycle event lost: out of memory", uuid);
 }
 
-void hd_vm_watch_event(VmDriver *d, const char *uuid, int event, int detail)
-{
-        queue_event(d, uuid, event, detail, false);
-}
-
 void hd_vm_watch_agent(VmDriver *d, const char *uuid)
 {
-        queue_event(d, uuid, HD_VM_EVENT_AGENT, 0, true);
+        pthread_mutex_lock(&d->lock);
+        VmWatch *w = watch_get(d, uuid);
+        if (w) {
+                w->agent_due_ms = hd_monotonic_ms();
+                w->agent_tries = 0;
+                pthread_cond_signal(&d->cond);
+        }
+        pthread_mutex_unlock(&d->lock);
+        if (!w)
+                hd_log_error("vm %s: cannot ask its guest agent: out of memory", uuid);
 }
 
 void hd_vm_watch_reboot(VmDriver *d, const char *uuid)
@@ -312,15 +318,49 @@ bool hd_vm_result_for_state(int state, int reason, HdDriverResult *ret)
 
 /* An event says something changed; what the domain is now says what. Reading the state
  * back (rather than trusting the event) keeps a late event from undoing a newer change. */
-/* The agent's first answer to a ping is the guest saying it is ready. */
-static void agent_ping(VmDriver *d, virDomainPtr dom, const char *uuid)
+/* The first watch whose agent ping is due (taken off); *ret_any says whether any is
+ * pending. Caller holds d->lock. */
+static bool agent_next(VmDriver *d, char ret_uuid[static HD_UUID_STRING_MAX], bool *ret_any)
 {
+        int64_t now = hd_monotonic_ms();
+        for (VmWatch *w = d->watches; w; w = w->next) {
+                if (!w->agent_due_ms)
+                        continue;
+                if (w->agent_due_ms <= now) {
+                        w->agent_due_ms = 0;
+                        snprintf(ret_uuid, HD_UUID_STRING_MAX, "%s", w->uuid);
+                        return true;
+                }
+                *ret_any = true;
+        }
+        return false;
+}
+
+/* The agent's first answer to a ping is the guest saying it is ready. Unanswered, the
+ * ping is tried again later, 0.5 s, 1 s … 8 s on: an agent that connected while no hostd
+ * ran is connected by libvirt a moment after hostd re-attaches. */
+static void agent_ping(VmDriver *d, const char *uuid)
+{
+        virDomainPtr dom = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        if (hd_vm_domain_lookup(d, uuid, &dom, &err) <= 0)
+                return;
         char *reply = virDomainQemuAgentCommand(dom, "{\"execute\": \"guest-ping\"}",
                                                 AGENT_PING_TIMEOUT_S, 0);
-        if (!reply) {
+        if (!reply)
                 hd_log_debug("vm %s: its guest agent does not answer: %s", uuid,
                              hd_vm_error_message());
-                virResetLastError();
+        bool active = virDomainIsActive(dom) == 1;
+        virResetLastError();
+        hd_vm_domain_free(dom);
+        if (!reply) {
+                pthread_mutex_lock(&d->lock);
+                VmWatch *w = watch_find(d, uuid);
+                if (active && w && !w->agent_due_ms && w->agent_tries < AGENT_PING_TRIES) {
+                        w->agent_due_ms = hd_monotonic_ms() + (INT64_C(500) << w->agent_tries);
+                        w->agent_tries++;
+                }
+                pthread_mutex_unlock(&d->lock);
                 return;
         }
         free(reply);
@@ -335,11 +375,6 @@ static void handle_event(VmDriver *d, const VmEvent *e)
         _cleanup_error_ HdError *err = NULL;
         if (hd_vm_domain_lookup(d, e->uuid, &dom, &err) <= 0)
                 return; /* undefined meanwhile (a delete) */
-        if (e->event == HD_VM_EVENT_AGENT) {
-                agent_ping(d, dom, e->uuid);
-                hd_vm_domain_free(dom);
-                return;
-        }
         char uuid[HD_UUID_STRING_MAX];
         int state = 0, reason = 0;
         HdDriverResult res;
@@ -395,6 +430,12 @@ static void *watcher_main(void *arg)
                                     HD_VM_READY_MARKER);
                         if (d->sink.ready)
                                 d->sink.ready(d->sink.core, uuid, at);
+                        pthread_mutex_lock(&d->lock);
+                        continue;
+                }
+                if (agent_next(d, uuid, &any)) {
+                        pthread_mutex_unlock(&d->lock);
+                        agent_ping(d, uuid);
                         pthread_mutex_lock(&d->lock);
                         continue;
                 }
@@ -622,11 +663,29 @@ static void cpu_split(virDomainPtr dom, HdStats *ret)
         }
         unsigned long long v = 0;
         if (virTypedParamsGetULLong(params, got, VIR_DOMAIN_CPU_STATS_USERTIME, &v) == 1)
-                ret->cpu_user_ns = v;
+                ret->host_user_ns = v;
         if (virTypedParamsGetULLong(params, got, VIR_DOMAIN_CPU_STATS_SYSTEMTIME, &v) == 1)
-                ret->cpu_system_ns = v;
+                ret->host_system_ns = v;
         virTypedParamsClear(params, got);
         free(params);
+}
+
+/* The time the guest's vCPU threads have run, in ns. */
+static uint64_t vcpu_time(virDomainPtr dom, int nr)
+{
+        if (nr <= 0 || nr > HD_VM_VCPUS_MAX)
+                return 0;
+        virVcpuInfoPtr v = calloc((size_t)nr, sizeof(*v));
+        if (!v)
+                return 0;
+        uint64_t sum = 0;
+        int got = virDomainGetVcpus(dom, v, nr, NULL, 0);
+        for (int k = 0; k < got; k++)
+                sum += v[k].cpuTime;
+        if (got < 0)
+                virResetLastError();
+        free(v);
+        return sum;
 }
 
 int hd_vm_stats(HdDriver *base, const HdInstance *inst, HdStats *ret, HdError **err)
@@ -642,21 +701,38 @@ int hd_vm_stats(HdDriver *base, const HdInstance *inst, HdStats *ret, HdError **
                 hd_vm_domain_free(dom);
                 return hd_error_set(err, -EBUSY, "vm `%s` is not running", inst->spec.name);
         }
-        /* The hypervisor's cost as the host sees it: qemu's CPU time (TCG's translation
-         * included) and its resident memory, against the guest's memory size. */
-        ret->cpu_usage_ns = info.cpuTime;
+        /* The guest's own figures where the container's are (its vCPUs' time, the
+         * memory it uses), and under host what it costs the host: all of qemu's CPU time
+         * (device emulation, and TCG's translation) and qemu's resident memory. */
+        ret->has_host = true;
+        ret->host_cpu_ns = info.cpuTime;
         ret->memory_limit_bytes = (uint64_t)info.maxMem * 1024;
         cpu_split(dom, ret);
-        virDomainMemoryStatStruct ms[VIR_DOMAIN_MEMORY_STAT_NR];
-        int n = virDomainMemoryStats(dom, ms, VIR_DOMAIN_MEMORY_STAT_NR, 0);
-        for (int k = 0; k < n; k++)
-                if (ms[k].tag == VIR_DOMAIN_MEMORY_STAT_RSS)
-                        ret->memory_bytes = ms[k].val * 1024;
-        if (n < 0)
-                virResetLastError();
+        ret->cpu_usage_ns = vcpu_time(dom, info.nrVirtCpu);
         pid_t pid = hd_vm_domain_pid(d, dom);
         if (pid > 0)
-                proc_memory(pid, &ret->memory_bytes, &ret->memory_peak_bytes);
+                proc_memory(pid, &ret->host_rss_bytes, &ret->host_rss_peak_bytes);
+        /* In use: what the guest's balloon driver reports; without one, the guest memory
+         * qemu has touched (its resident size, at most the guest's size). */
+        uint64_t avail = 0, unused = 0;
+        virDomainMemoryStatStruct ms[VIR_DOMAIN_MEMORY_STAT_NR];
+        int n = virDomainMemoryStats(dom, ms, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+        for (int k = 0; k < n; k++) {
+                if (ms[k].tag == VIR_DOMAIN_MEMORY_STAT_AVAILABLE)
+                        avail = ms[k].val * 1024;
+                else if (ms[k].tag == VIR_DOMAIN_MEMORY_STAT_UNUSED)
+                        unused = ms[k].val * 1024;
+        }
+        if (n < 0)
+                virResetLastError();
+        uint64_t limit = ret->memory_limit_bytes;
+        if (avail > 0 && unused <= avail) {
+                ret->memory_bytes = avail - unused;
+        } else {
+                ret->memory_bytes = ret->host_rss_bytes < limit ? ret->host_rss_bytes : limit;
+                ret->memory_peak_bytes =
+                        ret->host_rss_peak_bytes < limit ? ret->host_rss_peak_bytes : limit;
+        }
         virDomainBlockStatsStruct bs;
         if (virDomainBlockStats(dom, "vda", &bs, sizeof(bs)) == 0) {
                 ret->io_read_bytes = bs.rd_bytes > 0 ? (uint64_t)bs.rd_bytes : 0;

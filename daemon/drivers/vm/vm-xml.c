@@ -297,7 +297,9 @@ static void write_devices(XmlWriter *w, const HdVmDomainSpec *s)
                 xml_empty(w, "target", "type", "virtio", "name", "org.qemu.guest_agent.0", NULL);
                 xml_end(w, "channel");
         }
+        /* A guest with a balloon driver reports the memory it uses every 10 s. */
         xml_start(w, "memballoon", "model", "virtio", NULL);
+        xml_empty(w, "stats", "period", "10", NULL);
         pci_address(w, SLOT_BALLOON);
         xml_end(w, "memballoon");
         xml_start(w, "rng", "model", "virtio", NULL);
