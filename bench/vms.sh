@@ -555,12 +555,10 @@ sleep 1
 stray=$(qemu_pids | wc -l)
 dirs=0
 for u in $uuids; do [[ -e $STATE/vms/$u ]] && dirs=$((dirs + 1)); done
-# libvirt keeps each domain's qemu log (log/qemu/NAME.log) after the undefine, as it
-# does for any domain: counted apart.
-find "$STATE/libvirt" -path "$STATE/libvirt/log" -prune -o \
-	\( -name 'domain-*-hostd-many-*' -o -name 'hostd-many-*' \) -print >"$MD/files-left"
+# Domain files, run dirs and libvirt's per-domain qemu logs (hostd removes those too).
+find "$STATE/libvirt" \( -name 'domain-*-hostd-many-*' -o -name 'hostd-many-*' \) \
+	-print >"$MD/files-left"
 files=$(wc -l <"$MD/files-left")
-logs=$(find "$STATE/libvirt/log" -name 'hostd-many-*' | wc -l)
 cgs=0
 while read -r d; do [[ -d $d ]] && cgs=$((cgs + 1)); done <"$MD/cgroups"
 echo "  delete (force, ?wait): $(((t1 - t0) / 1000)) ms ($deleted of $MANY succeeded);" \
@@ -569,7 +567,6 @@ echo "  left behind: $stray qemu processes of this run, $dirs instance dirs (vms
 	"$files libvirt domain files or dirs, $cgs of their $(wc -l <"$MD/cgroups") cgroup dirs" \
 	"$( ((stray + dirs + files + cgs == 0)) && echo "(none)")"
 ((files == 0)) || sed 's/^/    /' "$MD/files-left"
-echo "  (libvirt's own qemu logs of the $MANY domains stay in $STATE/libvirt/log/qemu: $logs)"
 
 echo
 echo "summary"

@@ -439,9 +439,11 @@ START_TEST(test_lifecycle_console_stats)
         assert_state("v1", "stopped");
         ck_assert_int_eq(qemu_pid("v1"), 0);
 
+        ck_assert(exists("%s/libvirt/log/qemu/hostd-v1.log", d.dir));
         json_decref(call("DELETE", "/v1/instances/v1?wait=60", NULL, 200));
         json_decref(call("GET", "/v1/instances/v1", NULL, 404));
         ck_assert(!domain_defined("v1"));
+        ck_assert(!exists("%s/libvirt/log/qemu/hostd-v1.log", d.dir));
         ck_assert(!exists("%s/vms/%s", d.dir, uuid));
         free(uuid);
 }

@@ -149,6 +149,16 @@ static int discard(VmDriver *d, const HdInstance *inst, HdError **err)
                 if (virDomainUndefineFlags(dom, flags) < 0 && virDomainUndefine(dom) < 0)
                         return libvirt_fail(err, "undefine", inst);
         }
+        /* The embedded driver's per-domain qemu log is hostd's to clean: libvirt keeps it
+         * for any domain, and a later instance of the same name would append to it. */
+        if (d->libvirt_root) {
+                _cleanup_free_ char *log = NULL;
+                if (asprintf(&log, "%s/log/qemu/" DOMAIN_PREFIX "%s.log", d->libvirt_root,
+                             inst->spec.name) < 0)
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+                if (unlink(log) < 0 && errno != ENOENT)
+                        hd_log_warn("vm %s: cannot remove `%s`: %m", inst->spec.name, log);
+        }
         hd_vm_ready_disarm(d, inst->uuid);
         return hd_vm_instance_dir_remove(d, inst->uuid, err);
 }
