@@ -28,6 +28,12 @@ char *hd_vm_instance_dir(VmDriver *d, const char *uuid)
         return asprintf(&p, "%s/%s", d->vms_dir, uuid) < 0 ? NULL : p;
 }
 
+char *hd_vm_console_path(VmDriver *d, const char *uuid)
+{
+        char *p = NULL;
+        return asprintf(&p, "%s/%s/console.log", d->vms_dir, uuid) < 0 ? NULL : p;
+}
+
 void hd_vm_boot_files_clear(VmBootFiles *b)
 {
         free(b->disk);

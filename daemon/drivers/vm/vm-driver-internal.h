@@ -111,6 +111,8 @@ pid_t hd_vm_domain_pid(VmDriver *d, struct _virDomain *dom);
 
 /* <vms_dir>/<uuid>, malloc'd; NULL when out of memory. */
 char *hd_vm_instance_dir(VmDriver *d, const char *uuid);
+/* <vms_dir>/<uuid>/console.log, the serial console's file (malloc'd; NULL: no memory). */
+char *hd_vm_console_path(VmDriver *d, const char *uuid);
 
 /* What a domain boots from, all absolute paths (or NULL). */
 typedef struct VmBootFiles {

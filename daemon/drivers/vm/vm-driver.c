@@ -224,8 +224,8 @@ static int do_start(VmDriver *d, const HdInstance *inst, HdDriverResult *ret, Hd
         }
         hd_vm_domain_free(TAKE_PTR(dom));
         _cleanup_free_ char *dir = hd_vm_instance_dir(d, inst->uuid);
-        _cleanup_free_ char *console = NULL;
-        if (!dir || asprintf(&console, "%s/console.log", dir) < 0)
+        _cleanup_free_ char *console = hd_vm_console_path(d, inst->uuid);
+        if (!dir || !console)
                 return hd_error_set(err, -ENOMEM, "out of memory");
         if ((r = hd_mkdir_p(dir, 0700)) < 0)
                 return hd_error_set(err, r, "cannot create `%s`: %s", dir, strerror(-r));
@@ -362,9 +362,8 @@ static int do_restart(VmDriver *d, const HdInstance *inst, int64_t timeout_ms, H
             virDomainResume(dom) < 0)
                 virResetLastError();
 
-        _cleanup_free_ char *dir = hd_vm_instance_dir(d, inst->uuid);
-        _cleanup_free_ char *console = NULL;
-        if (!dir || asprintf(&console, "%s/console.log", dir) < 0)
+        _cleanup_free_ char *console = hd_vm_console_path(d, inst->uuid);
+        if (!console)
                 return hd_error_set(err, -ENOMEM, "out of memory");
         uint64_t reboots = hd_vm_reboots(d, inst->uuid);
         hd_vm_ready_arm(d, inst->uuid, console, file_size(console));
@@ -483,9 +482,8 @@ static int vm_observe(HdDriver *base, const HdInstance *inst, HdDriverResult *re
         /* A guest adopted before it said it is ready: hostd listens again. */
         if (inst->ready_at == 0 &&
             (ret->state == HD_STATE_RUNNING || ret->state == HD_STATE_PAUSED)) {
-                _cleanup_free_ char *dir = hd_vm_instance_dir(d, inst->uuid);
-                _cleanup_free_ char *console = NULL;
-                if (!dir || asprintf(&console, "%s/console.log", dir) < 0)
+                _cleanup_free_ char *console = hd_vm_console_path(d, inst->uuid);
+                if (!console)
                         return hd_error_set(err, -ENOMEM, "out of memory");
                 hd_vm_ready_rearm(d, inst->uuid, console);
                 hd_vm_watch_agent(d, inst->uuid);

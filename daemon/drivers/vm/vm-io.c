@@ -616,8 +616,7 @@ int hd_vm_logs_open(HdDriver *base, const HdInstance *inst, const HdLogOptions *
          * only stream, counted as stdout. */
         l->follow = o->follow && (inst->state == HD_STATE_RUNNING ||
                                   inst->state == HD_STATE_PAUSED || l->starting);
-        _cleanup_free_ char *dir = hd_vm_instance_dir(d, inst->uuid);
-        if (!dir || asprintf(&l->path, "%s/console.log", dir) < 0) {
+        if (!(l->path = hd_vm_console_path(d, inst->uuid))) {
                 logs_close(&l->base);
                 return hd_error_set(err, -ENOMEM, "out of memory");
         }
