@@ -65,3 +65,12 @@ int hd_codec_parse_command(const json_t *a, HdStrv *ret, HdError **err);
 int hd_codec_parse_env(const json_t *o, HdKVList *ret, HdError **err);
 /* uid[:gid] or name[:group]. */
 bool hd_codec_user_is_valid(const char *s);
+
+/* The spec's ports (hd-codec-network.c), in the spec's validation phases: unknown
+ * members of each entry, then types, then required members. ports may be NULL. */
+int hd_codec_ports_check_unknown(const json_t *ports, HdError **err);
+int hd_codec_ports_check_types(const json_t *ports, HdError **err);
+int hd_codec_ports_check_required(const json_t *ports, HdError **err);
+/* The values of network, ip and ports of a spec whose shape has been checked, into s
+ * (s->kind set). On failure s may hold some of them: the caller clears it. */
+int hd_codec_parse_spec_network(const json_t *j, HdInstanceSpec *s, HdError **err);

@@ -91,10 +91,27 @@ static json_t *security_to_json(const HdSecurity *sec)
         return TAKE_PTR(o);
 }
 
-/* Appends the canonical spec fields to o; false on failure. */
-static bool spec_fields_to_json(json_t *o, const HdInstanceSpec *s)
+/* [{"host_port", "port", "protocol"}, …], protocol always written. */
+static json_t *ports_to_json(const HdPortForward *p, size_t n)
+{
+        _cleanup_json_ json_t *a = json_array();
+        for (size_t i = 0; a && i < n; i++) {
+                _cleanup_json_ json_t *e = json_object();
+                if (!hd_codec_add(e, "host_port", json_integer(p[i].host_port)) ||
+                    !hd_codec_add(e, "port", json_integer(p[i].port)) ||
+                    !hd_codec_add(e, "protocol", jstr(hd_proto_to_string(p[i].protocol))) ||
+                    json_array_append(a, e) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(a);
+}
+
+/* Appends the canonical spec fields to o; false on failure. default_network stands
+ * in for a NULL network (NULL: leave it out). */
+static bool spec_fields_to_json(json_t *o, const HdInstanceSpec *s, const char *default_network)
 {
         bool ct = s->kind == HD_KIND_CONTAINER;
+        const char *network = s->network ? s->network : default_network;
         bool ok = hd_codec_add(o, "name", jstr(s->name)) &&
                   hd_codec_add(o, "kind", jstr(hd_kind_to_string(s->kind))) &&
                   hd_codec_add(o, "image", jstr(s->image));
@@ -102,9 +119,11 @@ static bool spec_fields_to_json(json_t *o, const HdInstanceSpec *s)
                 ok = hd_codec_add(o, "command", strv_to_json(&s->command)) &&
                      hd_codec_add(o, "env", kvlist_to_json(&s->env)) &&
                      (!s->workdir || hd_codec_add(o, "workdir", jstr(s->workdir))) &&
-                     (!s->user || hd_codec_add(o, "user", jstr(s->user))) &&
-                     hd_codec_add(o, "network", jstr(s->network ? s->network : "none"));
-        ok = ok && hd_codec_add(o, "hostname", jstr(s->hostname ? s->hostname : s->name)) &&
+                     (!s->user || hd_codec_add(o, "user", jstr(s->user)));
+        ok = ok && (!network || hd_codec_add(o, "network", jstr(network))) &&
+             (!s->ip || hd_codec_add(o, "ip", jstr(s->ip))) &&
+             hd_codec_add(o, "ports", ports_to_json(s->ports, s->n_ports)) &&
+             hd_codec_add(o, "hostname", jstr(s->hostname ? s->hostname : s->name)) &&
              hd_codec_add(o, "labels", kvlist_to_json(&s->labels));
         if (!ok)
                 return false;
@@ -130,15 +149,39 @@ static bool spec_fields_to_json(json_t *o, const HdInstanceSpec *s)
 json_t *hd_codec_instance_spec_to_json(const HdInstanceSpec *s)
 {
         _cleanup_json_ json_t *o = json_object();
-        if (!s || !spec_fields_to_json(o, s))
+        /* A NULL network stays NULL through the store: it means "the default". */
+        if (!s || !spec_fields_to_json(o, s, NULL))
                 return NULL;
         return TAKE_PTR(o);
+}
+
+static json_t *address_to_json(const HdInstanceAddress *a)
+{
+        _cleanup_json_ json_t *o = json_object();
+        if (!hd_codec_add(o, "network", jstr_or_null(a->network)) ||
+            !hd_codec_add(o, "bridge", jstr_or_null(a->bridge)) ||
+            !hd_codec_add(o, "address", jstr(a->address)) ||
+            !hd_codec_add(o, "prefix_len", json_integer(a->prefix_len)) ||
+            !hd_codec_add(o, "gateway", a->gateway[0] ? jstr(a->gateway) : json_null()) ||
+            !hd_codec_add(o, "mac", jstr(a->mac)) || !hd_codec_add(o, "mtu", json_integer(a->mtu)))
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+static json_t *addresses_to_json(const HdInstanceAddress *a, size_t n)
+{
+        _cleanup_json_ json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++)
+                if (json_array_append_new(arr, address_to_json(&a[i])) < 0)
+                        return NULL;
+        return TAKE_PTR(arr);
 }
 
 json_t *hd_codec_instance_to_json(const HdInstance *i)
 {
         _cleanup_json_ json_t *o = json_object();
-        if (!i || !spec_fields_to_json(o, &i->spec))
+        /* Rows stored before networks existed have no network: they have none. */
+        if (!i || !spec_fields_to_json(o, &i->spec, "none"))
                 return NULL;
 
         _cleanup_json_ json_t *pl = json_object();
@@ -156,7 +199,8 @@ json_t *hd_codec_instance_to_json(const HdInstance *i)
              hd_codec_add(o, "revision", json_integer(i->revision)) &&
              hd_codec_add(o, "created_at", jtime(i->created_at)) &&
              hd_codec_add(o, "updated_at", jtime(i->updated_at)) &&
-             hd_codec_add(o, "ready_at", i->ready_at > 0 ? jtime(i->ready_at) : json_null());
+             hd_codec_add(o, "ready_at", i->ready_at > 0 ? jtime(i->ready_at) : json_null()) &&
+             hd_codec_add(o, "addresses", addresses_to_json(i->addresses, i->n_addresses));
         return ok ? TAKE_PTR(o) : NULL;
 }
 
@@ -275,4 +319,22 @@ json_t *hd_codec_image_to_json(const HdImage *i)
                          hd_kind_to_string(i->kind), "format", i->format, "size",
                          (json_int_t)i->size, "created_at", created, "config", config, "layers",
                          layers);
+}
+
+/* ---- networks --------------------------------------------------------------- */
+
+json_t *hd_codec_network_to_json(const HdNetwork *n)
+{
+        _cleanup_json_ json_t *o = json_object();
+        if (!n || !hd_codec_add(o, "name", jstr(n->name)) ||
+            !hd_codec_add(o, "bridge", jstr(n->name)) ||
+            !hd_codec_add(o, "subnet", jstr(n->subnet)) ||
+            !hd_codec_add(o, "gateway", jstr(n->gateway)) ||
+            !hd_codec_add(o, "mtu", json_integer(n->mtu)) ||
+            !hd_codec_add(o, "nat", json_boolean(n->nat)) ||
+            !hd_codec_add(o, "default", json_boolean(n->is_default)) ||
+            !hd_codec_add(o, "created_at", jtime(n->created_at)) ||
+            !hd_codec_add(o, "used_by", json_integer(n->used_by)))
+                return NULL;
+        return TAKE_PTR(o);
 }

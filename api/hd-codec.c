@@ -292,9 +292,10 @@ int hd_codec_parse_object(const char *body, size_t len, json_t **ret, HdError **
 /* ---- instance spec: validation -------------------------------------------- */
 
 static const char *const spec_fields[] = {
-        "name",     "kind",   "image",     "command",        "env",       "workdir", "user",
-        "hostname", "labels", "resources", "restart_policy", "autostart", "network", "cloud_init",
-        "security", NULL,
+        "name",           "kind",      "image",    "command", "env",
+        "workdir",        "user",      "hostname", "labels",  "resources",
+        "restart_policy", "autostart", "network",  "ip",      "ports",
+        "cloud_init",     "security",  NULL,
 };
 static const char *const resources_fields[] = { "vcpus", "memory_mb", "pids_max", "disk_gb", NULL };
 static const char *const restart_fields[] = { "name", "max_retries", NULL };
@@ -802,8 +803,7 @@ static int parse_security(const json_t *o, HdSecurity *ret, HdError **err)
 /* Fields that one kind cannot honour; rejected by name rather than ignored. */
 static int check_kind_fields(const json_t *j, HdKind kind, HdError **err)
 {
-        static const char *const vm_top[] = { "command", "env",     "workdir",
-                                              "user",    "network", "security" };
+        static const char *const vm_top[] = { "command", "env", "workdir", "user", "security" };
         const json_t *res = json_object_get(j, "resources");
         const char *k = hd_kind_to_string(kind);
 
@@ -862,11 +862,14 @@ static int spec_check_shape(const json_t *j, HdError **err)
         const json_t *rp = json_object_get(j, "restart_policy");
         const json_t *ci = json_object_get(j, "cloud_init");
         const json_t *sec = json_object_get(j, "security");
+        const json_t *ports = json_object_get(j, "ports");
         int r;
 
         /* 1. unknown fields, at every level we can see */
         r = hd_codec_check_unknown(j, NULL, spec_fields, err);
         if (r < 0)
+                return r;
+        if (json_is_array(ports) && (r = hd_codec_ports_check_unknown(ports, err)) < 0)
                 return r;
         if (json_is_object(res) &&
             (r = hd_codec_check_unknown(res, "resources", resources_fields, err)) < 0)
@@ -899,6 +902,8 @@ static int spec_check_shape(const json_t *j, HdError **err)
                 { "restart_policy", JT_OBJECT },
                 { "autostart", JT_BOOLEAN },
                 { "network", JT_STRING },
+                { "ip", JT_STRING },
+                { "ports", JT_ARRAY },
                 { "cloud_init", JT_OBJECT },
                 { "security", JT_OBJECT },
         };
@@ -927,6 +932,9 @@ static int spec_check_shape(const json_t *j, HdError **err)
         r = check_nested_types(ci, sec, err);
         if (r < 0)
                 return r;
+        r = hd_codec_ports_check_types(ports, err);
+        if (r < 0)
+                return r;
 
         /* 3. required */
         static const char *const required[] = { "name", "kind", "image" };
@@ -935,7 +943,7 @@ static int spec_check_shape(const json_t *j, HdError **err)
                         return hd_codec_fail(err, required[i], "is required");
         if (rp && !json_object_get(rp, "name"))
                 return hd_codec_fail(err, "restart_policy.name", "is required");
-        return 0;
+        return hd_codec_ports_check_required(ports, err);
 }
 
 /* ---- instance spec: from JSON --------------------------------------------- */
@@ -1027,17 +1035,9 @@ int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdErr
         if (!(s.hostname = strdup(hostname ? hostname : name)))
                 goto oom;
 
-        if ((v = json_object_get(j, "network"))) {
-                const char *n = json_string_value(v);
-                if (strcmp(n, "none") != 0 && strcmp(n, "host") != 0) {
-                        r = hd_codec_fail(err, "network",
-                                          "`%.*s` is not a network mode: use `none` or `host`",
-                                          HD_CODEC_Q(n));
-                        goto fail;
-                }
-                if (strcmp(n, "none") != 0 && !(s.network = strdup(n)))
-                        goto oom;
-        }
+        r = hd_codec_parse_spec_network(j, &s, err);
+        if (r < 0)
+                goto fail;
 
         if ((v = json_object_get(j, "labels")) && (r = parse_labels(v, &s.labels, err)) < 0)
                 goto fail;

@@ -37,25 +37,42 @@ int hd_codec_parse_object(const char *body, size_t len, json_t **ret, HdError **
  * fields, wrong types, missing required fields, bad names and out-of-range
  * resources are -EINVAL naming the field. Fields that the requested kind cannot
  * honour (e.g. "command" for a VM) are rejected by name too. Defaults are applied:
- * vcpus, memory_mb, pids_max (containers), hostname (= name), restart policy "no". */
+ * vcpus, memory_mb, pids_max (containers), hostname (= name), restart policy "no".
+ * network is a network's name, "none" or (containers) "host", kept as given; absent,
+ * it stays NULL for the core to fill in. ip (dotted IPv4) and ports (at most
+ * HD_PORTS_MAX, no host_port/protocol twice, protocol defaulting to tcp) are refused
+ * with network "none" or "host"; whether the address is inside the network's subnet
+ * and whether a host port is free is the core's to check. */
 int hd_codec_instance_spec_from_json(const json_t *j, HdInstanceSpec *ret, HdError **err);
+
+/* What hd_codec_instance_spec_from_json() cannot check while network is NULL: once
+ * the core has put the default network's name (or "none") in, ip and ports still need
+ * a network that is not "none" or "host". -EINVAL naming "ip" or "ports". The core
+ * must call it after filling network in: a stored spec that fails it is not accepted
+ * back by hd_codec_instance_spec_from_json(). */
+int hd_codec_instance_spec_check_network(const HdInstanceSpec *s, HdError **err);
 
 /* The canonical JSON of a spec: every field, defaults filled in, fields that do
  * not apply to the kind left out. hd_codec_instance_spec_from_json() accepts it
- * back unchanged; the store persists this form. */
+ * back unchanged; the store persists this form. network is left out while it is
+ * NULL (a request the core has not given its default network yet), ip when it is
+ * NULL; ports is always there. */
 json_t *hd_codec_instance_spec_to_json(const HdInstanceSpec *s);
 
 /* Bump whenever hd_codec_instance_to_json()'s output changes: the store keeps
  * each instance's rendered JSON and renders again rows of another format. */
-#define HD_CODEC_INSTANCE_FORMAT 3
+#define HD_CODEC_INSTANCE_FORMAT 4
 
 /* An instance as the API returns it: the spec fields at top level plus uuid, state,
- * exit_code, reason, error, placement, revision, created_at, updated_at. */
+ * exit_code, reason, error, placement, revision, created_at, updated_at, ready_at
+ * and addresses ([{network, bridge, address, prefix_len, gateway, mac, mtu}], empty
+ * when it has none). A NULL network shows as "none": rows stored before networks
+ * existed have none. */
 json_t *hd_codec_instance_to_json(const HdInstance *i);
 
 /* A PATCH body: {"labels": {"key": "value" | null, …}} (JSON merge patch: null
- * removes the key). Only "labels" is accepted today; anything else is -EINVAL
- * naming the field. */
+ * removes the key). Only "labels" is accepted today; anything else (network, ip and
+ * ports included) is -EINVAL naming the field. */
 typedef struct HdInstancePatch {
         bool has_labels;
         HdKVList set_labels;
@@ -115,3 +132,24 @@ json_t *hd_codec_error_to_json(const char *code, const char *message, const char
 
 /* Label key rule shared with list filters: [A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])? */
 bool hd_codec_label_key_is_valid(const char *key);
+
+/* ---- networks ---- */
+
+/* POST /v1/networks: {"name", "subnet", "gateway"?, "mtu"?, "nat"?}. name: 1..15 of
+ * [a-z0-9-], starting and ending with a letter or digit, not `none`, `host`,
+ * `default` or `all`. subnet: IPv4 CIDR with prefix 8..29, host bits zero (the
+ * message suggests the canonical form), not inside 0/8, 127/8, 169.254/16 or 224/3;
+ * stored canonical. gateway: inside the subnet, neither its network nor its broadcast
+ * address; default the first usable address. mtu 576..9000, default
+ * HD_NETWORK_MTU_DEFAULT; nat default true. Unknown fields, wrong types and bad
+ * values are -EINVAL naming the field. *ret (is_default false, created_at and used_by
+ * 0) is the caller's to clear; it is left empty on failure. Overlaps with other
+ * networks and names taken are the core's to check. */
+int hd_codec_network_create_from_json(const json_t *j, HdNetwork *ret, HdError **err);
+
+/* A network as the API returns it: name, bridge (= name), subnet, gateway, mtu, nat,
+ * default (is_default), created_at (RFC 3339) and used_by. NULL when out of memory. */
+json_t *hd_codec_network_to_json(const HdNetwork *n);
+
+/* The network name rule above (for {name} in a path too). */
+bool hd_codec_network_name_is_valid(const char *name);

@@ -79,6 +79,12 @@ DEFINE_STRING_TABLE(hd_restart_policy, HdRestartPolicy, restart_table, HD_RESTAR
 DEFINE_STRING_TABLE(hd_action, HdAction, action_table, HD_ACTION_INVALID)
 DEFINE_STRING_TABLE(hd_op_status, HdOpStatus, op_status_table, HD_OP_INVALID)
 
+static const char *const proto_table[HD_PROTO__COUNT] = {
+        [HD_PROTO_TCP] = "tcp",
+        [HD_PROTO_UDP] = "udp",
+};
+DEFINE_STRING_TABLE(hd_proto, HdProto, proto_table, HD_PROTO_INVALID)
+
 /* ---- HdKVList ------------------------------------------------------------- */
 
 void hd_kvlist_clear(HdKVList *l)
@@ -266,6 +272,8 @@ void hd_instance_spec_clear(HdInstanceSpec *s)
         free(s->user);
         free(s->hostname);
         free(s->network);
+        free(s->ip);
+        free(s->ports);
         hd_kvlist_clear(&s->labels);
         free(s->cloud_init.user_data);
         hd_strv_clear(&s->cloud_init.ssh_authorized_keys);
@@ -279,7 +287,8 @@ void hd_instance_spec_clear(HdInstanceSpec *s)
 int hd_instance_spec_copy(HdInstanceSpec *dst, const HdInstanceSpec *src)
 {
         HdInstanceSpec t = *src;
-        t.name = t.image = t.workdir = t.user = t.hostname = t.network = NULL;
+        t.name = t.image = t.workdir = t.user = t.hostname = t.network = t.ip = NULL;
+        t.ports = NULL;
         t.command = (HdStrv){ 0 };
         t.env = t.labels = (HdKVList){ 0 };
         t.cloud_init = (HdCloudInit){ 0 };
@@ -296,7 +305,9 @@ int hd_instance_spec_copy(HdInstanceSpec *dst, const HdInstanceSpec *src)
                     0 ||
             hd_strv_copy(&t.security.cap_add, &src->security.cap_add) < 0 ||
             hd_strv_copy(&t.security.cap_drop, &src->security.cap_drop) < 0 ||
-            !dup_opt(&t.security.seccomp, src->security.seccomp)) {
+            !dup_opt(&t.security.seccomp, src->security.seccomp) || !dup_opt(&t.ip, src->ip) ||
+            (src->n_ports &&
+             !(t.ports = hd_memdup(src->ports, src->n_ports * sizeof(*src->ports))))) {
                 hd_instance_spec_clear(&t);
                 *dst = (HdInstanceSpec){ 0 };
                 return -ENOMEM;
@@ -323,6 +334,7 @@ void hd_instance_clear(HdInstance *i)
         free(i->reason);
         free(i->error);
         hd_placement_clear(&i->placement);
+        hd_instance_addresses_free(i->addresses, i->n_addresses);
         *i = (HdInstance){ 0 };
 }
 
@@ -341,8 +353,12 @@ int hd_instance_copy(HdInstance *dst, const HdInstance *src)
         t.spec = (HdInstanceSpec){ 0 };
         t.reason = t.error = NULL;
         t.placement = (HdPlacement){ 0 };
+        t.addresses = NULL;
+        t.n_addresses = 0;
 
         if (hd_instance_spec_copy(&t.spec, &src->spec) < 0 || !dup_opt(&t.reason, src->reason) ||
+            hd_instance_addresses_copy(&t.addresses, &t.n_addresses, src->addresses,
+                                       src->n_addresses) < 0 ||
             !dup_opt(&t.error, src->error) || !dup_opt(&t.placement.host, src->placement.host) ||
             !dup_opt(&t.placement.driver, src->placement.driver) ||
             !dup_opt(&t.placement.reason, src->placement.reason)) {
@@ -352,6 +368,88 @@ int hd_instance_copy(HdInstance *dst, const HdInstance *src)
         }
         *dst = t;
         return 0;
+}
+
+/* ---- networks ----------------------------------------------------------------- */
+
+void hd_instance_address_clear(HdInstanceAddress *a)
+{
+        if (!a)
+                return;
+        free(a->network);
+        free(a->bridge);
+        *a = (HdInstanceAddress){ 0 };
+}
+
+void hd_instance_addresses_free(HdInstanceAddress *a, size_t n)
+{
+        for (size_t i = 0; a && i < n; i++)
+                hd_instance_address_clear(&a[i]);
+        free(a);
+}
+
+int hd_instance_addresses_copy(HdInstanceAddress **dst, size_t *dst_n, const HdInstanceAddress *src,
+                               size_t n)
+{
+        *dst = NULL;
+        *dst_n = 0;
+        if (n == 0)
+                return 0;
+        HdInstanceAddress *t = calloc(n, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                t[i] = src[i];
+                t[i].network = t[i].bridge = NULL;
+                if (!dup_opt(&t[i].network, src[i].network) ||
+                    !dup_opt(&t[i].bridge, src[i].bridge)) {
+                        hd_instance_addresses_free(t, i + 1);
+                        return -ENOMEM;
+                }
+        }
+        *dst = t;
+        *dst_n = n;
+        return 0;
+}
+
+void hd_network_clear(HdNetwork *n)
+{
+        if (!n)
+                return;
+        free(n->name);
+        free(n->subnet);
+        free(n->gateway);
+        *n = (HdNetwork){ 0 };
+}
+
+void hd_network_free(HdNetwork *n)
+{
+        if (!n)
+                return;
+        hd_network_clear(n);
+        free(n);
+}
+
+/* dst is overwritten (not cleared first); on failure it is left empty. */
+int hd_network_copy(HdNetwork *dst, const HdNetwork *src)
+{
+        HdNetwork t = *src;
+        t.name = t.subnet = t.gateway = NULL;
+        if (!dup_opt(&t.name, src->name) || !dup_opt(&t.subnet, src->subnet) ||
+            !dup_opt(&t.gateway, src->gateway)) {
+                hd_network_clear(&t);
+                *dst = (HdNetwork){ 0 };
+                return -ENOMEM;
+        }
+        *dst = t;
+        return 0;
+}
+
+void hd_network_array_free(HdNetwork **a, size_t n)
+{
+        for (size_t i = 0; a && i < n; i++)
+                hd_network_free(a[i]);
+        free(a);
 }
 
 /* ---- operations and events ------------------------------------------------ */

@@ -124,6 +124,62 @@ typedef struct HdSecurity {
         bool userns;     /* a user namespace with its own id range */
 } HdSecurity;
 
+/* ---- networking ---------------------------------------------------------------------- */
+
+typedef enum HdProto {
+        HD_PROTO_TCP = 0,
+        HD_PROTO_UDP = 1,
+        HD_PROTO__COUNT,
+        HD_PROTO_INVALID = -1,
+} HdProto;
+
+/* "tcp", "udp"; and back (HD_PROTO_INVALID for anything else). */
+const char *hd_proto_to_string(HdProto p);
+HdProto hd_proto_from_string(const char *s);
+
+/* A port of the host forwarded to one of the instance's (Docker's -p host:port/proto).
+ * It reaches the instance from every host address, loopback included. */
+typedef struct HdPortForward {
+        int host_port; /* 1..65535 */
+        int port;      /* the instance's, 1..65535 */
+        HdProto protocol;
+} HdPortForward;
+
+#define HD_PORTS_MAX 64
+
+/* Dotted IPv4 ("255.255.255.255" + NUL) and MAC ("02:00:00:00:00:00" + NUL). */
+#define HD_IPV4_STRING_MAX 16
+#define HD_MAC_STRING_MAX  18
+
+/* An instance's address on a network, handed out by IPAM when the instance is created
+ * and kept for its whole life. It carries what a driver needs to wire the instance up,
+ * so a driver never looks the network up. */
+typedef struct HdInstanceAddress {
+        char *network; /* the network's name */
+        char *bridge;  /* its Linux bridge */
+        char address[HD_IPV4_STRING_MAX];
+        int prefix_len; /* of the network's subnet */
+        char gateway[HD_IPV4_STRING_MAX];
+        char mac[HD_MAC_STRING_MAX]; /* lower case, locally administered */
+        int mtu;
+} HdInstanceAddress;
+
+/* A managed network: a Linux bridge with an IPv4 subnet, DHCP and DNS from a dnsmasq
+ * of hostd's, and NAT to the host's uplink. */
+typedef struct HdNetwork {
+        char *name;      /* also the bridge's name: HD_NETWORK_NAME_MAX chars at most */
+        char *subnet;    /* canonical CIDR, host bits zero: "10.88.0.0/24" */
+        char *gateway;   /* the bridge's own address, dotted */
+        int mtu;         /* 576..9000 */
+        bool nat;        /* masquerade traffic leaving the host */
+        bool is_default; /* hostd's default network: created at start, never deleted */
+        int64_t created_at;
+        int64_t used_by; /* output only: instances with an address on it */
+} HdNetwork;
+
+#define HD_NETWORK_NAME_MAX    15 /* IFNAMSIZ - 1 */
+#define HD_NETWORK_MTU_DEFAULT 1500
+
 /* What a user asks for. Empty strings/lists mean "the image's default". */
 typedef struct HdInstanceSpec {
         char *name;
@@ -134,7 +190,13 @@ typedef struct HdInstanceSpec {
         char *workdir;  /* containers only; NULL = image default */
         char *user;     /* containers only; NULL = image default */
         char *hostname; /* defaults to name */
-        char *network;  /* containers: "none" (NULL: the default) or "host" */
+        /* A network's name or "none"; containers also "host" (privileged). NULL on a
+         * create request: the core puts the default network's name (or "none" when
+         * there is none); a stored spec always names one. */
+        char *network;
+        char *ip;             /* a static IPv4 address on network; NULL: IPAM picks */
+        HdPortForward *ports; /* needs a network (not none or host) */
+        size_t n_ports;
         HdKVList labels;
         HdResources resources;
         HdRestartPolicy restart_policy;
@@ -166,6 +228,8 @@ typedef struct HdInstance {
         char *error;      /* message for state error, or NULL */
         bool provisioned; /* a driver has created resources for it */
         HdPlacement placement;
+        HdInstanceAddress *addresses; /* one per network joined (0 or 1 today) */
+        size_t n_addresses;
 } HdInstance;
 
 typedef struct HdOperation {
@@ -293,6 +357,16 @@ int hd_kvlist_copy(HdKVList *dst, const HdKVList *src);
 void hd_strv_clear(HdStrv *v);
 int hd_strv_push(HdStrv *v, const char *s);
 int hd_strv_copy(HdStrv *dst, const HdStrv *src);
+
+void hd_instance_address_clear(HdInstanceAddress *a);
+void hd_instance_addresses_free(HdInstanceAddress *a, size_t n);
+int hd_instance_addresses_copy(HdInstanceAddress **dst, size_t *dst_n, const HdInstanceAddress *src,
+                               size_t n);
+void hd_network_clear(HdNetwork *n);
+void hd_network_free(HdNetwork *n);
+int hd_network_copy(HdNetwork *dst, const HdNetwork *src);
+void hd_network_array_free(HdNetwork **a, size_t n);
+HD_DEFINE_CLEANUP(HdNetwork *, hd_network_free)
 
 void hd_instance_spec_clear(HdInstanceSpec *s);
 int hd_instance_spec_copy(HdInstanceSpec *dst, const HdInstanceSpec *src);

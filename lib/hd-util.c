@@ -1,9 +1,11 @@
 #include "hd-util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -393,4 +395,72 @@ bool hd_utf8_is_clean(const char *s, bool reject_c1)
 bool hd_utf8_is_valid(const char *s)
 {
         return utf8_scan(s, false, false);
+}
+
+void *hd_memdup(const void *p, size_t len)
+{
+        if (len == 0)
+                return NULL;
+        void *q = malloc(len);
+        if (q)
+                memcpy(q, p, len);
+        return q;
+}
+
+int hd_ipv4_parse(const char *s, uint32_t *ret)
+{
+        uint32_t a = 0;
+        if (!s)
+                return -EINVAL;
+        for (int part = 0; part < 4; part++) {
+                if (part > 0 && *s++ != '.')
+                        return -EINVAL;
+                if (!isdigit((unsigned char)*s))
+                        return -EINVAL;
+                unsigned v = 0;
+                int digits = 0;
+                const char *start = s;
+                while (isdigit((unsigned char)*s) && digits < 4) {
+                        v = v * 10 + (unsigned)(*s++ - '0');
+                        digits++;
+                }
+                if (digits > 3 || v > 255 || (digits > 1 && *start == '0'))
+                        return -EINVAL;
+                a = (a << 8) | v;
+        }
+        if (*s)
+                return -EINVAL;
+        *ret = a;
+        return 0;
+}
+
+void hd_ipv4_format(uint32_t a, char buf[static 16])
+{
+        snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+int hd_ipv4_cidr_parse(const char *s, uint32_t *ret_addr, int *ret_prefix)
+{
+        if (!s)
+                return -EINVAL;
+        const char *slash = strchr(s, '/');
+        if (!slash || slash - s > 15 || !slash[1] || strlen(slash + 1) > 2)
+                return -EINVAL;
+        char addr[16];
+        memcpy(addr, s, (size_t)(slash - s));
+        addr[slash - s] = '\0';
+        int prefix = 0;
+        for (const char *p = slash + 1; *p; p++) {
+                if (!isdigit((unsigned char)*p))
+                        return -EINVAL;
+                prefix = prefix * 10 + (*p - '0');
+        }
+        if (prefix > 32 || (slash[1] == '0' && slash[2]))
+                return -EINVAL;
+        uint32_t a;
+        if (hd_ipv4_parse(addr, &a) < 0)
+                return -EINVAL;
+        *ret_addr = a;
+        *ret_prefix = prefix;
+        return 0;
 }

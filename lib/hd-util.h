@@ -54,3 +54,20 @@ int hd_base64_decode(const char *s, size_t len, char **ret, size_t *ret_len);
 bool hd_utf8_is_clean(const char *s, bool reject_c1);
 /* Whether s is well-formed UTF-8; control characters (newlines, tabs) pass. */
 bool hd_utf8_is_valid(const char *s);
+
+/* A copy of len bytes, or NULL (out of memory, or len 0). */
+void *hd_memdup(const void *p, size_t len);
+
+/* IPv4 addresses as host-order integers. parse: strict dotted quad (four decimal
+ * parts 0..255, no leading zeros, nothing else); -EINVAL otherwise. format: into
+ * buf, always NUL-terminated. */
+int hd_ipv4_parse(const char *s, uint32_t *ret);
+void hd_ipv4_format(uint32_t a, char buf[static 16]);
+/* "A.B.C.D/N" with N in 0..32; *ret_addr is the address as written (host bits may be
+ * set: the caller decides whether that is allowed). -EINVAL otherwise. */
+int hd_ipv4_cidr_parse(const char *s, uint32_t *ret_addr, int *ret_prefix);
+/* The netmask of a prefix length 0..32, host order. */
+static inline uint32_t hd_ipv4_mask(int prefix)
+{
+        return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
+}

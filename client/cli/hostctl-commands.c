@@ -448,13 +448,18 @@ const HostctlCommand hostctl_commands[] = {
         { "host", "", "Show the host's capacity, allocation and instance counts.",
           hostctl_cmd_host },
         { "ls", "[--kind K] [--state S] [--label K=V]... [--limit N]",
-          "List instances (every page unless --limit).", hostctl_cmd_ls },
+          "List instances (every page unless --limit) with their address.", hostctl_cmd_ls },
         { "create",
           "NAME --kind container|vm --image IMG [--vcpus N] [--memory MB] [--pids-max N]\n"
           "         [--disk-gb N] [--label K=V]... [--env K=V]... [--workdir D] [--user U]\n"
           "         [--hostname H] [--restart no|on-failure[:N]|always] [--autostart]\n"
-          "         [--file SPEC.json] [-- COMMAND ARGS...]",
-          "Create an instance; the options override the fields of --file.", hostctl_cmd_create },
+          "         [--network NET|none|host] [--ip ADDR]\n"
+          "         [-p|--publish HOST_PORT:PORT[/tcp|udp]]... [--file SPEC.json]\n"
+          "         [-- COMMAND ARGS...]",
+          "Create an instance; the options override the fields of --file. Without\n"
+          "      --network it joins hostd's default network; --ip asks for a fixed address\n"
+          "      on it; -p forwards a host port (on every host address) to the instance.",
+          hostctl_cmd_create },
         { "show", "NAME", "Show an instance (by name or UUID).", hostctl_cmd_show },
         { "start", "NAME [--no-wait | --wait S]",
           "Start an instance and wait for it (60 s unless told).", hostctl_cmd_action },
@@ -503,6 +508,14 @@ const HostctlCommand hostctl_commands[] = {
           "      REF is NAME[:TAG] or sha256:DIGEST. Transfers show a progress bar on a\n"
           "      terminal and a line every 10% otherwise.",
           hostctl_cmd_image },
+        { "network",
+          "ls | show NAME | rm NAME |\n"
+          "         create NAME --subnet CIDR [--gateway IP] [--mtu N] [--no-nat]",
+          "List, show, create and delete networks: a bridge per network with DHCP, DNS\n"
+          "      and (unless --no-nat) NAT to the host's uplink. The gateway defaults to the\n"
+          "      subnet's first address. The default network cannot be deleted, nor one\n"
+          "      that instances use.",
+          hostctl_cmd_network },
         { "metrics", "", "Print the Prometheus metrics.", hostctl_cmd_metrics },
         { "help", "[COMMAND]", "Show this help, or one command's.", hostctl_cmd_help },
 };

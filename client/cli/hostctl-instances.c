@@ -28,6 +28,9 @@ enum {
         OPT_NO_WAIT,
         OPT_WAIT,
         OPT_FORCE,
+        OPT_NETWORK,
+        OPT_IP,
+        OPT_PUBLISH,
 };
 
 /* ---- ls, show ------------------------------------------------------------------------ */
@@ -115,15 +118,16 @@ int hostctl_cmd_show(Hostctl *ctl, int argc, char **argv)
 
 typedef struct HostctlCreate {
         const char *file, *kind, *image, *vcpus, *memory, *pids_max, *disk_gb;
-        const char *workdir, *user, *hostname, *restart;
+        const char *workdir, *user, *hostname, *restart, *network, *ip;
         bool autostart;
-        HostctlStrv labels, env;
+        HostctlStrv labels, env, publish;
 } HostctlCreate;
 
 static void hostctl_create_clear(HostctlCreate *a)
 {
         hostctl_strv_clear(&a->labels);
         hostctl_strv_clear(&a->env);
+        hostctl_strv_clear(&a->publish);
 }
 
 /* The object member key of obj, created (or replaced, when it is not an object). */
@@ -213,6 +217,28 @@ static int hostctl_set_restart(json_t *spec, const char *value)
         return HOSTCTL_EXIT_OK;
 }
 
+/* -p values (already checked) as the spec's ports, replacing those of --file. */
+static int hostctl_set_ports(json_t *spec, const HostctlStrv *publish)
+{
+        _cleanup_json_ json_t *ports = NULL;
+        HcError err;
+
+        if (publish->n == 0)
+                return HOSTCTL_EXIT_OK;
+        if (!(ports = json_array()))
+                return hostctl_error("out of memory");
+        for (size_t i = 0; i < publish->n; i++) {
+                json_t *p = NULL;
+                if (hc_port_forward_parse(publish->v[i], &p, &err) < 0)
+                        return hostctl_usage_error("--publish: %s", err.message);
+                if (json_array_append_new(ports, p) < 0)
+                        return hostctl_error("out of memory");
+        }
+        if (json_object_set(spec, "ports", ports) < 0)
+                return hostctl_error("out of memory");
+        return HOSTCTL_EXIT_OK;
+}
+
 static int hostctl_create_spec(const HostctlCreate *a, const char *name, char **command,
                                int n_command, json_t **ret)
 {
@@ -244,6 +270,12 @@ static int hostctl_create_spec(const HostctlCreate *a, const char *name, char **
                 r = hostctl_set_string(spec, "user", a->user);
         if (r == HOSTCTL_EXIT_OK)
                 r = hostctl_set_string(spec, "hostname", a->hostname);
+        if (r == HOSTCTL_EXIT_OK)
+                r = hostctl_set_string(spec, "network", a->network);
+        if (r == HOSTCTL_EXIT_OK)
+                r = hostctl_set_string(spec, "ip", a->ip);
+        if (r == HOSTCTL_EXIT_OK)
+                r = hostctl_set_ports(spec, &a->publish);
         if (r == HOSTCTL_EXIT_OK)
                 r = hostctl_set_vcpus(spec, a->vcpus);
         if (r == HOSTCTL_EXIT_OK && a->memory)
@@ -301,6 +333,9 @@ int hostctl_cmd_create(Hostctl *ctl, int argc, char **argv)
                 { "hostname", required_argument, NULL, OPT_HOSTNAME },
                 { "restart", required_argument, NULL, OPT_RESTART },
                 { "autostart", no_argument, NULL, OPT_AUTOSTART },
+                { "network", required_argument, NULL, OPT_NETWORK },
+                { "ip", required_argument, NULL, OPT_IP },
+                { "publish", required_argument, NULL, OPT_PUBLISH },
                 { "file", required_argument, NULL, OPT_FILE },
                 HOSTCTL_COMMON_OPTIONS,
                 {},
@@ -323,10 +358,25 @@ int hostctl_cmd_create(Hostctl *ctl, int argc, char **argv)
         if (command && n_command == 0)
                 return hostctl_usage_error("create: no command after `--`");
 
-        while ((c = hostctl_getopt(ctl, opt_argc, argv, options)) != -1) {
+        while ((c = hostctl_getopt_short(ctl, opt_argc, argv, "p:", options)) != -1) {
                 switch (c) {
                 case OPT_KIND:
                         a.kind = optarg;
+                        break;
+                case OPT_NETWORK:
+                        a.network = optarg;
+                        break;
+                case OPT_IP:
+                        a.ip = optarg;
+                        break;
+                case 'p':
+                case OPT_PUBLISH:
+                        /* Checked now, so that a typo is a usage error before any request. */
+                        if (hc_port_forward_parse(optarg, NULL, &err) < 0)
+                                return hostctl_usage_error("--publish: %s", err.message);
+                        r = hostctl_strv_push(&a.publish, optarg);
+                        if (r != HOSTCTL_EXIT_OK)
+                                return r;
                         break;
                 case OPT_IMAGE:
                         a.image = optarg;

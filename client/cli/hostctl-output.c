@@ -200,9 +200,9 @@ static const char *hostctl_str(const json_t *obj, const char *key)
 
 void hostctl_print_instances(const json_t *instances)
 {
-        static const char *const headers[] = { "NAME",  "KIND",   "STATE", "IMAGE",
-                                               "VCPUS", "MEMORY", "UUID" };
-        _cleanup_(hostctl_table_freep) HostctlTable *t = hostctl_table_new(7, headers);
+        static const char *const headers[] = { "NAME",    "KIND",  "STATE",  "IMAGE",
+                                               "ADDRESS", "VCPUS", "MEMORY", "UUID" };
+        _cleanup_(hostctl_table_freep) HostctlTable *t = hostctl_table_new(8, headers);
         size_t i;
         json_t *in;
 
@@ -216,6 +216,9 @@ void hostctl_print_instances(const json_t *instances)
                 _cleanup_free_ char *mem_s = NULL;
                 char uuid[9] = "";
                 const char *u = hostctl_str(in, "uuid");
+                /* One network per instance today; "-" without one (or an older hostd). */
+                const char *address =
+                        hostctl_str(json_array_get(json_object_get(in, "addresses"), 0), "address");
 
                 if (json_is_integer(mem) &&
                     asprintf(&mem_s, "%" JSON_INTEGER_FORMAT "MiB", json_integer_value(mem)) < 0)
@@ -227,6 +230,7 @@ void hostctl_print_instances(const json_t *instances)
                                              hostctl_str(in, "kind"),
                                              hostctl_str(in, "state"),
                                              hostctl_str(in, "image"),
+                                             address,
                                              vcpus_s,
                                              mem_s,
                                              u ? uuid : NULL,

@@ -148,8 +148,18 @@ static int hostctl_option_error(int c, char **argv)
 
 int hostctl_getopt(Hostctl *ctl, int argc, char **argv, const struct option *longopts)
 {
+        return hostctl_getopt_short(ctl, argc, argv, NULL, longopts);
+}
+
+int hostctl_getopt_short(Hostctl *ctl, int argc, char **argv, const char *shortopts,
+                         const struct option *longopts)
+{
+        char optstring[32];
+
+        /* ':' first: a missing value is reported as such, not as an unknown option. */
+        snprintf(optstring, sizeof(optstring), ":o:h%s", shortopts ? shortopts : "");
         for (;;) {
-                int c = getopt_long(argc, argv, ":o:h", longopts, NULL);
+                int c = getopt_long(argc, argv, optstring, longopts, NULL);
                 switch (c) {
                 case 'o': {
                         int r = hostctl_set_output(ctl, optarg);

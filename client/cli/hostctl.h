@@ -57,6 +57,10 @@ int hostctl_api_error(const HcError *err, const char *prefix);
                 "help", no_argument, NULL, 'h'      \
         }
 int hostctl_getopt(Hostctl *ctl, int argc, char **argv, const struct option *longopts);
+/* Same, with the command's own short options too (getopt syntax, e.g. "p:"), whose
+ * letters are returned as they are. */
+int hostctl_getopt_short(Hostctl *ctl, int argc, char **argv, const char *shortopts,
+                         const struct option *longopts);
 
 /* `help [COMMAND]`: the overview, or one command's usage. */
 int hostctl_cmd_help(Hostctl *ctl, int argc, char **argv);
@@ -89,7 +93,8 @@ const char *hostctl_bytes(int64_t n, char *buf, size_t size);
 /* Object members as aligned "key: value" lines, nested objects flattened to dotted keys. */
 void hostctl_print_kv(const json_t *obj);
 
-/* The INSTANCES table (NAME KIND STATE IMAGE VCPUS MEMORY UUID) of an array. */
+/* The INSTANCES table (NAME KIND STATE IMAGE ADDRESS VCPUS MEMORY UUID) of an array;
+ * ADDRESS is the first of an instance's addresses. */
 void hostctl_print_instances(const json_t *instances);
 /* The operations table (ID ACTION INSTANCE STATUS CREATED) of an array. */
 void hostctl_print_operations(const json_t *operations);
@@ -157,6 +162,13 @@ int hostctl_cmd_rm(Hostctl *ctl, int argc, char **argv);
 
 /* `image ls|import|show|rm|prune`. */
 int hostctl_cmd_image(Hostctl *ctl, int argc, char **argv);
+
+/* ---- hostctl-networks.c -------------------------------------------------------------- */
+
+/* `network ls|create|show|rm`. */
+int hostctl_cmd_network(Hostctl *ctl, int argc, char **argv);
+/* The networks table (NAME SUBNET GATEWAY NAT DEFAULT USED_BY) of an array. */
+void hostctl_print_networks(const json_t *networks);
 
 /* ---- hostctl-io.c -------------------------------------------------------------------- */
 

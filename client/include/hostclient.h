@@ -333,6 +333,40 @@ int hc_image_push(HcClient *client, const char *image, const HcImagePush *push,
  * (optional) gets how many bytes were written. */
 int hc_image_export(HcClient *client, const char *ref, int fd, int64_t *ret_bytes, HcError *err);
 
+/* ---- Networks ------------------------------------------------------------------------ */
+
+/* GET /v1/networks: {"networks": […]}, ordered by name. Each Network has name, bridge,
+ * subnet, gateway, mtu, nat, default, created_at and used_by. */
+int hc_network_list(HcClient *client, json_t **ret, HcError *err);
+
+/* GET /v1/networks/{name}. */
+int hc_network_get(HcClient *client, const char *name, json_t **ret, HcError *err);
+
+/* What hc_network_create() asks for. Fields left zero take the server's defaults. */
+typedef struct HcNetworkCreate {
+        const char *name;    /* required: 1..15 of [a-z0-9-] */
+        const char *subnet;  /* required: IPv4 CIDR, host bits zero, e.g. "10.89.0.0/24" */
+        const char *gateway; /* NULL: the subnet's first address */
+        int mtu;             /* 0: the server's default (1500) */
+        bool no_nat;         /* true: do not masquerade (NAT is on by default) */
+} HcNetworkCreate;
+
+/* POST /v1/networks: *ret gets the new Network. Errors: 400 naming the field, 409 (name
+ * taken, subnet overlapping another network's, an interface with that name), 503
+ * (networking unavailable on the host). */
+int hc_network_create(HcClient *client, const HcNetworkCreate *req, json_t **ret, HcError *err);
+
+/* DELETE /v1/networks/{name}: *ret gets the deleted Network (NULL if the server sent no
+ * body). -EACCES (403) for the default network, -EBUSY (409) while instances use it. */
+int hc_network_delete(HcClient *client, const char *name, json_t **ret, HcError *err);
+
+/* Parses a Docker-style port forward, "HOST_PORT:PORT" or "HOST_PORT:PORT/tcp|udp"
+ * (ports 1..65535), into *ret (optional): {"host_port": n, "port": n, "protocol": p}, an
+ * entry of an InstanceSpec's "ports". No request is made. -EINVAL, err naming the
+ * problem, for anything else: a bind address ("IP:HOST_PORT:PORT"), ranges, a missing
+ * host port or another protocol are not supported. */
+int hc_port_forward_parse(const char *s, json_t **ret, HcError *err);
+
 /* ---- Events -------------------------------------------------------------------------- */
 
 /* GET /v1/events: follows the event stream, calling cb for each event (one NDJSON line)

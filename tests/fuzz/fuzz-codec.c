@@ -1,6 +1,6 @@
 /* libFuzzer target for the codec: arbitrary bytes → parse → spec validation →
  * canonical JSON → validation again (the round trip must be exact), plus the
- * PATCH and action-argument parsers over the same object. */
+ * PATCH, action-argument and network-create parsers over the same object. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +80,38 @@ static void patch(const json_t *j)
         hd_instance_patch_clear(&p);
 }
 
+/* A network create body: what is accepted serializes, and its output (less the
+ * output-only members) is accepted back as the same network. */
+static void network(const json_t *j)
+{
+        HdNetwork a = { 0 }, b = { 0 };
+        _cleanup_error_ HdError *err = NULL;
+        if (hd_codec_network_create_from_json(j, &a, &err) < 0) {
+                check(err && err->code < 0 && err->message && err->field,
+                      "network failure without a field");
+                check(a.name == NULL && a.subnet == NULL && a.gateway == NULL,
+                      "network failure left a partial network");
+                return;
+        }
+        check(a.name && a.subnet && a.gateway, "network without name, subnet or gateway");
+        check(hd_codec_network_name_is_valid(a.name), "accepted name fails the name rule");
+
+        _cleanup_json_ json_t *ja = hd_codec_network_to_json(&a);
+        check(ja != NULL, "network_to_json failed");
+        _cleanup_json_ json_t *req = json_copy(ja);
+        check(req != NULL, "json_copy failed");
+        json_object_del(req, "bridge");
+        json_object_del(req, "default");
+        json_object_del(req, "created_at");
+        json_object_del(req, "used_by");
+        check(hd_codec_network_create_from_json(req, &b, NULL) == 0,
+              "network output is not accepted back");
+        _cleanup_json_ json_t *jb = hd_codec_network_to_json(&b);
+        check(json_equal(ja, jb), "network round trip changed it");
+        hd_network_clear(&a);
+        hd_network_clear(&b);
+}
+
 static void actions(const json_t *j)
 {
         for (HdAction a = 0; a < HD_ACTION__COUNT; a++) {
@@ -121,6 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         spec_round_trip(j);
         patch(j);
+        network(j);
         actions(j);
 
         /* stored texts come back as objects, whatever they hold */

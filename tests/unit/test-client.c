@@ -1601,6 +1601,210 @@ START_TEST(test_instance_stats)
 }
 END_TEST
 
+/* ---- Networks ------------------------------------------------------------------------ */
+
+static const char network_json[] =
+        "{\"name\": \"lab\", \"bridge\": \"lab\", \"subnet\": \"10.89.0.0/24\", \"gateway\": "
+        "\"10.89.0.1\", \"mtu\": 1500, \"nat\": true, \"default\": false, \"created_at\": "
+        "\"2026-11-22T10:00:00.123Z\", \"used_by\": 0}";
+
+START_TEST(test_network_requests)
+{
+        json_t *ret = NULL;
+        HcError err;
+
+        fake_push(srv, 200, NULL, "{\"networks\": []}");
+        fake_push(srv, 200, NULL, network_json);
+        fake_push(srv, 200, NULL, network_json);
+        fake_push(srv, 201, "Location: /v1/networks/lab\r\n", network_json);
+        fake_push(srv, 201, NULL, network_json);
+        fake_push(srv, 200, NULL, network_json);
+        fake_push_raw(srv, "HTTP/1.1 204 No Content\r\n\r\n");
+
+        ck_assert_int_eq(hc_network_list(cli, &ret, &err), 0);
+        ck_assert(json_is_array(json_object_get(ret, "networks")));
+        json_decref(ret);
+        ck_assert_int_eq(hc_network_get(cli, "lab", &ret, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "subnet")), "10.89.0.0/24");
+        json_decref(ret);
+        ck_assert_int_eq(hc_network_get(cli, "a b/..", NULL, &err), 0);
+
+        /* Only the fields set are sent: the server owns the defaults. */
+        HcNetworkCreate minimal = { .name = "lab", .subnet = "10.89.0.0/24" };
+        ck_assert_int_eq(hc_network_create(cli, &minimal, &ret, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "gateway")), "10.89.0.1");
+        json_decref(ret);
+        HcNetworkCreate full = { .name = "iso",
+                                 .subnet = "172.20.0.0/16",
+                                 .gateway = "172.20.255.254",
+                                 .mtu = 9000,
+                                 .no_nat = true };
+        ck_assert_int_eq(hc_network_create(cli, &full, NULL, &err), 0);
+
+        ck_assert_int_eq(hc_network_delete(cli, "lab", &ret, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "name")), "lab");
+        json_decref(ret);
+        ret = (json_t *)1;
+        ck_assert_int_eq(hc_network_delete(cli, "lab", &ret, &err), 0);
+        ck_assert_ptr_null(ret);
+
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "GET");
+        ck_assert_str_eq(r->target, "/v1/networks");
+        ck_assert_str_eq(fake_request(srv, 1)->target, "/v1/networks/lab");
+        ck_assert_str_eq(fake_request(srv, 2)->target, "/v1/networks/a%20b%2F..");
+        r = fake_request(srv, 3);
+        ck_assert_str_eq(r->method, "POST");
+        ck_assert_str_eq(r->target, "/v1/networks");
+        ck_assert_str_eq(fake_header(r, "Content-Type"), "application/json");
+        json_t *body = json_loadb(r->body, r->body_len, 0, NULL);
+        ck_assert_ptr_nonnull(body);
+        json_t *want = json_pack("{s:s, s:s}", "name", "lab", "subnet", "10.89.0.0/24");
+        ck_assert(json_equal(body, want));
+        json_decref(body);
+        json_decref(want);
+        r = fake_request(srv, 4);
+        body = json_loadb(r->body, r->body_len, 0, NULL);
+        want = json_pack("{s:s, s:s, s:s, s:i, s:b}", "name", "iso", "subnet", "172.20.0.0/16",
+                         "gateway", "172.20.255.254", "mtu", 9000, "nat", 0);
+        ck_assert(json_equal(body, want));
+        json_decref(body);
+        json_decref(want);
+        ck_assert_str_eq(fake_request(srv, 5)->method, "DELETE");
+        ck_assert_str_eq(fake_request(srv, 5)->target, "/v1/networks/lab");
+        ck_assert_str_eq(fake_request(srv, 6)->method, "DELETE");
+
+        /* Refused before any request. */
+        ret = (json_t *)1;
+        ck_assert_int_eq(hc_network_get(cli, "", &ret, &err), -EINVAL);
+        ck_assert_ptr_null(ret);
+        ck_assert_str_eq(err.code, "invalid_argument");
+        ck_assert_int_eq(hc_network_get(cli, NULL, &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_network_delete(cli, "", &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_network_create(cli, NULL, &ret, &err), -EINVAL);
+        ck_assert_int_eq(
+                hc_network_create(cli, &(HcNetworkCreate){ .subnet = "10.0.0.0/8" }, &ret, &err),
+                -EINVAL);
+        ck_assert_int_eq(hc_network_create(cli, &(HcNetworkCreate){ .name = "x" }, &ret, &err),
+                         -EINVAL);
+        ck_assert_msg(strstr(err.message, "subnet"), "%s", err.message);
+        ck_assert_int_eq(
+                hc_network_create(
+                        cli, &(HcNetworkCreate){ .name = "x", .subnet = "10.0.0.0/8", .mtu = -1 },
+                        &ret, &err),
+                -EINVAL);
+        ck_assert_int_eq(hc_network_create(
+                                 cli, &(HcNetworkCreate){ .name = "x\xff", .subnet = "10.0.0.0/8" },
+                                 &ret, &err),
+                         -EINVAL);
+        ck_assert_int_eq(hc_network_delete(NULL, "lab", &ret, &err), -EINVAL);
+        ck_assert_uint_eq(srv->n_requests, 7);
+}
+END_TEST
+
+START_TEST(test_network_errors)
+{
+        json_t *ret = (json_t *)1;
+        HcError err;
+
+        fake_push(srv, 403, NULL,
+                  "{\"error\": {\"code\": \"forbidden\", \"message\": \"`hostd0` is the default "
+                  "network and cannot be deleted\"}}");
+        fake_push(srv, 409, NULL,
+                  "{\"error\": {\"code\": \"conflict\", \"message\": \"network `lab` is used by "
+                  "2 instances\"}}");
+        fake_push(srv, 400, NULL,
+                  "{\"error\": {\"code\": \"invalid_argument\", \"message\": \"`10.89.0.1/24` "
+                  "has host bits set: use `10.89.0.0/24`\", \"field\": \"subnet\"}}");
+        fake_push(srv, 503, NULL,
+                  "{\"error\": {\"code\": \"unavailable\", \"message\": \"networking is "
+                  "unavailable: nftables missing\"}}");
+        fake_push(srv, 404, NULL,
+                  "{\"error\": {\"code\": \"not_found\", \"message\": \"network `x` not "
+                  "found\"}}");
+
+        ck_assert_int_eq(hc_network_delete(cli, "hostd0", &ret, &err), -EACCES);
+        ck_assert_ptr_null(ret);
+        ck_assert_int_eq(err.http_status, 403);
+        ck_assert_str_eq(err.code, "forbidden");
+        ck_assert_int_eq(hc_network_delete(cli, "lab", &ret, &err), -EBUSY);
+        ck_assert_str_eq(err.message, "network `lab` is used by 2 instances");
+        HcNetworkCreate req = { .name = "lab", .subnet = "10.89.0.1/24" };
+        ck_assert_int_eq(hc_network_create(cli, &req, &ret, &err), -EINVAL);
+        ck_assert_ptr_null(ret);
+        ck_assert_str_eq(err.field, "subnet");
+        ck_assert_int_eq(hc_network_list(cli, &ret, &err), -EHOSTDOWN);
+        ck_assert_str_eq(err.code, "unavailable");
+        ck_assert_int_eq(hc_network_get(cli, "x", &ret, &err), -ENOENT);
+        ck_assert_int_eq(err.http_status, 404);
+}
+END_TEST
+
+/* ---- Port forwards (no server) -------------------------------------------------------- */
+
+static void port_ok(const char *s, int host_port, int port, const char *proto)
+{
+        json_t *p = NULL;
+        HcError err;
+        ck_assert_msg(hc_port_forward_parse(s, &p, &err) == 0, "%s: %s", s, err.message);
+        ck_assert_str_eq(err.code, "");
+        ck_assert_int_eq(json_integer_value(json_object_get(p, "host_port")), host_port);
+        ck_assert_int_eq(json_integer_value(json_object_get(p, "port")), port);
+        ck_assert_str_eq(json_string_value(json_object_get(p, "protocol")), proto);
+        ck_assert_uint_eq(json_object_size(p), 3);
+        json_decref(p);
+        ck_assert_int_eq(hc_port_forward_parse(s, NULL, NULL), 0);
+}
+
+static void port_bad(const char *s, const char *msg)
+{
+        json_t *p = (json_t *)1;
+        HcError err;
+        ck_assert_int_eq(hc_port_forward_parse(s, &p, &err), -EINVAL);
+        ck_assert_ptr_null(p);
+        ck_assert_str_eq(err.code, "invalid_argument");
+        ck_assert_int_eq(err.http_status, 0);
+        ck_assert_msg(strstr(err.message, msg), "%s: `%s` lacks `%s`", s ? s : "NULL", err.message,
+                      msg);
+        ck_assert_int_eq(hc_port_forward_parse(s, NULL, NULL), -EINVAL);
+}
+
+START_TEST(test_port_forward_parse)
+{
+        port_ok("8080:80", 8080, 80, "tcp");
+        port_ok("8080:80/tcp", 8080, 80, "tcp");
+        port_ok("53:53/udp", 53, 53, "udp");
+        port_ok("1:65535", 1, 65535, "tcp");
+        port_ok("65535:1/udp", 65535, 1, "udp");
+        port_ok("08080:080", 8080, 80, "tcp");
+
+        port_bad(NULL, "must not be empty");
+        port_bad("", "must not be empty");
+        port_bad("80", "not a port forward");
+        port_bad("80/tcp", "not a port forward");
+        port_bad("127.0.0.1:8080:80", "not a port forward");
+        port_bad("::80", "not a port forward");
+        port_bad(":80", "host port must be a number");
+        port_bad("8080:", "instance's port must be a number");
+        port_bad("8080:/tcp", "instance's port must be a number");
+        port_bad("0:80", "host port must be a number from 1 to 65535");
+        port_bad("65536:80", "host port");
+        port_bad("100000:80", "host port");
+        port_bad("8080:0", "instance's port");
+        port_bad("8080:65536", "instance's port");
+        port_bad("-1:80", "host port");
+        port_bad("+80:80", "host port");
+        port_bad(" 80:80", "host port");
+        port_bad("80:80 ", "instance's port");
+        port_bad("8000-8010:8000-8010", "host port");
+        port_bad("8080:80/sctp", "protocol must be tcp or udp, not `sctp`");
+        port_bad("8080:80/TCP", "protocol must be tcp or udp");
+        port_bad("8080:80/", "protocol must be tcp or udp");
+        port_bad("8080:80/tcp/udp", "protocol must be tcp or udp");
+        port_bad("a:b", "host port");
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
         Suite *s = suite_create("client");
@@ -1639,6 +1843,12 @@ static Suite *client_suite(void)
         tcase_add_test(tc, test_exec_output_decoding);
         tcase_add_test(tc, test_exec_errors);
         tcase_add_test(tc, test_instance_stats);
+        tcase_add_test(tc, test_network_requests);
+        tcase_add_test(tc, test_network_errors);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("pure");
+        tcase_add_test(tc, test_port_forward_parse);
         suite_add_tcase(s, tc);
         return s;
 }

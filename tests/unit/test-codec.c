@@ -507,10 +507,86 @@ typedef struct BadCase {
 } BadCase;
 
 static const BadCase bad_cases[] = {
-        /* network modes */
-        { CT(",\"network\":\"bridge\""), "network", "not a network mode" },
+        /* networks: a name, `none` or (containers) `host` */
+        { CT(",\"network\":\"Bridge\""), "network", "not a valid network name" },
+        { CT(",\"network\":\"-net\""), "network", "not a valid network name" },
+        { CT(",\"network\":\"net-\""), "network", "not a valid network name" },
+        { CT(",\"network\":\"net_0\""), "network", "not a valid network name" },
+        { CT(",\"network\":\"\""), "network", "must not be empty" },
+        { CT(",\"network\":\"abcdefghijklmnop\""), "network", "at most 15 characters" },
+        { CT(",\"network\":\"default\""), "network", "`default` is reserved" },
+        { CT(",\"network\":\"all\""), "network", "`all` is reserved" },
         { CT(",\"network\":1"), "network", "must be a string" },
-        { VM(",\"network\":\"none\""), "network", "not supported for kind `vm`" },
+        { CT(",\"network\":null"), "network", "must be a string" },
+        { VM(",\"network\":\"host\""), "network", "`host` is not supported for kind `vm`" },
+        /* ip: dotted IPv4, strictly, and only on a network */
+        { CT(",\"ip\":\"10.88.0.256\""), "ip", "not an IPv4 address" },
+        { CT(",\"ip\":\"10.88.0.07\""), "ip", "not an IPv4 address" },
+        { CT(",\"ip\":\"10.88.0\""), "ip", "not an IPv4 address" },
+        { CT(",\"ip\":\" 10.88.0.7\""), "ip", "not an IPv4 address" },
+        { CT(",\"ip\":\"10.88.0.7/24\""), "ip", "not an IPv4 address" },
+        { CT(",\"ip\":\"\""), "ip", "not an IPv4 address" },
+        { CT(",\"ip\":167772161"), "ip", "must be a string" },
+        { CT(",\"network\":\"none\",\"ip\":\"10.88.0.7\""), "ip", "network `none`" },
+        { CT(",\"network\":\"host\",\"ip\":\"10.88.0.7\""), "ip", "network `host`" },
+        { VM(",\"network\":\"none\",\"ip\":\"10.88.0.7\""), "ip", "network `none`" },
+        /* ports */
+        { CT(",\"ports\":{}"), "ports", "must be an array" },
+        { CT(",\"ports\":[8080]"), "ports[0]", "must be an object" },
+        { CT(",\"ports\":[{\"host_port\":1,\"port\":1},null]"), "ports[1]", "must be an object" },
+        { CT(",\"ports\":[{\"host_port\":1,\"port\":1},{\"hostPort\":1}]"), "ports[1].hostPort",
+          "unknown field `hostPort`" },
+        { CT(",\"ports\":[{\"host_port\":\"8080\",\"port\":80}]"), "ports[0].host_port",
+          "must be an integer" },
+        { CT(",\"ports\":[{\"host_port\":8080,\"port\":80.0}]"), "ports[0].port",
+          "must be an integer" },
+        { CT(",\"ports\":[{\"host_port\":8080,\"port\":80,\"protocol\":6}]"), "ports[0].protocol",
+          "must be a string" },
+        { CT(",\"ports\":[{\"port\":80}]"), "ports[0].host_port", "is required" },
+        { CT(",\"ports\":[{\"host_port\":1,\"port\":1},{\"host_port\":80}]"), "ports[1].port",
+          "is required" },
+        { CT(",\"ports\":[{\"host_port\":0,\"port\":80}]"), "ports[0].host_port",
+          "between 1 and 65535" },
+        { CT(",\"ports\":[{\"host_port\":65536,\"port\":80}]"), "ports[0].host_port",
+          "between 1 and 65535" },
+        { CT(",\"ports\":[{\"host_port\":80,\"port\":0}]"), "ports[0].port",
+          "between 1 and 65535" },
+        { CT(",\"ports\":[{\"host_port\":80,\"port\":-1}]"), "ports[0].port",
+          "between 1 and 65535" },
+        { CT(",\"ports\":[{\"host_port\":1,\"port\":1},{\"host_port\":2,\"port\":2},"
+             "{\"host_port\":80,\"port\":65536}]"),
+          "ports[2].port", "between 1 and 65535" },
+        { CT(",\"ports\":[{\"host_port\":80,\"port\":80,\"protocol\":\"sctp\"}]"),
+          "ports[0].protocol", "`sctp` is not a protocol" },
+        { CT(",\"ports\":[{\"host_port\":80,\"port\":80,\"protocol\":\"TCP\"}]"),
+          "ports[0].protocol", "`TCP` is not a protocol" },
+        { CT(",\"ports\":[{\"host_port\":8080,\"port\":80},"
+             "{\"host_port\":8080,\"port\":81,\"protocol\":\"tcp\"}]"),
+          "ports[1].host_port", "host port 8080/tcp is already forwarded by `ports[0]`" },
+        { CT(",\"ports\":[{\"host_port\":53,\"port\":53,\"protocol\":\"udp\"},"
+             "{\"host_port\":53,\"port\":53,\"protocol\":\"tcp\"},"
+             "{\"host_port\":53,\"port\":5353,\"protocol\":\"udp\"}]"),
+          "ports[2].host_port", "host port 53/udp is already forwarded by `ports[0]`" },
+        { CT(",\"network\":\"none\",\"ports\":[{\"host_port\":80,\"port\":80}]"), "ports",
+          "network `none`" },
+        { CT(",\"network\":\"host\",\"ports\":[{\"host_port\":80,\"port\":80}]"), "ports",
+          "network `host`" },
+        { VM(",\"network\":\"none\",\"ports\":[{\"host_port\":22,\"port\":22}]"), "ports",
+          "network `none`" },
+        /* unknown (in ports too) beats wrong type beats missing beats bad value */
+        { "{\"name\":5,\"ports\":[{\"x\":1}]}", "ports[0].x", "unknown field" },
+        { "{\"name\":\"a\",\"kind\":\"vm\",\"image\":\"a\",\"network\":\"Bad\","
+          "\"ports\":[{\"host_port\":\"x\"}]}",
+          "ports[0].host_port", "must be an integer" },
+        { "{\"name\":\"a\",\"kind\":\"vm\",\"network\":\"Bad\",\"ports\":[{}]}", "image",
+          "is required" },
+        { "{\"name\":\"a\",\"kind\":\"vm\",\"image\":\"a\",\"network\":\"Bad\","
+          "\"ports\":[{}]}",
+          "ports[0].host_port", "is required" },
+        { CT(",\"network\":\"Bad\",\"ip\":\"x\",\"ports\":[{\"host_port\":0,\"port\":0}]"),
+          "network", "not a valid network name" },
+        { CT(",\"ip\":\"x\",\"ports\":[{\"host_port\":0,\"port\":0}]"), "ip",
+          "not an IPv4 address" },
         /* unknown fields, top-level and nested */
         { CT(",\"foo\":1"), "foo", "unknown field `foo`" },
         { CT(",\"Name\":\"x\""), "Name", "unknown field `Name`" },
@@ -1174,7 +1250,7 @@ START_TEST(test_spec_canonical)
         ck_assert_str_eq(
                 t,
                 "{\"name\":\"web-1\",\"kind\":\"container\",\"image\":\"busybox\",\"command\":[],"
-                "\"env\":{\"A\":\"a\",\"B\":\"b\"},\"user\":\"u\",\"network\":\"none\","
+                "\"env\":{\"A\":\"a\",\"B\":\"b\"},\"user\":\"u\",\"ports\":[],"
                 "\"hostname\":\"web-1\","
                 "\"labels\":{\"a\":\"2\",\"z\":\"1\"},"
                 "\"resources\":{\"vcpus\":1.0,\"memory_mb\":256,\"pids_max\":1024},"
@@ -1189,7 +1265,7 @@ START_TEST(test_spec_canonical)
         _cleanup_json_ json_t *v = hd_codec_instance_spec_to_json(&s);
         _cleanup_free_ char *vt = dumps(v);
         ck_assert_str_eq(vt, "{\"name\":\"vm-1\",\"kind\":\"vm\",\"image\":\"debian\","
-                             "\"hostname\":\"vm-1\",\"labels\":{},"
+                             "\"ports\":[],\"hostname\":\"vm-1\",\"labels\":{},"
                              "\"resources\":{\"vcpus\":2.0,\"memory_mb\":256,\"disk_gb\":8},"
                              "\"restart_policy\":{\"name\":\"on-failure\",\"max_retries\":5},"
                              "\"autostart\":false,"
@@ -1261,6 +1337,16 @@ START_TEST(test_spec_round_trip)
                              "\"CAP_NET_RAW\"],\"cap_drop\":[\"Cap_Mknod\"],"
                              "\"seccomp\":\"unconfined\",\"userns\":true}"));
         assert_round_trip(CT(",\"security\":{\"seccomp\":\"default\"}"));
+        assert_round_trip(CT(",\"network\":\"none\""));
+        assert_round_trip(CT(",\"network\":\"host\",\"ports\":[]"));
+        assert_round_trip(CT(",\"network\":\"net0\",\"ip\":\"10.88.0.5\","
+                             "\"ports\":[{\"host_port\":8080,\"port\":80},"
+                             "{\"host_port\":53,\"port\":53,\"protocol\":\"udp\"}]"));
+        /* no network yet (the core's to fill in), with ports and an address */
+        assert_round_trip(CT(",\"ip\":\"10.88.0.5\",\"ports\":[{\"host_port\":1,\"port\":65535}]"));
+        assert_round_trip(VM(",\"network\":\"lab-2\",\"ports\":[{\"host_port\":2222,\"port\":22,"
+                             "\"protocol\":\"tcp\"}]"));
+        assert_round_trip(VM(",\"network\":\"none\""));
 }
 END_TEST
 
@@ -1280,7 +1366,7 @@ START_TEST(test_instance_to_json)
         ck_assert_str_eq(
                 t,
                 "{\"name\":\"web-1\",\"kind\":\"container\",\"image\":\"busybox\",\"command\":[],"
-                "\"env\":{},\"network\":\"none\",\"hostname\":\"web-1\","
+                "\"env\":{},\"network\":\"none\",\"ports\":[],\"hostname\":\"web-1\","
                 "\"labels\":{\"tier\":\"web\"},"
                 "\"resources\":{\"vcpus\":1.0,\"memory_mb\":256,\"pids_max\":1024},"
                 "\"restart_policy\":{\"name\":\"no\",\"max_retries\":0},\"autostart\":false,"
@@ -1290,7 +1376,8 @@ START_TEST(test_instance_to_json)
                 "\"exit_code\":null,\"reason\":null,\"error\":null,"
                 "\"placement\":{\"host\":null,\"driver\":null,\"reason\":null},"
                 "\"revision\":3,\"created_at\":\"2026-11-22T10:00:00.123Z\","
-                "\"updated_at\":\"2026-11-22T10:00:01.000Z\",\"ready_at\":null}");
+                "\"updated_at\":\"2026-11-22T10:00:01.000Z\",\"ready_at\":null,"
+                "\"addresses\":[]}");
 
         i.state = HD_STATE_EXITED;
         i.has_exit_code = true;
@@ -1313,8 +1400,9 @@ START_TEST(test_instance_to_json)
 
         /* the spec part of an instance is accepted back as a spec once the status
          * fields are taken out */
-        const char *status[] = { "uuid",      "state",    "exit_code",  "reason",     "error",
-                                 "placement", "revision", "created_at", "updated_at", "ready_at" };
+        const char *status[] = { "uuid",       "state",     "exit_code", "reason",
+                                 "error",      "placement", "revision",  "created_at",
+                                 "updated_at", "ready_at",  "addresses" };
         for (size_t n = 0; n < HD_ARRAY_SIZE(status); n++)
                 ck_assert_int_eq(json_object_del(k, status[n]), 0);
         HdInstanceSpec back;
@@ -1388,6 +1476,10 @@ START_TEST(test_patch_bad)
         /* a created instance's security and cloud-init data are fixed */
         patch_bad("{\"security\":{\"privileged\":true}}", "security", "unknown field `security`");
         patch_bad("{\"labels\":{},\"cloud_init\":{}}", "cloud_init", "unknown field `cloud_init`");
+        /* and so is where it sits on the network */
+        patch_bad("{\"network\":\"none\"}", "network", "unknown field `network`");
+        patch_bad("{\"labels\":{},\"ip\":\"10.88.0.9\"}", "ip", "unknown field `ip`");
+        patch_bad("{\"ports\":[]}", "ports", "unknown field `ports`");
         patch_bad("{\"labels\":[]}", "labels", "must be an object");
         patch_bad("{\"labels\":null}", "labels", "must be an object");
         patch_bad("{\"labels\":{\"a\":\"x\",\"tier\":5}}", "labels.tier",
@@ -1805,6 +1897,484 @@ START_TEST(test_exec_result_encoding)
 }
 END_TEST
 
+/* ---- networking: the spec's network, ip and ports ----------------------------- */
+
+START_TEST(test_spec_network)
+{
+        HdInstanceSpec s;
+
+        /* absent: NULL, for the core to fill in with the default network */
+        spec_ok(CT(""), &s);
+        ck_assert_ptr_null(s.network);
+        ck_assert_ptr_null(s.ip);
+        ck_assert_ptr_null(s.ports);
+        ck_assert_uint_eq(s.n_ports, 0);
+        hd_instance_spec_clear(&s);
+        spec_ok(VM(""), &s);
+        ck_assert_ptr_null(s.network);
+        hd_instance_spec_clear(&s);
+
+        /* `none` is kept as given: NULL would mean the default network */
+        spec_ok(CT(",\"network\":\"none\""), &s);
+        ck_assert_str_eq(s.network, "none");
+        hd_instance_spec_clear(&s);
+        spec_ok(VM(",\"network\":\"none\""), &s);
+        ck_assert_str_eq(s.network, "none");
+        hd_instance_spec_clear(&s);
+        spec_ok(CT(",\"network\":\"host\""), &s);
+        ck_assert_str_eq(s.network, "host");
+        hd_instance_spec_clear(&s);
+
+        /* a network's name, for both kinds; 1 and 15 characters */
+        spec_ok(VM(",\"network\":\"hostd0\",\"ip\":\"10.88.0.10\""), &s);
+        ck_assert_str_eq(s.network, "hostd0");
+        ck_assert_str_eq(s.ip, "10.88.0.10");
+        hd_instance_spec_clear(&s);
+        spec_ok(CT(",\"network\":\"a\""), &s);
+        ck_assert_str_eq(s.network, "a");
+        hd_instance_spec_clear(&s);
+        spec_ok(CT(",\"network\":\"abcdefghijklmn5\""), &s);
+        ck_assert_str_eq(s.network, "abcdefghijklmn5");
+        hd_instance_spec_clear(&s);
+        spec_ok(CT(",\"network\":\"a-b--c\""), &s);
+        hd_instance_spec_clear(&s);
+
+        /* ip without a network: on the default one */
+        spec_ok(CT(",\"ip\":\"192.168.7.254\""), &s);
+        ck_assert_ptr_null(s.network);
+        ck_assert_str_eq(s.ip, "192.168.7.254");
+        hd_instance_spec_clear(&s);
+
+        /* ports: protocol tcp unless told; the same host port for tcp and udp */
+        spec_ok(CT(",\"network\":\"net0\",\"ports\":[{\"host_port\":8080,\"port\":80},"
+                   "{\"port\":53,\"host_port\":53,\"protocol\":\"udp\"},"
+                   "{\"host_port\":53,\"port\":53,\"protocol\":\"tcp\"},"
+                   "{\"host_port\":65535,\"port\":1}]"),
+                &s);
+        ck_assert_uint_eq(s.n_ports, 4);
+        ck_assert_int_eq(s.ports[0].host_port, 8080);
+        ck_assert_int_eq(s.ports[0].port, 80);
+        ck_assert_int_eq(s.ports[0].protocol, HD_PROTO_TCP);
+        ck_assert_int_eq(s.ports[1].host_port, 53);
+        ck_assert_int_eq(s.ports[1].protocol, HD_PROTO_UDP);
+        ck_assert_int_eq(s.ports[2].protocol, HD_PROTO_TCP);
+        ck_assert_int_eq(s.ports[3].host_port, 65535);
+        ck_assert_int_eq(s.ports[3].port, 1);
+        _cleanup_json_ json_t *j = hd_codec_instance_spec_to_json(&s);
+        _cleanup_free_ char *t = dumps(json_object_get(j, "ports"));
+        ck_assert_str_eq(t, "[{\"host_port\":8080,\"port\":80,\"protocol\":\"tcp\"},"
+                            "{\"host_port\":53,\"port\":53,\"protocol\":\"udp\"},"
+                            "{\"host_port\":53,\"port\":53,\"protocol\":\"tcp\"},"
+                            "{\"host_port\":65535,\"port\":1,\"protocol\":\"tcp\"}]");
+        ck_assert_str_eq(json_string_value(json_object_get(j, "network")), "net0");
+        ck_assert_ptr_null(json_object_get(j, "ip"));
+        hd_instance_spec_clear(&s);
+
+        /* an empty list is no ports, with any network */
+        spec_ok(CT(",\"network\":\"none\",\"ports\":[]"), &s);
+        ck_assert_uint_eq(s.n_ports, 0);
+        hd_instance_spec_clear(&s);
+
+        /* a canonical spec names network and ip as stored */
+        spec_ok(CT(",\"network\":\"net0\",\"ip\":\"10.0.0.2\""), &s);
+        _cleanup_json_ json_t *c = hd_codec_instance_spec_to_json(&s);
+        _cleanup_free_ char *ct = dumps(c);
+        ck_assert_msg(strstr(ct, "\"user\"") == NULL &&
+                              strstr(ct, "\"env\":{},\"network\":\"net0\",\"ip\":\"10.0.0.2\","
+                                         "\"ports\":[],\"hostname\":\"web-1\""),
+                      "%s", ct);
+        hd_instance_spec_clear(&s);
+}
+END_TEST
+
+/* The core fills a NULL network in after parsing; ip and ports must then still have
+ * a network to go with. */
+START_TEST(test_spec_check_network)
+{
+        HdInstanceSpec s;
+        _cleanup_error_ HdError *err = NULL;
+
+        spec_ok(CT(",\"ip\":\"10.88.0.5\",\"ports\":[{\"host_port\":80,\"port\":80}]"), &s);
+        ck_assert_int_eq(hd_codec_instance_spec_check_network(&s, NULL), 0);
+        s.network = strdup("hostd0");
+        ck_assert_int_eq(hd_codec_instance_spec_check_network(&s, NULL), 0);
+        free(s.network);
+        s.network = strdup("none");
+        ck_assert_int_eq(hd_codec_instance_spec_check_network(&s, &err), -EINVAL);
+        ck_assert_str_eq(err->field, "ip");
+        hd_error_free(err);
+        err = NULL;
+        free(s.ip);
+        s.ip = NULL;
+        ck_assert_int_eq(hd_codec_instance_spec_check_network(&s, &err), -EINVAL);
+        ck_assert_str_eq(err->field, "ports");
+        ck_assert_msg(strstr(err->message, "network `none`"), "%s", err->message);
+        /* which the stored form would not pass either */
+        _cleanup_json_ json_t *j = hd_codec_instance_spec_to_json(&s);
+        HdInstanceSpec back;
+        ck_assert_int_eq(hd_codec_instance_spec_from_json(j, &back, NULL), -EINVAL);
+        s.n_ports = 0;
+        ck_assert_int_eq(hd_codec_instance_spec_check_network(&s, NULL), 0);
+        hd_instance_spec_clear(&s);
+}
+END_TEST
+
+START_TEST(test_spec_ports_limit)
+{
+        char *ports = strdup("");
+        for (int i = 0; i < HD_PORTS_MAX + 1; i++) {
+                char *next =
+                        fmt("%s%s{\"host_port\":%d,\"port\":80}", ports, i ? "," : "", 10000 + i);
+                free(ports);
+                ports = next;
+                if (i == HD_PORTS_MAX - 1) {
+                        _cleanup_free_ char *ok = fmt(CT(",\"ports\":[%s]"), ports);
+                        HdInstanceSpec s;
+                        spec_ok(ok, &s);
+                        ck_assert_uint_eq(s.n_ports, HD_PORTS_MAX);
+                        ck_assert_int_eq(s.ports[HD_PORTS_MAX - 1].host_port,
+                                         10000 + HD_PORTS_MAX - 1);
+                        hd_instance_spec_clear(&s);
+                        assert_round_trip(ok);
+                }
+        }
+        _cleanup_free_ char *bad = fmt(CT(",\"ports\":[%s]"), ports);
+        free(ports);
+        spec_bad(bad, "ports", "at most 64 entries");
+}
+END_TEST
+
+START_TEST(test_instance_addresses_to_json)
+{
+        HdInstance i = { 0 };
+        spec_ok(VM(",\"network\":\"net0\""), &i.spec);
+        strcpy(i.uuid, "0b5dbbd4-5b6e-4f3c-9d2a-1c2b3a4d5e6f");
+        i.revision = 1;
+        i.n_addresses = 1;
+        i.addresses = calloc(1, sizeof(*i.addresses));
+        ck_assert_ptr_nonnull(i.addresses);
+        i.addresses[0].network = strdup("net0");
+        i.addresses[0].bridge = strdup("net0");
+        strcpy(i.addresses[0].address, "10.88.0.2");
+        i.addresses[0].prefix_len = 24;
+        strcpy(i.addresses[0].gateway, "10.88.0.1");
+        strcpy(i.addresses[0].mac, "02:00:0a:58:00:02");
+        i.addresses[0].mtu = 1500;
+
+        _cleanup_json_ json_t *j = hd_codec_instance_to_json(&i);
+        ck_assert_ptr_nonnull(j);
+        ck_assert_str_eq(json_string_value(json_object_get(j, "network")), "net0");
+        _cleanup_free_ char *t = dumps(json_object_get(j, "addresses"));
+        ck_assert_str_eq(t, "[{\"network\":\"net0\",\"bridge\":\"net0\",\"address\":\"10.88.0.2\","
+                            "\"prefix_len\":24,\"gateway\":\"10.88.0.1\","
+                            "\"mac\":\"02:00:0a:58:00:02\",\"mtu\":1500}]");
+
+        /* copies keep them */
+        HdInstance c;
+        ck_assert_int_eq(hd_instance_copy(&c, &i), 0);
+        _cleanup_json_ json_t *k = hd_codec_instance_to_json(&c);
+        ck_assert(json_equal(j, k));
+        hd_instance_clear(&c);
+
+        /* a VM stored before networks existed: no network, shown as none */
+        free(i.spec.network);
+        i.spec.network = NULL;
+        hd_instance_addresses_free(i.addresses, i.n_addresses);
+        i.addresses = NULL;
+        i.n_addresses = 0;
+        _cleanup_json_ json_t *old = hd_codec_instance_to_json(&i);
+        ck_assert_str_eq(json_string_value(json_object_get(old, "network")), "none");
+        ck_assert(json_is_array(json_object_get(old, "addresses")));
+        ck_assert_uint_eq(json_array_size(json_object_get(old, "addresses")), 0);
+        /* while its stored (canonical) form leaves it out */
+        _cleanup_json_ json_t *stored = hd_codec_instance_spec_to_json(&i.spec);
+        ck_assert_ptr_null(json_object_get(stored, "network"));
+        hd_instance_clear(&i);
+}
+END_TEST
+
+/* ---- networking: POST /v1/networks and Network ----------------------------------- */
+
+static void network_ok(const char *body, HdNetwork *ret)
+{
+        _cleanup_json_ json_t *j = parse_ok(body);
+        _cleanup_error_ HdError *err = NULL;
+        int r = hd_codec_network_create_from_json(j, ret, &err);
+        ck_assert_msg(r == 0, "network rejected: %s: %s (field %s)", body, err ? err->message : "?",
+                      err && err->field ? err->field : "-");
+        ck_assert_ptr_null(err);
+}
+
+static void network_bad(const char *body, const char *field, const char *msg)
+{
+        _cleanup_json_ json_t *j = parse_ok(body);
+        _cleanup_error_ HdError *err = NULL;
+        HdNetwork n;
+        memset(&n, 0xaa, sizeof(n));
+        int r = hd_codec_network_create_from_json(j, &n, &err);
+        ck_assert_msg(r == -EINVAL, "expected -EINVAL for %s, got %d", body, r);
+        ck_assert_ptr_nonnull(err);
+        ck_assert_ptr_nonnull(err->field);
+        ck_assert_msg(strcmp(err->field, field) == 0, "%s: field `%s`, expected `%s` (%s)", body,
+                      err->field, field, err->message);
+        ck_assert_msg(strstr(err->message, msg), "%s: message `%s` lacks `%s`", body, err->message,
+                      msg);
+        ck_assert_ptr_null(n.name);
+        ck_assert_ptr_null(n.subnet);
+        ck_assert_ptr_null(n.gateway);
+}
+
+START_TEST(test_network_create)
+{
+        HdNetwork n;
+
+        network_ok("{\"name\":\"net0\",\"subnet\":\"10.88.0.0/24\"}", &n);
+        ck_assert_str_eq(n.name, "net0");
+        ck_assert_str_eq(n.subnet, "10.88.0.0/24");
+        ck_assert_str_eq(n.gateway, "10.88.0.1");
+        ck_assert_int_eq(n.mtu, HD_NETWORK_MTU_DEFAULT);
+        ck_assert(n.nat);
+        ck_assert(!n.is_default);
+        ck_assert_int_eq(n.created_at, 0);
+        ck_assert_int_eq(n.used_by, 0);
+        hd_network_clear(&n);
+        ck_assert_ptr_null(n.name);
+
+        network_ok(
+                "{\"subnet\":\"172.20.0.0/16\",\"name\":\"lab-2\",\"gateway\":\"172.20.255.254\","
+                "\"mtu\":9000,\"nat\":false}",
+                &n);
+        ck_assert_str_eq(n.subnet, "172.20.0.0/16");
+        ck_assert_str_eq(n.gateway, "172.20.255.254");
+        ck_assert_int_eq(n.mtu, 9000);
+        ck_assert(!n.nat);
+        hd_network_clear(&n);
+
+        /* the edges: /8 and /29, 15-character names, mtu 576, nat true */
+        network_ok("{\"name\":\"abcdefghijklmn5\",\"subnet\":\"10.0.0.0/8\",\"mtu\":576,"
+                   "\"nat\":true}",
+                   &n);
+        ck_assert_str_eq(n.gateway, "10.0.0.1");
+        ck_assert_int_eq(n.mtu, 576);
+        ck_assert(n.nat);
+        hd_network_clear(&n);
+        network_ok("{\"name\":\"9\",\"subnet\":\"192.168.1.248/29\",\"gateway\":\"192.168.1.254\"}",
+                   &n);
+        ck_assert_str_eq(n.subnet, "192.168.1.248/29");
+        ck_assert_str_eq(n.gateway, "192.168.1.254");
+        hd_network_clear(&n);
+        network_ok("{\"name\":\"a-b\",\"subnet\":\"100.64.0.0/10\"}", &n);
+        ck_assert_str_eq(n.gateway, "100.64.0.1");
+        hd_network_clear(&n);
+        /* just below and above the ranges a bridge cannot use */
+        network_ok("{\"name\":\"x\",\"subnet\":\"126.255.255.0/24\"}", &n);
+        hd_network_clear(&n);
+        network_ok("{\"name\":\"x\",\"subnet\":\"223.255.255.0/24\"}", &n);
+        hd_network_clear(&n);
+        network_ok("{\"name\":\"x\",\"subnet\":\"169.253.0.0/16\"}", &n);
+        hd_network_clear(&n);
+
+        /* the result serializes, and clearing twice (or NULL) is fine */
+        network_ok("{\"name\":\"net0\",\"subnet\":\"10.88.0.0/24\"}", &n);
+        n.is_default = true;
+        n.created_at = 1795341600123;
+        n.used_by = 3;
+        _cleanup_json_ json_t *j = hd_codec_network_to_json(&n);
+        ck_assert_ptr_nonnull(j);
+        _cleanup_free_ char *t = dumps(j);
+        ck_assert_str_eq(t, "{\"name\":\"net0\",\"bridge\":\"net0\",\"subnet\":\"10.88.0.0/24\","
+                            "\"gateway\":\"10.88.0.1\",\"mtu\":1500,\"nat\":true,\"default\":true,"
+                            "\"created_at\":\"2026-11-22T10:00:00.123Z\",\"used_by\":3}");
+        HdNetwork c;
+        ck_assert_int_eq(hd_network_copy(&c, &n), 0);
+        _cleanup_json_ json_t *jc = hd_codec_network_to_json(&c);
+        ck_assert(json_equal(j, jc));
+        hd_network_clear(&c);
+        hd_network_clear(&n);
+        hd_network_clear(&n);
+        hd_network_clear(NULL);
+        ck_assert_ptr_null(hd_codec_network_to_json(NULL));
+
+        /* what the API returns for a network is accepted back as a create request once
+         * the output-only members are taken out */
+        const char *out_only[] = { "bridge", "default", "created_at", "used_by" };
+        for (size_t i = 0; i < HD_ARRAY_SIZE(out_only); i++)
+                ck_assert_int_eq(json_object_del(j, out_only[i]), 0);
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_codec_network_create_from_json(j, &n, &err), 0);
+        _cleanup_json_ json_t *back = hd_codec_network_to_json(&n);
+        ck_assert_str_eq(json_string_value(json_object_get(back, "subnet")), "10.88.0.0/24");
+        hd_network_clear(&n);
+
+        _cleanup_json_ json_t *a = json_array();
+        ck_assert_int_eq(hd_codec_network_create_from_json(a, &n, NULL), -EINVAL);
+        ck_assert_ptr_null(n.name);
+        ck_assert_int_eq(hd_codec_network_create_from_json(NULL, &n, NULL), -EINVAL);
+}
+END_TEST
+
+typedef struct NetBadCase {
+        const char *body;
+        const char *field;
+        const char *msg;
+} NetBadCase;
+
+#define NET(extra) "{\"name\":\"net0\",\"subnet\":\"10.88.0.0/24\"" extra "}"
+
+static const NetBadCase net_bad_cases[] = {
+        /* unknown, types, required: in that order */
+        { NET(",\"bridge\":\"br0\""), "bridge", "unknown field `bridge`" },
+        { NET(",\"default\":true"), "default", "unknown field `default`" },
+        { "{\"name\":5,\"x\":1}", "x", "unknown field `x`" },
+        { "{\"name\":5}", "name", "must be a string" },
+        { "{\"name\":\"net0\",\"subnet\":[]}", "subnet", "must be a string" },
+        { NET(",\"gateway\":167772161"), "gateway", "must be a string" },
+        { NET(",\"mtu\":\"1500\""), "mtu", "must be an integer" },
+        { NET(",\"mtu\":1500.0"), "mtu", "must be an integer" },
+        { NET(",\"nat\":\"no\""), "nat", "must be a boolean" },
+        { NET(",\"nat\":null"), "nat", "must be a boolean" },
+        { "{\"subnet\":\"10.88.0.0/24\"}", "name", "is required" },
+        { "{\"name\":\"Bad\"}", "subnet", "is required" },
+        /* name */
+        { "{\"name\":\"\",\"subnet\":\"10.88.0.0/24\"}", "name", "must not be empty" },
+        { "{\"name\":\"abcdefghijklmnop\",\"subnet\":\"10.88.0.0/24\"}", "name",
+          "at most 15 characters" },
+        { "{\"name\":\"Net0\",\"subnet\":\"10.88.0.0/24\"}", "name", "not a valid network name" },
+        { "{\"name\":\"-net\",\"subnet\":\"10.88.0.0/24\"}", "name", "not a valid network name" },
+        { "{\"name\":\"net-\",\"subnet\":\"10.88.0.0/24\"}", "name", "not a valid network name" },
+        { "{\"name\":\"net.0\",\"subnet\":\"10.88.0.0/24\"}", "name", "not a valid network name" },
+        { "{\"name\":\"net 0\",\"subnet\":\"10.88.0.0/24\"}", "name", "not a valid network name" },
+        { "{\"name\":\"none\",\"subnet\":\"10.88.0.0/24\"}", "name", "`none` is reserved" },
+        { "{\"name\":\"host\",\"subnet\":\"10.88.0.0/24\"}", "name", "`host` is reserved" },
+        { "{\"name\":\"default\",\"subnet\":\"10.88.0.0/24\"}", "name", "`default` is reserved" },
+        { "{\"name\":\"all\",\"subnet\":\"10.88.0.0/24\"}", "name", "`all` is reserved" },
+        /* subnet */
+        { "{\"name\":\"n\",\"subnet\":\"10.88.0.0\"}", "subnet",
+          "not an IPv4 subnet in CIDR form" },
+        { "{\"name\":\"n\",\"subnet\":\"10.88.0.0/\"}", "subnet", "not an IPv4 subnet" },
+        { "{\"name\":\"n\",\"subnet\":\"10.88.0.0/33\"}", "subnet", "not an IPv4 subnet" },
+        { "{\"name\":\"n\",\"subnet\":\"10.88.0.0/024\"}", "subnet", "not an IPv4 subnet" },
+        { "{\"name\":\"n\",\"subnet\":\"10.88.00.0/24\"}", "subnet", "not an IPv4 subnet" },
+        { "{\"name\":\"n\",\"subnet\":\"10.88.0.0/24 \"}", "subnet", "not an IPv4 subnet" },
+        { "{\"name\":\"n\",\"subnet\":\"fd00::/64\"}", "subnet", "not an IPv4 subnet" },
+        { "{\"name\":\"n\",\"subnet\":\"\"}", "subnet", "not an IPv4 subnet" },
+        { "{\"name\":\"n\",\"subnet\":\"10.0.0.0/7\"}", "subnet", "prefix length 7: use 8 to 29" },
+        { "{\"name\":\"n\",\"subnet\":\"10.88.0.0/30\"}", "subnet",
+          "prefix length 30: use 8 to 29" },
+        { "{\"name\":\"n\",\"subnet\":\"10.88.0.4/32\"}", "subnet", "prefix length 32" },
+        { "{\"name\":\"n\",\"subnet\":\"0.0.0.0/0\"}", "subnet", "prefix length 0" },
+        { "{\"name\":\"n\",\"subnet\":\"10.88.0.1/24\"}", "subnet",
+          "`10.88.0.1/24` has host bits set: use `10.88.0.0/24`" },
+        { "{\"name\":\"n\",\"subnet\":\"172.20.3.7/16\"}", "subnet", "use `172.20.0.0/16`" },
+        { "{\"name\":\"n\",\"subnet\":\"192.168.1.250/29\"}", "subnet", "use `192.168.1.248/29`" },
+        { "{\"name\":\"n\",\"subnet\":\"127.0.0.0/8\"}", "subnet", "loopback" },
+        { "{\"name\":\"n\",\"subnet\":\"127.1.0.0/16\"}", "subnet", "overlaps 127.0.0.0/8" },
+        { "{\"name\":\"n\",\"subnet\":\"0.0.0.0/24\"}", "subnet", "overlaps 0.0.0.0/8" },
+        { "{\"name\":\"n\",\"subnet\":\"169.254.0.0/24\"}", "subnet", "link-local" },
+        { "{\"name\":\"n\",\"subnet\":\"169.0.0.0/8\"}", "subnet", "overlaps 169.254.0.0/16" },
+        { "{\"name\":\"n\",\"subnet\":\"224.0.0.0/24\"}", "subnet", "multicast" },
+        { "{\"name\":\"n\",\"subnet\":\"240.0.0.0/8\"}", "subnet", "overlaps 224.0.0.0/3" },
+        { "{\"name\":\"n\",\"subnet\":\"255.255.255.0/24\"}", "subnet", "overlaps 224.0.0.0/3" },
+        /* gateway */
+        { NET(",\"gateway\":\"10.88.0\""), "gateway", "not an IPv4 address" },
+        { NET(",\"gateway\":\"10.88.0.1/24\""), "gateway", "not an IPv4 address" },
+        { NET(",\"gateway\":\"10.88.0.01\""), "gateway", "not an IPv4 address" },
+        { NET(",\"gateway\":\"\""), "gateway", "not an IPv4 address" },
+        { NET(",\"gateway\":\"10.89.0.1\""), "gateway",
+          "`10.89.0.1` is not inside subnet `10.88.0.0/24`" },
+        { NET(",\"gateway\":\"10.88.0.0\""), "gateway", "is the network address" },
+        { NET(",\"gateway\":\"10.88.0.255\""), "gateway", "is the broadcast address" },
+        /* mtu */
+        { NET(",\"mtu\":575"), "mtu", "between 576 and 9000" },
+        { NET(",\"mtu\":9001"), "mtu", "between 576 and 9000" },
+        { NET(",\"mtu\":0"), "mtu", "between 576 and 9000" },
+        { NET(",\"mtu\":-1500"), "mtu", "between 576 and 9000" },
+        /* values in field order: name, subnet, gateway, mtu */
+        { "{\"name\":\"Bad\",\"subnet\":\"x\",\"mtu\":1}", "name", "not a valid network name" },
+        { "{\"name\":\"n\",\"subnet\":\"x\",\"gateway\":\"y\",\"mtu\":1}", "subnet",
+          "not an IPv4 subnet" },
+        { "{\"name\":\"n\",\"subnet\":\"10.0.0.0/8\",\"gateway\":\"y\",\"mtu\":1}", "gateway",
+          "not an IPv4 address" },
+};
+
+START_TEST(test_network_create_bad)
+{
+        network_bad(net_bad_cases[_i].body, net_bad_cases[_i].field, net_bad_cases[_i].msg);
+}
+END_TEST
+
+START_TEST(test_network_name)
+{
+        static const char *const good[] = { "a",      "0",     "net0",
+                                            "a-b",    "a--b",  "abcdefghijklmn5",
+                                            "hostd0", "nonet", "hosts" };
+        static const char *const bad[] = {
+                "",    "-", "-a",   "a-",   "A",       "a_b", "a.b",
+                "a b", "é", "none", "host", "default", "all", "abcdefghijklmnop"
+        };
+        for (size_t i = 0; i < HD_ARRAY_SIZE(good); i++)
+                ck_assert_msg(hd_codec_network_name_is_valid(good[i]), "%s", good[i]);
+        for (size_t i = 0; i < HD_ARRAY_SIZE(bad); i++)
+                ck_assert_msg(!hd_codec_network_name_is_valid(bad[i]), "%s", bad[i]);
+        ck_assert(!hd_codec_network_name_is_valid(NULL));
+        ck_assert_str_eq(hd_proto_to_string(HD_PROTO_UDP), "udp");
+        ck_assert_int_eq(hd_proto_from_string("tcp"), HD_PROTO_TCP);
+        ck_assert_int_eq(hd_proto_from_string("TCP"), HD_PROTO_INVALID);
+        ck_assert_int_eq(hd_proto_from_string(NULL), HD_PROTO_INVALID);
+}
+END_TEST
+
+/* Parsing refuses NUL in strings, but the codec takes json_t from anywhere: a value with
+ * an embedded NUL must not pass as the part before it. */
+START_TEST(test_network_embedded_nul)
+{
+        static const struct {
+                const char *key, *value;
+                size_t len;
+                const char *field;
+        } cases[] = {
+                { "network", "net\0x", 5, "network" },
+                { "network", "none\0", 5, "network" },
+                { "ip", "10.88.0.7\0", 10, "ip" },
+        };
+        for (size_t i = 0; i < HD_ARRAY_SIZE(cases); i++) {
+                _cleanup_json_ json_t *j = parse_ok(CT(""));
+                json_object_set_new(j, cases[i].key, json_stringn(cases[i].value, cases[i].len));
+                _cleanup_error_ HdError *err = NULL;
+                HdInstanceSpec s;
+                ck_assert_int_eq(hd_codec_instance_spec_from_json(j, &s, &err), -EINVAL);
+                ck_assert_str_eq(err->field, cases[i].field);
+        }
+
+        _cleanup_json_ json_t *p = parse_ok(CT(",\"ports\":[{\"host_port\":1,\"port\":1}]"));
+        json_object_set_new(json_array_get(json_object_get(p, "ports"), 0), "protocol",
+                            json_stringn("tcp\0", 4));
+        _cleanup_error_ HdError *perr = NULL;
+        HdInstanceSpec s;
+        ck_assert_int_eq(hd_codec_instance_spec_from_json(p, &s, &perr), -EINVAL);
+        ck_assert_str_eq(perr->field, "ports[0].protocol");
+
+        static const struct {
+                const char *key, *value;
+                size_t len;
+        } net[] = {
+                { "name", "net\0", 4 },
+                { "subnet", "10.88.0.0/24\0", 13 },
+                { "gateway", "10.88.0.1\0", 10 },
+        };
+        for (size_t i = 0; i < HD_ARRAY_SIZE(net); i++) {
+                _cleanup_json_ json_t *j =
+                        parse_ok("{\"name\":\"net0\",\"subnet\":\"10.88.0.0/24\"}");
+                json_object_set_new(j, net[i].key, json_stringn(net[i].value, net[i].len));
+                _cleanup_error_ HdError *err = NULL;
+                HdNetwork n;
+                ck_assert_int_eq(hd_codec_network_create_from_json(j, &n, &err), -EINVAL);
+                ck_assert_str_eq(err->field, net[i].key);
+                ck_assert_ptr_null(n.name);
+        }
+}
+END_TEST
+
 static Suite *codec_suite(void)
 {
         Suite *s = suite_create("codec");
@@ -1835,6 +2405,17 @@ static Suite *codec_suite(void)
         tcase_add_test(tc, test_spec_canonical);
         tcase_add_test(tc, test_spec_round_trip);
         tcase_add_test(tc, test_instance_to_json);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("network");
+        tcase_add_test(tc, test_spec_network);
+        tcase_add_test(tc, test_spec_check_network);
+        tcase_add_test(tc, test_spec_ports_limit);
+        tcase_add_test(tc, test_instance_addresses_to_json);
+        tcase_add_test(tc, test_network_create);
+        tcase_add_loop_test(tc, test_network_create_bad, 0, (int)HD_ARRAY_SIZE(net_bad_cases));
+        tcase_add_test(tc, test_network_name);
+        tcase_add_test(tc, test_network_embedded_nul);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("patch");
