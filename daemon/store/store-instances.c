@@ -49,6 +49,11 @@ static int decode_instance(sqlite3_stmt *st, void **ret, HdError **err)
         i->created_at = sqlite3_column_int64(st, 12);
         i->updated_at = sqlite3_column_int64(st, 13);
         i->ready_at = sqlite3_column_int64(st, 14); /* NULL reads as 0 */
+        if (sqlite3_column_type(st, 15) == SQLITE_TEXT &&
+            hd_store_decode_addresses((const char *)sqlite3_column_text(st, 15), &i->addresses,
+                                      &i->n_addresses) < 0)
+                return hd_error_set(err, -EIO, "stored addresses of instance `%s` are invalid",
+                                    name);
         if (hd_store_col_strdup(st, 6, &i->reason) < 0 ||
             hd_store_col_strdup(st, 7, &i->error) < 0 ||
             hd_store_col_strdup(st, 9, &i->placement.host) < 0 ||
@@ -271,6 +276,11 @@ int hd_store_tx_instance_insert(HdStoreTx *tx, const HdInstance *i, HdError **er
         if (r < 0)
                 return r;
         return write_view(tx, i, 1, err);
+}
+
+int hd_store_tx_instance_view_refresh(HdStoreTx *tx, const HdInstance *i, HdError **err)
+{
+        return write_view(tx, i, i->revision, err);
 }
 
 int hd_store_tx_instance_update(HdStoreTx *tx, const HdInstance *i, int64_t expect_revision,
@@ -540,12 +550,12 @@ static int decode_view(sqlite3_stmt *st, void **ret, HdError **err)
         if (!v)
                 return hd_error_set(err, -ENOMEM, "out of memory");
         v->revision = sqlite3_column_int64(st, 4);
-        bool current = sqlite3_column_count(st) > 16 &&
-                       sqlite3_column_type(st, 15) == SQLITE_TEXT &&
-                       sqlite3_column_int(st, 16) == HD_CODEC_INSTANCE_FORMAT;
+        bool current = sqlite3_column_count(st) > 17 &&
+                       sqlite3_column_type(st, 16) == SQLITE_TEXT &&
+                       sqlite3_column_int(st, 17) == HD_CODEC_INSTANCE_FORMAT;
         if (current) {
                 if (hd_store_col_strdup(st, 1, &v->name) < 0 ||
-                    hd_store_col_strdup(st, 15, &v->json) < 0)
+                    hd_store_col_strdup(st, 16, &v->json) < 0)
                         return hd_error_set(err, -ENOMEM, "out of memory");
         } else {
                 _cleanup_(hd_instance_freep) HdInstance *i = NULL;

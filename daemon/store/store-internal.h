@@ -40,15 +40,23 @@ int hd_store_exec(sqlite3 *db, const char *sql, HdError **err);
 #define HD_STORE_INSTANCE_COLUMNS_V1                                                 \
         "uuid, name, spec, state, revision, exit_code, reason, error, provisioned, " \
         "placement_host, placement_driver, placement_reason, created_at, updated_at"
-/* Position 14 is ready_at: a column from schema v6 on, a NULL before, so every other
- * position is the same at every version. */
-#define HD_STORE_INSTANCE_COLUMNS     HD_STORE_INSTANCE_COLUMNS_V1 ", ready_at"
-#define HD_STORE_INSTANCE_COLUMNS_PRE HD_STORE_INSTANCE_COLUMNS_V1 ", NULL"
+/* Position 14 is ready_at: a column from schema v6 on, a NULL before; position 15 the
+ * instance's addresses, a JSON array of [network, address, mac, subnet, gateway, mtu]
+ * from schema v7 on, a NULL before. So every other position is the same at every
+ * version. */
+#define HD_STORE_ADDRESSES_SQL                                                                   \
+        "(SELECT json_group_array(json_array(a.network, a.address, a.mac, n.subnet, n.gateway, " \
+        "n.mtu)) FROM addresses AS a JOIN networks AS n ON n.name = a.network "                  \
+        "WHERE a.instance_uuid = instances.uuid)"
+#define HD_STORE_INSTANCE_COLUMNS     HD_STORE_INSTANCE_COLUMNS_V1 ", ready_at, " HD_STORE_ADDRESSES_SQL
+#define HD_STORE_INSTANCE_COLUMNS_V6  HD_STORE_INSTANCE_COLUMNS_V1 ", ready_at, NULL"
+#define HD_STORE_INSTANCE_COLUMNS_PRE HD_STORE_INSTANCE_COLUMNS_V1 ", NULL, NULL"
 #define HD_STORE_READY_AT_SINCE       6
+#define HD_STORE_NETWORKS_SINCE       7
 #define HD_STORE_OPERATION_COLUMNS                                                            \
         "id, action, instance_uuid, instance_name, status, args, error_code, error_message, " \
         "progress_done, progress_total, created_at, updated_at, finished_at"
-/* Appended to the instance columns from schema v3 on (positions 15 and 16). */
+/* Appended to the instance columns from schema v3 on (positions 16 and 17). */
 #define HD_STORE_VIEW_COLUMNS  ", view, view_format"
 #define HD_STORE_EVENT_COLUMNS "seq, time, type, instance_uuid, instance_name, operation_id, data"
 
@@ -99,8 +107,9 @@ typedef struct HdStoreConn {
 /* The instance columns a SELECT names at this schema version. */
 static inline const char *hd_store_instance_columns(int version)
 {
-        return version >= HD_STORE_READY_AT_SINCE ? HD_STORE_INSTANCE_COLUMNS
-                                                  : HD_STORE_INSTANCE_COLUMNS_PRE;
+        return version >= HD_STORE_NETWORKS_SINCE   ? HD_STORE_INSTANCE_COLUMNS
+               : version >= HD_STORE_READY_AT_SINCE ? HD_STORE_INSTANCE_COLUMNS_V6
+                                                    : HD_STORE_INSTANCE_COLUMNS_PRE;
 }
 
 /* ---- the view cache (store-cache.c) ----------------------------------------------- */

@@ -147,6 +147,43 @@ static const Migration migrations[] = {
                  * ready since it last started. */
                 .sql = "ALTER TABLE instances ADD COLUMN ready_at INTEGER;",
         },
+        /* v7 */
+        {
+                .description = "networks, IPAM and port forwards",
+                /* An address or a forward is a row with a key, so the database itself
+                 * refuses to hand one out twice; both go with their instance (ON DELETE
+                 * CASCADE) in the transaction that deletes it, and a network cannot go
+                 * while an address names it. Addresses are host-order integers so the
+                 * lowest free one is found in order. */
+                .sql = "CREATE TABLE networks ("
+                       "  name TEXT PRIMARY KEY NOT NULL,"
+                       "  subnet TEXT NOT NULL UNIQUE,"
+                       "  gateway TEXT NOT NULL,"
+                       "  mtu INTEGER NOT NULL,"
+                       "  nat INTEGER NOT NULL,"
+                       "  is_default INTEGER NOT NULL DEFAULT 0,"
+                       "  created_at INTEGER NOT NULL"
+                       ") WITHOUT ROWID;"
+                       "CREATE TABLE addresses ("
+                       "  network TEXT NOT NULL REFERENCES networks(name),"
+                       "  address INTEGER NOT NULL,"
+                       "  instance_uuid TEXT NOT NULL"
+                       "    REFERENCES instances(uuid) ON DELETE CASCADE,"
+                       "  mac TEXT NOT NULL UNIQUE,"
+                       "  PRIMARY KEY (network, address),"
+                       "  UNIQUE (network, instance_uuid)"
+                       ") WITHOUT ROWID;"
+                       "CREATE INDEX addresses_instance ON addresses(instance_uuid);"
+                       "CREATE TABLE port_forwards ("
+                       "  protocol TEXT NOT NULL,"
+                       "  host_port INTEGER NOT NULL,"
+                       "  instance_uuid TEXT NOT NULL"
+                       "    REFERENCES instances(uuid) ON DELETE CASCADE,"
+                       "  port INTEGER NOT NULL,"
+                       "  PRIMARY KEY (protocol, host_port)"
+                       ") WITHOUT ROWID;"
+                       "CREATE INDEX port_forwards_instance ON port_forwards(instance_uuid);",
+        },
 };
 
 int hd_store_schema_latest(void)

@@ -102,6 +102,18 @@ static const char *const stmt_sql_pre_ready[HD_STORE_STMT__COUNT] = {
                                        " FROM instances WHERE uuid = lower(?1)",
 };
 
+/* The reads that differ at schema v6 (ready_at, but no addresses yet). */
+static const char *const stmt_sql_pre_net[HD_STORE_STMT__COUNT] = {
+        [HD_STORE_STMT_INSTANCE_BY_NAME] =
+                "SELECT " HD_STORE_INSTANCE_COLUMNS_V6 " FROM instances WHERE name = ?1",
+        [HD_STORE_STMT_INSTANCE_BY_UUID] =
+                "SELECT " HD_STORE_INSTANCE_COLUMNS_V6 " FROM instances WHERE uuid = lower(?1)",
+        [HD_STORE_STMT_VIEW_BY_NAME] = "SELECT " HD_STORE_INSTANCE_COLUMNS_V6 HD_STORE_VIEW_COLUMNS
+                                       " FROM instances WHERE name = ?1",
+        [HD_STORE_STMT_VIEW_BY_UUID] = "SELECT " HD_STORE_INSTANCE_COLUMNS_V6 HD_STORE_VIEW_COLUMNS
+                                       " FROM instances WHERE uuid = lower(?1)",
+};
+
 /* ---- helpers ------------------------------------------------------------------ */
 
 int hd_store_sqlite_error(HdError **err, sqlite3 *db, const char *fmt, ...)
@@ -149,6 +161,8 @@ int hd_store_conn_stmt(HdStoreConn *c, HdStoreStmt id, sqlite3_stmt **ret, HdErr
         const char *sql = stmt_sql[id];
         if (c->version < HD_STORE_READY_AT_SINCE && stmt_sql_pre_ready[id])
                 sql = stmt_sql_pre_ready[id];
+        else if (c->version < HD_STORE_NETWORKS_SINCE && stmt_sql_pre_net[id])
+                sql = stmt_sql_pre_net[id];
         int r = hd_store_conn_prepare(c, sql, &c->stmts[id], err);
         if (r < 0)
                 return r;

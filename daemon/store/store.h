@@ -59,6 +59,10 @@ int hd_store_tx_instance_insert(HdStoreTx *tx, const HdInstance *i, HdError **er
 int hd_store_tx_instance_update(HdStoreTx *tx, const HdInstance *i, int64_t expect_revision,
                                 HdError **err);
 
+/* Renders and stores again the view of i (at i->revision) after rows it shows but
+ * does not own changed in tx: its addresses, taken after its insert. */
+int hd_store_tx_instance_view_refresh(HdStoreTx *tx, const HdInstance *i, HdError **err);
+
 /* Deletes by uuid; -ENOENT if absent. */
 int hd_store_tx_instance_delete(HdStoreTx *tx, const char *uuid, HdError **err);
 
@@ -184,3 +188,60 @@ int hd_store_tx_layer_delete(HdStoreTx *tx, const char *digest, HdError **err);
 /* Every layer digest known, ordered, so the image store can tell which blobs on
  * disk are orphans of a crash. The caller frees each string and the array. */
 int hd_store_layer_digests(HdStore *s, char ***ret, size_t *ret_n, HdError **err);
+
+/* ---- networks, IPAM and port forwards (schema v7) -------------------------------- */
+
+/* Inserts a network. -EEXIST naming the network that holds the name or the subnet. */
+int hd_store_tx_network_insert(HdStoreTx *tx, const HdNetwork *n, HdError **err);
+/* Deletes one. -ENOENT if absent; -EBUSY (naming how many) while addresses are on it. */
+int hd_store_tx_network_delete(HdStoreTx *tx, const char *name, HdError **err);
+/* One network with used_by filled. -ENOENT (naming it) if absent. */
+int hd_store_network_get(HdStore *s, const char *name, HdNetwork **ret, HdError **err);
+int hd_store_tx_network_get(HdStoreTx *tx, const char *name, HdNetwork **ret, HdError **err);
+/* Every network ordered by name, used_by filled. */
+int hd_store_network_list(HdStore *s, HdNetwork ***ret, size_t *ret_n, HdError **err);
+int hd_store_tx_network_list(HdStoreTx *tx, HdNetwork ***ret, size_t *ret_n, HdError **err);
+
+/* Gives instance_uuid (already inserted in tx) an address on network with mac:
+ * want when it is non-zero (-EEXIST naming the instance that holds it), else the
+ * lowest address in [first, last] that is neither taken nor skip. -ENOSPC when the
+ * range is full; -EEXIST (naming the mac) when the mac is taken, so the caller can
+ * draw another. */
+int hd_store_tx_address_take(HdStoreTx *tx, const char *network, const char *instance_uuid,
+                             uint32_t want, uint32_t first, uint32_t last, uint32_t skip,
+                             const char *mac, uint32_t *ret, HdError **err);
+
+/* Records a forward of the host's port to instance_uuid (already inserted in tx).
+ * -EEXIST naming the instance that forwards that port already. */
+int hd_store_tx_forward_insert(HdStoreTx *tx, const char *instance_uuid, const HdPortForward *f,
+                               HdError **err);
+
+/* What hostd's firewall and DHCP are rendered from: every address with its instance and
+ * network, and every forward with the address it goes to. */
+typedef struct HdStoreAddress {
+        char instance_uuid[HD_UUID_STRING_MAX];
+        char *instance_name;
+        char *hostname; /* the spec's hostname, or NULL */
+        char *network;
+        uint32_t address;
+        char mac[HD_MAC_STRING_MAX];
+        HdKind kind;
+} HdStoreAddress;
+
+typedef struct HdStoreForward {
+        char instance_uuid[HD_UUID_STRING_MAX];
+        char *network;
+        uint32_t address;
+        HdPortForward f;
+} HdStoreForward;
+
+void hd_store_addresses_free(HdStoreAddress *a, size_t n);
+void hd_store_forwards_free(HdStoreForward *f, size_t n);
+/* Ordered by network, then address. */
+int hd_store_address_list(HdStore *s, HdStoreAddress **ret, size_t *ret_n, HdError **err);
+/* Ordered by protocol, then host port. */
+int hd_store_forward_list(HdStore *s, HdStoreForward **ret, size_t *ret_n, HdError **err);
+
+/* Decodes the addresses column (HD_STORE_ADDRESSES_SQL's JSON) into an instance's
+ * addresses; for the store's decoders. */
+int hd_store_decode_addresses(const char *json, HdInstanceAddress **ret, size_t *ret_n);

@@ -168,7 +168,7 @@ static size_t list_count(HdKind kind, const HdKV *labels, size_t n_labels)
 
 START_TEST(test_fresh_is_latest)
 {
-        ck_assert_int_eq(hd_store_schema_latest(), 6);
+        ck_assert_int_eq(hd_store_schema_latest(), 7);
         open_at(0);
         ck_assert_int_eq(schema_version(), hd_store_schema_latest());
         ck_assert_int_eq(query_int("PRAGMA user_version"), hd_store_schema_latest());
@@ -359,6 +359,118 @@ static bool view_has(const char *name, const char *text)
         return has;
 }
 
+static uint32_t ip(const char *s)
+{
+        uint32_t a = 0;
+        ck_assert_int_eq(hd_ipv4_parse(s, &a), 0);
+        return a;
+}
+
+/* Networks, addresses and forwards arrive at v7: an instance of v6 comes through with
+ * no address, then IPAM hands out each address once, names who holds a taken one, and
+ * an instance's delete takes its address and forwards with it. */
+START_TEST(test_v6_to_v7_networks)
+{
+        _cleanup_error_ HdError *err = NULL;
+        HdStoreTx *tx = NULL;
+        open_at(6);
+        _cleanup_(hd_instance_freep) HdInstance *a = make_instance(0);
+        _cleanup_(hd_instance_freep) HdInstance *b = make_instance(1);
+        _cleanup_(hd_instance_freep) HdInstance *c = make_instance(2);
+        ck_assert_ok(hd_store_tx_begin(store, &tx, &err), err);
+        ck_assert_ok(hd_store_tx_instance_insert(tx, a, &err), err);
+        ck_assert_ok(hd_store_tx_commit(tx, &err), err);
+
+        open_at(0);
+        ck_assert_int_eq(schema_version(), 7);
+        {
+                _cleanup_(hd_instance_freep) HdInstance *got = get_instance("inst-00");
+                ck_assert_uint_eq(got->n_addresses, 0);
+        }
+        HdNetwork n = { .name = (char *)"net0",
+                        .subnet = (char *)"10.9.0.0/29",
+                        .gateway = (char *)"10.9.0.1",
+                        .mtu = 1400,
+                        .nat = true,
+                        .created_at = T0 };
+        uint32_t got_ip = 0;
+        ck_assert_ok(hd_store_tx_begin(store, &tx, &err), err);
+        ck_assert_ok(hd_store_tx_network_insert(tx, &n, &err), err);
+        ck_assert_ok(hd_store_tx_instance_insert(tx, b, &err), err);
+        ck_assert_ok(hd_store_tx_instance_insert(tx, c, &err), err);
+        /* The lowest free host address, the gateway skipped. */
+        ck_assert_ok(hd_store_tx_address_take(tx, "net0", a->uuid, 0, ip("10.9.0.1"),
+                                              ip("10.9.0.6"), ip("10.9.0.1"), "02:00:00:00:00:01",
+                                              &got_ip, &err),
+                     err);
+        ck_assert_uint_eq(got_ip, ip("10.9.0.2"));
+        ck_assert_ok(hd_store_tx_address_take(tx, "net0", b->uuid, ip("10.9.0.5"), ip("10.9.0.1"),
+                                              ip("10.9.0.6"), ip("10.9.0.1"), "02:00:00:00:00:02",
+                                              &got_ip, &err),
+                     err);
+        /* Taken: named, with its holder; the same mac: no field (draw another). */
+        ck_assert_int_eq(hd_store_tx_address_take(tx, "net0", c->uuid, ip("10.9.0.5"),
+                                                  ip("10.9.0.1"), ip("10.9.0.6"), ip("10.9.0.1"),
+                                                  "02:00:00:00:00:03", &got_ip, &err),
+                         -EEXIST);
+        ck_assert_str_eq(err->field, "ip");
+        ck_assert_ptr_nonnull(strstr(err->message, "inst-01"));
+        hd_error_free(TAKE_PTR(err));
+        ck_assert_int_eq(hd_store_tx_address_take(tx, "net0", c->uuid, 0, ip("10.9.0.1"),
+                                                  ip("10.9.0.6"), ip("10.9.0.1"),
+                                                  "02:00:00:00:00:02", &got_ip, &err),
+                         -EEXIST);
+        ck_assert_ptr_null(err->field);
+        hd_error_free(TAKE_PTR(err));
+        ck_assert_ok(hd_store_tx_address_take(tx, "net0", c->uuid, 0, ip("10.9.0.1"),
+                                              ip("10.9.0.6"), ip("10.9.0.1"), "02:00:00:00:00:03",
+                                              &got_ip, &err),
+                     err);
+        ck_assert_uint_eq(got_ip, ip("10.9.0.3"));
+        HdPortForward f = { .host_port = 8080, .port = 80, .protocol = HD_PROTO_TCP };
+        ck_assert_ok(hd_store_tx_forward_insert(tx, b->uuid, &f, &err), err);
+        ck_assert_int_eq(hd_store_tx_forward_insert(tx, c->uuid, &f, &err), -EEXIST);
+        ck_assert_ptr_nonnull(strstr(err->message, "inst-01"));
+        hd_error_free(TAKE_PTR(err));
+        f.protocol = HD_PROTO_UDP;
+        ck_assert_ok(hd_store_tx_forward_insert(tx, c->uuid, &f, &err), err);
+        ck_assert_ok(hd_store_tx_commit(tx, &err), err);
+
+        {
+                _cleanup_(hd_instance_freep) HdInstance *got = get_instance("inst-01");
+                ck_assert_uint_eq(got->n_addresses, 1);
+                ck_assert_str_eq(got->addresses[0].network, "net0");
+                ck_assert_str_eq(got->addresses[0].address, "10.9.0.5");
+                ck_assert_int_eq(got->addresses[0].prefix_len, 29);
+                ck_assert_str_eq(got->addresses[0].gateway, "10.9.0.1");
+                ck_assert_str_eq(got->addresses[0].mac, "02:00:00:00:00:02");
+                ck_assert_int_eq(got->addresses[0].mtu, 1400);
+        }
+        HdStoreForward *fw = NULL;
+        size_t n_fw = 0;
+        ck_assert_ok(hd_store_forward_list(store, &fw, &n_fw, &err), err);
+        ck_assert_uint_eq(n_fw, 2);
+        ck_assert_uint_eq(fw[0].address, ip("10.9.0.5"));
+        ck_assert_int_eq(fw[1].f.protocol, HD_PROTO_UDP);
+        hd_store_forwards_free(fw, n_fw);
+
+        /* In use: the network stays; the instance's delete frees its address and port. */
+        ck_assert_ok(hd_store_tx_begin(store, &tx, &err), err);
+        ck_assert_int_eq(hd_store_tx_network_delete(tx, "net0", &err), -EBUSY);
+        hd_error_free(TAKE_PTR(err));
+        ck_assert_ok(hd_store_tx_instance_delete(tx, b->uuid, &err), err);
+        ck_assert_ok(hd_store_tx_commit(tx, &err), err);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM addresses"), 2);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM port_forwards"), 1);
+        ck_assert_ok(hd_store_tx_begin(store, &tx, &err), err);
+        ck_assert_ok(hd_store_tx_instance_delete(tx, a->uuid, &err), err);
+        ck_assert_ok(hd_store_tx_instance_delete(tx, c->uuid, &err), err);
+        ck_assert_ok(hd_store_tx_network_delete(tx, "net0", &err), err);
+        ck_assert_ok(hd_store_tx_commit(tx, &err), err);
+        ck_assert_int_eq(query_int("SELECT count(*) FROM port_forwards"), 0);
+}
+END_TEST
+
 START_TEST(test_v5_to_v6_ready_at)
 {
         _cleanup_error_ HdError *err = NULL;
@@ -382,7 +494,7 @@ START_TEST(test_v5_to_v6_ready_at)
         ck_assert_int_eq(b->revision, 2);
         ck_assert(view_has("inst-00", "\"ready_at\":null"));
 
-        open_at(0);
+        open_at(6);
         ck_assert_int_eq(schema_version(), 6);
         _cleanup_(hd_instance_freep) HdInstance *c = get_instance("inst-00");
         assert_instance_eq(b, c);
@@ -462,6 +574,7 @@ static Suite *migrations_suite(void)
         tcase_add_test(tc, test_fresh_is_latest);
         tcase_add_test(tc, test_v1_to_v2);
         tcase_add_test(tc, test_v5_to_v6_ready_at);
+        tcase_add_test(tc, test_v6_to_v7_networks);
         tcase_add_test(tc, test_open_version);
         tcase_add_test(tc, test_newer_refused);
         suite_add_tcase(s, tc);
