@@ -6,12 +6,14 @@ set -euo pipefail
 
 build=(build-essential cmake pkg-config clang clang-format
        libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
-       libvirt-dev libseccomp-dev zlib1g-dev libzstd-dev libssl-dev)
+       libvirt-dev libseccomp-dev zlib1g-dev libzstd-dev libssl-dev libmnl-dev libnftables-dev)
 # What hostd runs with: libvirt's QEMU driver (embedded, no libvirtd needed), qemu-img
-# for VM overlays, xorriso for cloud-init seed ISOs.
-runtime=(libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils xorriso)
+# for VM overlays, xorriso for cloud-init seed ISOs, dnsmasq for each network's DHCP
+# and DNS.
+runtime=(libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils xorriso dnsmasq-base)
 test=(check libsubunit-dev valgrind curl sqlite3 python3 python3-yaml wrk
-      cpio jq qemu-system-x86 gzip zstd openssl skopeo docker-registry libvirt-clients)
+      cpio jq qemu-system-x86 gzip zstd openssl skopeo docker-registry libvirt-clients
+      nftables iproute2 iperf3)
 
 want=("${build[@]}" "${runtime[@]}")
 case "${1:-all}" in
