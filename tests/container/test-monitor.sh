@@ -4,8 +4,10 @@
 # mount, capabilities, no_new_privs, seccomp), exec (output, exit codes, env,
 # cwd, user, stdin), exit.json for exit/signal/OOM, start failures reported with
 # their step, user-namespaced containers (over a chowned copy of the layer, and
-# over the shared layer id-mapped by the monitor), a privileged container, and
-# that nothing stays behind: no mount on the host, no process, no cgroup.
+# over the shared layer id-mapped by the monitor), a privileged container, bridged
+# containers (in a network namespace of the test's own: veth, address, route, /etc/hosts
+# and /etc/resolv.conf), and that nothing stays behind: no mount on the host, no
+# process, no cgroup.
 #
 # Environment: HOSTD_MONITOR (the binary), HD_IMAGES_DIR (holds
 # busybox-rootfs.tar.gz), HD_SECCOMP_GEN (optional: writes hostd's seccomp
@@ -493,6 +495,143 @@ security="{\"caps\": $caps, \"no_new_privs\": true, \"seccomp\": null, \"privile
   ', "userns": {"uid_map": [[0, 300000, 65536]], "gid_map": [[0, 300000, 65536]], "idmapped_layers": true}'
 start privuserns
 eq "privileged + userns: refused at config" "$(sed -n 's/.*"step":"\([^"]*\)".*/\1/p' <<<"$out")" config
+
+# ---- network bridge, in a network namespace of the test's own --------------------------------
+# The bridge a network of hostd's would have, made (with `ip`: this is the test) in a network
+# namespace that a sleeping process holds; the monitors are started in it, so that their veth
+# pairs land there and go with it. Nothing touches the host's network.
+
+holder=
+unshare --net sleep 1000000 &
+holder=$!
+started_pids+=("$holder")
+for ((i = 0; i < 50; i++)); do
+  [ "$(readlink "/proc/$holder/ns/net" 2>/dev/null)" != "$(readlink /proc/self/ns/net)" ] && break
+  sleep 0.1
+done
+inns() { nsenter --net="/proc/$holder/ns/net" "$@"; }
+if ! inns true 2>/dev/null || ! inns ip link add hdtbr0 type bridge 2>/dev/null; then
+  echo "note: no network namespace or bridge here, network bridge not tested"
+else
+  inns ip link set lo up
+  inns ip addr add 10.99.0.1/24 dev hdtbr0
+  inns ip link set hdtbr0 up
+
+  # start_inns NAME: start, with the monitor in the test's network namespace
+  start_inns() {
+    out=$(inns "$mon" start "$work/$1")
+    rc=$?
+    pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' <<<"$out")
+    mpid=$(sed -n 's/.*"monitor_pid":\([0-9]*\).*/\1/p' <<<"$out")
+    [ -n "$pid" ] && started_pids+=("$pid")
+    [ -n "$mpid" ] && started_pids+=("$mpid")
+    return 0
+  }
+  # net_json HOST_IFNAME ADDRESS [BRIDGE]: the bundle's "net" member
+  net_json() {
+    echo ', "network": "bridge", "net": {"bridge": "'"${3:-hdtbr0}"'", "host_ifname": "'"$1"'",
+      "mac": "'"$(printf '02:42:0a:63:00:%02x' "${2##*.}")"'", "address": "'"$2"'", "prefix": 24,
+      "gateway": "10.99.0.1", "mtu": 1400,
+      "hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n'"$2"'\tct-web\n",
+      "resolv_conf": "nameserver 10.99.0.1\nsearch testnet\n"}'
+  }
+  host_end_gone() { ! inns ip link show "$1" >/dev/null 2>&1; }
+  wait_host_end_gone() {
+    local i
+    for ((i = 0; i < 100; i++)); do host_end_gone "$1" && return 0; sleep 0.1; done
+    return 1
+  }
+  hosts_want=$(printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.99.0.2\tct-web')
+
+  c=brnet
+  bundle brnet '["/bin/sh", "-c", "while :; do sleep 1; done"]' "$(net_json hdvbrnet 10.99.0.2)"
+  # What the image's upper dir may hold from an earlier run: a symlink out of the root.
+  mkdir -p "$work/brnet/upper/etc"
+  ln -s "$work/evil-hosts" "$work/brnet/upper/etc/hosts"
+  start_inns brnet
+  eq "bridge: start: $out" "$rc" 0
+  if [ "$rc" = 0 ]; then
+    eq "bridge: the links inside" "$(x -- ls /sys/class/net | tr '\n' ' ')" "eth0 lo "
+    eq "bridge: lo is up" "$(x -- cat /sys/class/net/lo/flags)" 0x9
+    eq "bridge: eth0's MAC" "$(x -- cat /sys/class/net/eth0/address)" 02:42:0a:63:00:02
+    eq "bridge: eth0's MTU" "$(x -- cat /sys/class/net/eth0/mtu)" 1400
+    eq "bridge: eth0 is up" "$(x -- cat /sys/class/net/eth0/operstate)" up
+    check "bridge: eth0's address and broadcast" \
+      grep -q 'inet 10.99.0.2/24 brd 10.99.0.255 scope global eth0' <<<"$(x -- ip addr show dev eth0)"
+    check "bridge: the default route" grep -q '^default via 10.99.0.1 dev eth0' <<<"$(x -- ip route)"
+    check "bridge: exec runs in the container's network namespace" \
+      grep -q 'eth0:' <<<"$(x -- cat /proc/net/dev)"
+    eq "bridge: /etc/hosts" "$(x -- cat /etc/hosts)" "$hosts_want"
+    eq "bridge: /etc/resolv.conf" "$(x -- cat /etc/resolv.conf)" "nameserver 10.99.0.1
+search testnet"
+    eq "bridge: the files are root's, 0644, no symlink" \
+      "$(x -- stat -c '%u:%g %a %F' /etc/hosts /etc/resolv.conf | tr '\n' ' ')" \
+      "0:0 644 regular file 0:0 644 regular file "
+    check "bridge: the symlink in the image was replaced, not followed" test ! -e "$work/evil-hosts"
+    check "bridge: the gateway answers a ping" x -- ping -c 1 -W 3 10.99.0.1
+    host_link=$(inns ip -d link show hdvbrnet)
+    check "bridge: the host end is on the bridge" grep -q 'master hdtbr0' <<<"$host_link"
+    check "bridge: the host end is up" grep -q 'state UP' <<<"$host_link"
+    check "bridge: the host end's alias" grep -q "alias hostd:$tag-brnet" <<<"$host_link"
+    check "bridge: the host end's MTU" grep -q 'mtu 1400' <<<"$host_link"
+    check "bridge: no veth in the host's own namespace" bash -c "! ip link show hdvbrnet >/dev/null 2>&1"
+    eq "bridge: the monitor holds only stdio, its pipes, signalfd and log" \
+      "$(ls "/proc/$mpid/fd" | wc -l)" 7
+    kill -KILL "$pid"
+    wait_file "$work/brnet/exit.json" 10
+    wait_gone "$mpid"
+    check "bridge: the host end goes with the container" wait_host_end_gone hdvbrnet
+  fi
+
+  # Started again (hostd's restart): the same names, a fresh pair.
+  start_inns brnet
+  eq "bridge: restart: $out" "$rc" 0
+  if [ "$rc" = 0 ]; then
+    eq "bridge: restart: eth0's MAC" "$(x -- cat /sys/class/net/eth0/address)" 02:42:0a:63:00:02
+    eq "bridge: restart: /etc/hosts" "$(x -- cat /etc/hosts)" "$hosts_want"
+    kill -KILL "$pid"
+    wait_file "$work/brnet/exit.json" 10
+    wait_gone "$mpid"
+    wait_host_end_gone hdvbrnet
+  fi
+
+  # No such bridge: the start fails at the network step and leaves nothing.
+  c=brmissing
+  bundle brmissing '["/bin/true"]' "$(net_json hdvbrmiss 10.99.0.4 hdtnobr)"
+  start_inns brmissing
+  eq "bridge missing: start exits 1" "$rc" 1
+  eq "bridge missing: step" "$(sed -n 's/.*"step":"\([^"]*\)".*/\1/p' <<<"$out")" network
+  check "bridge missing: the message names it: $out" grep -q 'hdtnobr' <<<"$out"
+  check "bridge missing: no host end" host_end_gone hdvbrmiss
+  check "bridge missing: no cgroup left" test -z "$(cgroup_dirs "$tag-brmissing")"
+
+  # A user-namespaced container over id-mapped layers: its init writes the files as the
+  # container's root.
+  c=brusr
+  bundle brusr '["/bin/sh", "-c", "while :; do sleep 1; done"]' \
+    "$(net_json hdvbrusr 10.99.0.3), \"userns\": {\"uid_map\": [[0, 400000, 65536]], \"gid_map\": [[0, 400000, 65536]], \"idmapped_layers\": true}"
+  chown 400000:400000 "$work/brusr/upper" "$work/brusr/work"
+  chmod 700 "$work/brusr"
+  start_inns brusr
+  eq "bridge + userns: start: $out" "$rc" 0
+  if [ "$rc" = 0 ]; then
+    check "bridge + userns: eth0's address" \
+      grep -q 'inet 10.99.0.3/24' <<<"$(x -- ip addr show dev eth0)"
+    eq "bridge + userns: /etc/resolv.conf" "$(x -- cat /etc/resolv.conf)" "nameserver 10.99.0.1
+search testnet"
+    eq "bridge + userns: /etc/hosts is the container root's" "$(x -- stat -c %u:%g /etc/hosts)" 0:0
+    eq "bridge + userns: and host id 400000's in upper" \
+      "$(stat -c %u:%g "$work/brusr/upper/etc/hosts")" 400000:400000
+    check "bridge + userns: the shared layer has no /etc/hosts" test ! -e "$layer/etc/hosts"
+    check "bridge + userns: the gateway answers a ping" x -- ping -c 1 -W 3 10.99.0.1
+    kill -KILL "$pid"
+    wait_file "$work/brusr/exit.json" 10
+    wait_gone "$mpid"
+    check "bridge + userns: the host end goes with the container" wait_host_end_gone hdvbrusr
+  fi
+fi
+kill -KILL "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
 
 # ---- nothing stays behind ------------------------------------------------------------------
 

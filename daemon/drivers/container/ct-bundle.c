@@ -2,6 +2,7 @@
  * (monitor → hostd). See ct-bundle.h. */
 #include "ct-bundle.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -296,16 +297,22 @@ static bool is_env_entry(const char *s)
         return eq && eq != s;
 }
 
-static bool is_cgroup_name(const char *s)
+/* 1..max characters of [A-Za-z0-9._-], not "." or "..". */
+static bool is_plain_name(const char *s, size_t max)
 {
         size_t n = strlen(s);
-        if (n == 0 || n > 128 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
                 return false;
         for (const char *p = s; *p; p++)
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                       (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
                         return false;
         return true;
+}
+
+static bool is_cgroup_name(const char *s)
+{
+        return is_plain_name(s, 128);
 }
 
 /* ---- config.json sections ----------------------------------------------------------- */
@@ -537,11 +544,124 @@ static int parse_log(json_t *root, HdCtBundle *b, HdError **err)
         return 0;
 }
 
+/* ---- network bridge ----------------------------------------------------------------- */
+
+int hd_ct_veth_name(const char *uuid, char out[static HD_CT_IFNAME_MAX])
+{
+        size_t n = 0;
+        memcpy(out, "hdv", 3);
+        for (const char *p = uuid; p && *p && n < 11; p++) {
+                if (*p == '-')
+                        continue;
+                if (!isxdigit((unsigned char)*p))
+                        return -EINVAL;
+                out[3 + n++] = (char)tolower((unsigned char)*p);
+        }
+        out[3 + n] = '\0';
+        return n == 11 ? 0 : -EINVAL;
+}
+
+static int get_ifname(json_t *o, const char *key, const char *path, bool required,
+                      char ret[static HD_CT_IFNAME_MAX], HdError **err)
+{
+        _cleanup_free_ char *s = NULL;
+        int r = get_str(o, key, path, required, &s, err);
+        if (r < 0 || !s)
+                return r;
+        if (!is_plain_name(s, HD_CT_IFNAME_MAX - 1))
+                return bad_field(err, path, "must be a link name: 1 to 15 of [A-Za-z0-9._-]");
+        snprintf(ret, HD_CT_IFNAME_MAX, "%s", s);
+        return 0;
+}
+
+static int get_ipv4(json_t *o, const char *key, const char *path, uint32_t *ret, HdError **err)
+{
+        _cleanup_free_ char *s = NULL;
+        int r = get_str(o, key, path, true, &s, err);
+        if (r < 0)
+                return r;
+        if (hd_ipv4_parse(s, ret) < 0)
+                return bad_field(err, path, "must be a dotted IPv4 address");
+        return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[static 6])
+{
+        if (strlen(s) != 17)
+                return -EINVAL;
+        for (size_t i = 0; i < 6; i++) {
+                const char *p = s + 3 * i;
+                if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+                    (i < 5 && p[2] != ':'))
+                        return -EINVAL;
+                char hex[3] = { p[0], p[1], '\0' };
+                mac[i] = (uint8_t)strtoul(hex, NULL, 16);
+        }
+        return 0;
+}
+
+static int get_text(json_t *o, const char *key, const char *path, char **ret, HdError **err)
+{
+        int r = get_str(o, key, path, false, ret, err);
+        if (r >= 0 && *ret && strlen(*ret) > HD_CT_NET_TEXT_MAX)
+                return bad_field(err, path, "must be at most 64 KiB");
+        return r;
+}
+
+static int parse_net(json_t *root, HdCtBundle *b, HdError **err)
+{
+        static const char *const keys[] = { "bridge",  "host_ifname", "ifname",  "mac",
+                                            "address", "prefix",      "gateway", "mtu",
+                                            "hosts",   "resolv_conf", NULL };
+        HdCtNet *n = &b->net;
+        json_t *o;
+        int r = get_obj(root, "net", "net", b->network == HD_CT_NETWORK_BRIDGE, &o, err);
+        if (r < 0 || !o)
+                return r;
+        if (b->network != HD_CT_NETWORK_BRIDGE)
+                return bad_field(err, "net", "goes only with network `bridge`");
+        if ((r = check_keys(o, "net", keys, err)) < 0)
+                return r;
+        snprintf(n->ifname, sizeof(n->ifname), "eth0");
+        if ((r = get_ifname(o, "bridge", "net.bridge", true, n->bridge, err)) < 0 ||
+            (r = get_ifname(o, "host_ifname", "net.host_ifname", true, n->host_ifname, err)) < 0 ||
+            (r = get_ifname(o, "ifname", "net.ifname", false, n->ifname, err)) < 0)
+                return r;
+
+        _cleanup_free_ char *mac = NULL;
+        if ((r = get_str(o, "mac", "net.mac", true, &mac, err)) < 0)
+                return r;
+        /* The kernel takes no multicast (nor all-zero) address for a link. */
+        if (parse_mac(mac, n->mac) < 0 || (n->mac[0] & 1) ||
+            !(n->mac[0] | n->mac[1] | n->mac[2] | n->mac[3] | n->mac[4] | n->mac[5]))
+                return bad_field(err, "net.mac", "must be a unicast MAC: six hex pairs with `:`");
+
+        int64_t prefix = 0, mtu = 1500;
+        if ((r = get_ipv4(o, "address", "net.address", &n->address, err)) < 0 ||
+            (r = get_int(o, "prefix", "net.prefix", true, 1, 30, &prefix, err)) < 0 ||
+            (r = get_ipv4(o, "gateway", "net.gateway", &n->gateway, err)) < 0 ||
+            (r = get_int(o, "mtu", "net.mtu", false, 576, 9000, &mtu, err)) < 0)
+                return r;
+        n->prefix = (int)prefix;
+        n->mtu = (int)mtu;
+        uint32_t mask = hd_ipv4_mask(n->prefix);
+        if ((n->address & ~mask) == 0 || (n->address & ~mask) == ~mask)
+                return bad_field(err, "net.address", "must not be its subnet's first or last");
+        if ((n->gateway & mask) != (n->address & mask) || n->gateway == n->address)
+                return bad_field(err, "net.gateway", "must be another address of the subnet");
+
+        if ((r = get_text(o, "hosts", "net.hosts", &n->hosts, err)) < 0 ||
+            (r = get_text(o, "resolv_conf", "net.resolv_conf", &n->resolv_conf, err)) < 0)
+                return r;
+        return 0;
+}
+
 static int parse_root(json_t *root, HdCtBundle *b, HdError **err)
 {
-        static const char *const keys[] = { "uuid",     "name",   "rootfs",      "process",
-                                            "hostname", "userns", "network",     "cgroup",
-                                            "security", "log",    "stop_signal", NULL };
+        static const char *const keys[] = { "uuid",     "name",     "rootfs",  "process",
+                                            "hostname", "userns",   "network", "net",
+                                            "cgroup",   "security", "log",     "stop_signal",
+                                            NULL };
         if (!json_is_object(root))
                 return hd_error_set(err, -EINVAL, "config.json: must hold an object");
         int r = check_keys(root, "", keys, err);
@@ -568,8 +688,12 @@ static int parse_root(json_t *root, HdCtBundle *b, HdError **err)
                 b->network = HD_CT_NETWORK_NONE;
         else if (strcmp(net, "host") == 0)
                 b->network = HD_CT_NETWORK_HOST;
+        else if (strcmp(net, "bridge") == 0)
+                b->network = HD_CT_NETWORK_BRIDGE;
         else
-                return bad_field(err, "network", "must be `none` or `host`");
+                return bad_field(err, "network", "must be `none`, `host` or `bridge`");
+        if ((r = parse_net(root, b, err)) < 0)
+                return r;
 
         if ((r = parse_cgroup(root, b, err)) < 0 || (r = parse_security(root, b, err)) < 0 ||
             (r = parse_log(root, b, err)) < 0)
@@ -647,6 +771,8 @@ void hd_ct_bundle_free(HdCtBundle *b)
         free(b->cgroup_name);
         free(b->seccomp_path);
         free(b->log_path);
+        free(b->net.hosts);
+        free(b->net.resolv_conf);
         free(b);
 }
 

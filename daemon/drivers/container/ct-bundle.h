@@ -38,9 +38,36 @@ typedef struct HdCtIdMap {
 } HdCtIdMap;
 
 typedef enum HdCtNetwork {
-        HD_CT_NETWORK_NONE = 0, /* a new net namespace with only lo, up */
-        HD_CT_NETWORK_HOST = 1, /* the host's net namespace */
+        HD_CT_NETWORK_NONE = 0,   /* a new net namespace with only lo, up */
+        HD_CT_NETWORK_HOST = 1,   /* the host's net namespace */
+        HD_CT_NETWORK_BRIDGE = 2, /* a new net namespace wired to a bridge (HdCtNet) */
 } HdCtNetwork;
+
+#define HD_CT_IFNAME_MAX   16          /* IFNAMSIZ: 15 characters and the NUL */
+#define HD_CT_NET_TEXT_MAX (64 * 1024) /* hosts, resolv_conf */
+
+/* Network "bridge" (config.json's "net"): a veth pair made by the monitor, its host end
+ * on the bridge, its inside end with the address, the MAC, the MTU and a default route
+ * via the gateway; and the container's /etc/hosts and /etc/resolv.conf, written by its
+ * init. */
+typedef struct HdCtNet {
+        char bridge[HD_CT_IFNAME_MAX];
+        char host_ifname[HD_CT_IFNAME_MAX]; /* hd_ct_veth_name's */
+        char ifname[HD_CT_IFNAME_MAX];      /* the inside end: "eth0" unless said */
+        uint8_t mac[6];
+        uint32_t address;  /* host order; neither the subnet's first nor its last */
+        int prefix;        /* 1..30 */
+        uint32_t gateway;  /* host order; in the subnet, not address */
+        int mtu;           /* 576..9000; 1500 unless said */
+        char *hosts;       /* the text of /etc/hosts; NULL: the image's file stays */
+        char *resolv_conf; /* the text of /etc/resolv.conf; NULL: likewise */
+} HdCtNet;
+
+/* The host end's name of a container's veth pair: "hdv" and the first 11 hex digits of
+ * its uuid, dashes dropped, lower case: the same for hostd and its monitors, so that a
+ * link left behind can be told apart and deleted. -EINVAL when uuid has fewer than 11
+ * hex digits before anything that is neither one nor a dash. */
+int hd_ct_veth_name(const char *uuid, char out[static HD_CT_IFNAME_MAX]);
 
 typedef struct HdCtBundle {
         char *dir; /* the bundle directory, absolute, as given to hd_ct_bundle_load */
@@ -73,6 +100,7 @@ typedef struct HdCtBundle {
         bool idmapped_layers;
 
         HdCtNetwork network;
+        HdCtNet net; /* network bridge only */
 
         /* cgroup: "hostd/<cgroup_name>"; 0 = no limit */
         char *cgroup_name;
@@ -96,8 +124,8 @@ typedef struct HdCtBundle {
 } HdCtBundle;
 
 /* Reads and validates <dir>/config.json (types, ranges, absolute paths, known
- * capability and rlimit names; unknown keys are rejected). On success *ret is a
- * new bundle the caller frees with hd_ct_bundle_free. */
+ * capability and rlimit names, link names and addresses; unknown keys are rejected).
+ * On success *ret is a new bundle the caller frees with hd_ct_bundle_free. */
 int hd_ct_bundle_load(const char *dir, HdCtBundle **ret, HdError **err);
 /* The same from a JSON text already in memory (tests, fuzzing); dir is recorded as
  * the bundle directory. */

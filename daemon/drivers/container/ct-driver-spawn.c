@@ -169,6 +169,36 @@ static const char *icfg_string(const json_t *icfg, const char *key)
         return s && *s ? s : NULL;
 }
 
+/* ---- the network -------------------------------------------------------------------- */
+
+/* config.json's "net" for an instance with an address on a network (IPAM put it in
+ * inst->addresses): its veth pair on the network's bridge, and the /etc/hosts and
+ * /etc/resolv.conf it sees. DNS is the network's dnsmasq, which answers on the gateway. */
+static int net_json(const HdInstance *inst, json_t **ret, HdError **err)
+{
+        const HdInstanceAddress *a = &inst->addresses[0];
+        char veth[HD_CT_IFNAME_MAX];
+        if (hd_ct_veth_name(inst->uuid, veth) < 0)
+                return hd_error_set(err, -EINVAL, "instance uuid `%s` names no veth", inst->uuid);
+        const char *hostname = inst->spec.hostname ? inst->spec.hostname : inst->spec.name;
+        _cleanup_free_ char *hosts = NULL, *resolv = NULL;
+        if (asprintf(&hosts,
+                     "127.0.0.1\tlocalhost\n"
+                     "::1\tlocalhost ip6-localhost ip6-loopback\n"
+                     "%s\t%s\n",
+                     a->address, hostname) < 0 ||
+            asprintf(&resolv, "nameserver %s\nsearch %s\n", a->gateway, a->network) < 0)
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        *ret = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s}", "bridge", a->bridge,
+                         "host_ifname", veth, "ifname", "eth0", "mac", a->mac, "address",
+                         a->address, "prefix", a->prefix_len, "gateway", a->gateway, "mtu",
+                         a->mtu > 0 ? a->mtu : HD_NETWORK_MTU_DEFAULT, "hosts", hosts,
+                         "resolv_conf", resolv);
+        if (!*ret)
+                return hd_error_set(err, -ENOMEM, "cannot render the network of config.json");
+        return 0;
+}
+
 int hd_ct_driver_write_config(CtDriver *d, const HdInstance *inst, const char *dir, HdError **err)
 {
         _cleanup_(hd_img_rootfs_clear) HdImgRootfs rf = { 0 };
@@ -193,6 +223,17 @@ int hd_ct_driver_write_config(CtDriver *d, const HdInstance *inst, const char *d
         CtSecurityPlan plan;
         if ((r = hd_ct_driver_security(d, &inst->spec.security, &plan, err)) < 0)
                 return r;
+
+        /* "none" and "host" are namespaces; a network's name means an address on it. */
+        const char *network = inst->spec.network ? inst->spec.network : "none";
+        _cleanup_json_ json_t *net = NULL;
+        if (inst->n_addresses > 0) {
+                network = "bridge";
+                if ((r = net_json(inst, &net, err)) < 0)
+                        return r;
+        } else if (strcmp(network, "none") != 0 && strcmp(network, "host") != 0)
+                return hd_error_set_field(err, -EINVAL, "network",
+                                          "the instance has no address on network `%s`", network);
 
         _cleanup_free_ char *upper = NULL, *work = NULL, *merged = NULL, *log = NULL;
         if (asprintf(&upper, "%s/upper", dir) < 0 || asprintf(&work, "%s/work", dir) < 0 ||
@@ -237,7 +278,7 @@ int hd_ct_driver_write_config(CtDriver *d, const HdInstance *inst, const char *d
                 "{s:s, s:s,"
                 " s:{s:o, s:s, s:s, s:s},"
                 " s:{s:O, s:O, s:s, s:s, s:[{s:s, s:I, s:I}]},"
-                " s:s, s:O?, s:s,"
+                " s:s, s:O?, s:s, s:O?,"
                 " s:{s:s, s:I, s:I, s:I, s:I},"
                 " s:{s:o, s:b, s:s?, s:b},"
                 " s:{s:s, s:I, s:I}, s:i}",
@@ -246,14 +287,13 @@ int hd_ct_driver_write_config(CtDriver *d, const HdInstance *inst, const char *d
                 cwd ? cwd : "/", "user", user ? user : "0:0", "rlimits", "type", "RLIMIT_NOFILE",
                 "soft", (json_int_t)nofile.rlim_cur, "hard", (json_int_t)nofile.rlim_max,
                 "hostname", inst->spec.hostname ? inst->spec.hostname : inst->spec.name, "userns",
-                userns, "network", inst->spec.network ? inst->spec.network : "none", "cgroup",
-                "name", inst->uuid, "memory_bytes", (json_int_t)(res->memory_mb * 1024 * 1024),
-                "cpu_quota_us", (json_int_t)(res->vcpus * 100000.0 + 0.5), "cpu_period_us",
-                (json_int_t)100000, "pids_max", (json_int_t)res->pids_max, "security", "caps",
-                caps_json(plan.caps), "no_new_privs", 1, "seccomp",
-                plan.seccomp ? d->seccomp_path : NULL, "privileged", plan.privileged, "log", "path",
-                log, "max_bytes", (json_int_t)LOG_MAX_BYTES, "max_files", (json_int_t)LOG_MAX_FILES,
-                "stop_signal", 15);
+                userns, "network", network, "net", net, "cgroup", "name", inst->uuid,
+                "memory_bytes", (json_int_t)(res->memory_mb * 1024 * 1024), "cpu_quota_us",
+                (json_int_t)(res->vcpus * 100000.0 + 0.5), "cpu_period_us", (json_int_t)100000,
+                "pids_max", (json_int_t)res->pids_max, "security", "caps", caps_json(plan.caps),
+                "no_new_privs", 1, "seccomp", plan.seccomp ? d->seccomp_path : NULL, "privileged",
+                plan.privileged, "log", "path", log, "max_bytes", (json_int_t)LOG_MAX_BYTES,
+                "max_files", (json_int_t)LOG_MAX_FILES, "stop_signal", 15);
         _cleanup_free_ char *text = cfg ? json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
         if (!text)
                 return hd_error_set(err, -ENOMEM, "cannot render config.json");

@@ -371,7 +371,9 @@ static int ct_validate(HdDriver *base, const HdInstanceSpec *spec, HdError **err
         CtDriver *d = ct(base);
         if (!spec->image || !*spec->image)
                 return hd_error_set_field(err, -EINVAL, "image", "a container needs an image");
-        /* The host's network namespace is the host's network: a privileged knob. */
+        /* `none`, or a network's name: the core checks that the network exists and gives
+         * the instance an address on it, which start wires up (a veth pair on its bridge).
+         * The host's network namespace is the host's network: a privileged knob. */
         if (spec->network && strcmp(spec->network, "host") == 0 && !d->allow_privileged)
                 return hd_error_set_field(err, -EPERM, "network",
                                           "network `host` is privileged: " PRIVILEGED_HINT);

@@ -18,6 +18,7 @@
 
 #include "ct-rootfs.h"
 #include "ct-security.h"
+#include "hd-util.h"
 
 #define ID_FILE_MAX  (1024 * 1024)
 #define ID_LINE_MAX  4096
@@ -426,6 +427,57 @@ static int lo_up(HdCtFail *f)
         return 0;
 }
 
+/* Network bridge: the container's /etc/hosts and /etc/resolv.conf, written into its
+ * root once that is "/" (so a container in a user namespace owns them as its root).
+ * Each replaces what the image has: a new file renamed over the old, so that a symlink
+ * there is replaced, never followed, and /etc itself is resolved inside the root. */
+static int put_etc_file(int etc, const char *name, const char *text, HdCtFail *f)
+{
+        char tmp[64];
+        snprintf(tmp, sizeof(tmp), ".%s.hostd-new", name);
+        (void)unlinkat(etc, tmp, 0); /* an interrupted earlier start's */
+        int fd = openat(etc, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return hd_ct_fail(f, "network-files", errno, "create /etc/%s", name);
+        int r = hd_write_all(fd, text, strlen(text));
+        if (r >= 0 && fchmod(fd, 0644) < 0) /* whatever the umask */
+                r = -errno;
+        close(fd);
+        if (r >= 0 && renameat(etc, tmp, etc, name) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void)unlinkat(etc, tmp, 0);
+                return hd_ct_fail(f, "network-files", -r, "write /etc/%s", name);
+        }
+        return 0;
+}
+
+static int write_net_files(const HdCtBundle *b, HdCtFail *f)
+{
+        if (!b->net.hosts && !b->net.resolv_conf)
+                return 0;
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return hd_ct_fail(f, "network-files", errno, "open /");
+        int etc = hd_ct_open_in_root(root, "/etc", O_PATH | O_DIRECTORY);
+        if (etc == -ENOENT) {
+                if (mkdirat(root, "etc", 0755) < 0 && errno != EEXIST)
+                        return hd_ct_fail(f, "network-files", errno, "create /etc");
+                (void)fchmodat(root, "etc", 0755, 0);
+                etc = hd_ct_open_in_root(root, "/etc", O_PATH | O_DIRECTORY);
+        }
+        if (etc < 0)
+                return hd_ct_fail(f, "network-files", -etc, "open /etc");
+        _cleanup_close_ int etc_fd = etc;
+        int r = 0;
+        if (b->net.hosts && (r = put_etc_file(etc_fd, "hosts", b->net.hosts, f)) < 0)
+                return r;
+        if (b->net.resolv_conf &&
+            (r = put_etc_file(etc_fd, "resolv.conf", b->net.resolv_conf, f)) < 0)
+                return r;
+        return 0;
+}
+
 static int setup_stdio(const HdCtInitArgs *a, HdCtFail *f)
 {
         /* The container's own /dev/null: nothing of the host's stays open. */
@@ -494,7 +546,10 @@ static int init_steps(const HdCtInitArgs *a, int *error_fd, HdCtFail *f)
         int r = hd_ct_rootfs_setup(b, a->rootfs_fd, f);
         if (r < 0)
                 return r;
+        /* Network bridge: the monitor brought lo up with the rest over netlink. */
         if (b->network == HD_CT_NETWORK_NONE && (r = lo_up(f)) < 0)
+                return r;
+        if (b->network == HD_CT_NETWORK_BRIDGE && (r = write_net_files(b, f)) < 0)
                 return r;
         if (sethostname(b->hostname, strlen(b->hostname)) < 0)
                 return hd_ct_fail(f, "hostname", errno, "sethostname `%s`", b->hostname);

@@ -44,9 +44,11 @@ typedef struct HdCtInitArgs {
         int rootfs_fd;
 } HdCtInitArgs;
 
-/* The cloned child's whole life: waits for the go byte, then (in order) user
- * namespace ids, cgroup namespace, rootfs (ct-rootfs.c), lo, hostname, rlimits,
- * user, cwd, stdio, fds, security, execve. Never returns: on failure it reports
+/* The cloned child's whole life: waits for the go byte (network bridge: the monitor
+ * has made its veth pair by then), then (in order) user namespace ids, cgroup
+ * namespace, rootfs (ct-rootfs.c), lo (network none) or /etc/hosts and
+ * /etc/resolv.conf (network bridge), hostname, rlimits, user, cwd, stdio, fds,
+ * security, execve. Never returns: on failure it reports
  * through error_fd and _exit(1)s. */
 _Noreturn void hd_ct_init_run(const HdCtInitArgs *a);
 

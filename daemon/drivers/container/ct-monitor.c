@@ -6,7 +6,8 @@
  *
  * `start` forks the monitor proper, which detaches (setsid, /dev/null stdio, no
  * other fds), creates the cgroup, clones the container's init into new
- * namespaces (ct-init.c), writes state.json once init exec'd, and reports one
+ * namespaces (ct-init.c), makes a bridged container's veth pair (net-link.c)
+ * before letting init go on, writes state.json once init exec'd, and reports one
  * JSON line to the start process: {"pid": N, "monitor_pid": N} or
  * {"error": "…", "step": "…"}. Then it copies the container's stdout/stderr into
  * the CRI log (ct-log.c) until init exits, writes exit.json and exits. It
@@ -35,6 +36,7 @@
 #include "ct-security.h"
 #include "hd-json.h"
 #include "hd-util.h"
+#include "net-link.h"
 
 #ifndef HD_VERSION
 #define HD_VERSION "0.1.0"
@@ -196,6 +198,27 @@ static int cpu_limits(Monitor *m, HdError **err)
         return hd_ct_cgroup_update(m->cg, &lim, err);
 }
 
+/* Network bridge: the container's veth pair, made while its init waits for the go
+ * byte, so that its network is up before anything of the container's runs. */
+static int setup_network(const HdCtBundle *b, pid_t pid, HdError **err)
+{
+        const HdCtNet *n = &b->net;
+        char alias[128];
+        snprintf(alias, sizeof(alias), "hostd:%s", b->uuid);
+        HdNlVethConfig c = {
+                .host_ifname = n->host_ifname,
+                .alias = alias,
+                .bridge = n->bridge,
+                .ifname = n->ifname,
+                .addr = n->address,
+                .prefix = n->prefix,
+                .gateway = n->gateway,
+                .mtu = n->mtu,
+        };
+        memcpy(c.mac, n->mac, sizeof(c.mac));
+        return hd_nl_veth_setup(&c, pid, err);
+}
+
 static void kill_and_reap(pid_t pid)
 {
         if (pid <= 0)
@@ -270,7 +293,7 @@ static int start_container(Monitor *m, const char *dir, int report_fd)
         }
 
         uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
-        if (b->network == HD_CT_NETWORK_NONE)
+        if (b->network != HD_CT_NETWORK_HOST)
                 flags |= CLONE_NEWNET;
         if (b->userns)
                 flags |= CLONE_NEWUSER;
@@ -325,6 +348,10 @@ static int start_container(Monitor *m, const char *dir, int report_fd)
         } else if (b->userns && (r = hd_ct_userns_write_maps(pid, b)) < 0) {
                 step = "userns-map";
                 what = "write the user namespace's uid_map and gid_map";
+        } else if (b->network == HD_CT_NETWORK_BRIDGE && (r = setup_network(b, pid, &err)) < 0) {
+                kill_and_reap(pid);
+                report_error(report_fd, "network", "%s", err->message);
+                return r;
         } else if ((r = hd_write_all(go, "g", 1)) < 0) {
                 step = "sync";
                 what = "signal the container's init";
@@ -793,7 +820,7 @@ static int cmd_exec(int argc, char **argv)
         if (pidfd < 0 || !hd_ct_state_container_alive(&st))
                 exec_fail(EXIT_NOT_RUNNING, "container is not running");
         int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWCGROUP;
-        if (b->network == HD_CT_NETWORK_NONE)
+        if (b->network != HD_CT_NETWORK_HOST)
                 ns |= CLONE_NEWNET;
         if (b->userns)
                 ns |= CLONE_NEWUSER;
