@@ -3,8 +3,9 @@
 # OUTDIR/tiny-vm.tar (default OUTDIR: <repo>/build/images), a kernel bundle:
 #
 #   vmlinuz   Debian's linux-image-*-cloud-amd64 kernel
-#   initrd    gzip'd newc cpio: busybox-static, /init (tiny-vm-init.sh), and the
-#             virtio/ACPI-button modules this kernel builds as modules
+#   initrd    gzip'd newc cpio: busybox-static, /init (tiny-vm-init.sh), udhcpc's
+#             script (tiny-vm-udhcpc.sh), and the virtio/ACPI-button modules this
+#             kernel builds as modules
 #   cmdline   the kernel command line to boot it with
 #
 # Boot it: qemu-system-x86_64 -machine q35,accel=tcg -m 256 -nographic -no-reboot \
@@ -110,6 +111,7 @@ while read -r path; do
   [ -e "$i/$path" ] || [ -L "$i/$path" ] || ln -s /bin/busybox "$i/$path"
 done < <("$i/bin/busybox" --list-full | LC_ALL=C sort)
 install -m 0755 "$here/tiny-vm-init.sh" "$i/init"
+install -D -m 0755 "$here/tiny-vm-udhcpc.sh" "$i/etc/udhcpc/default.script"
 printf '#!/bin/sh\necho HOSTD-POWEROFF >/dev/console\nexec poweroff -f\n' > "$i/etc/acpi/PWRF/00000080"
 chmod 0755 "$i/etc/acpi/PWRF/00000080"
 : > "$i/etc/hostd-modules"

@@ -7,9 +7,17 @@
 #   hostd.shell=1        stay up with a shell on the console instead of sleeping
 #   hostd.agent=1        answer as a (minimal) QEMU guest agent on its virtio port, and
 #                        say HOSTD-AGENT instead of HOSTD-READY: ready is the agent's word
+#   ip=CLIENT::GW:NETMASK:HOSTNAME:DEV:off[:DNS0[:DNS1]]
+#                        the kernel's static IP argument (nfsroot.rst; this kernel has no
+#                        IP_PNP, so init applies it): address CLIENT/NETMASK on DEV
+#                        (default eth0), link up, default route via GW, HOSTNAME, and
+#                        /etc/resolv.conf naming DNS0 DNS1 (default: GW, where hostd's
+#                        dnsmasq listens). ip=dhcp asks DHCP; ip=off or ip=none: nothing.
+#                        Without ip=, an eth0 asks DHCP (udhcpc, 5 tries 1 s apart).
 #
 # Console protocol (one line each, on the serial console):
-#   HOSTD-READY uptime=<seconds>   init is up (modules loaded, /proc /sys /dev mounted)
+#   HOSTD-READY uptime=<seconds>   init is up (modules loaded, /proc /sys /dev mounted,
+#                                  the network configured: ready means reachable)
 #   HOSTD-AGENT uptime=<seconds>   the same, with hostd.agent=1 (the agent runs)
 #   HOSTD-CMD-EXIT <code>          hostd.cmd finished with <code>
 #   HOSTD-POWEROFF                 powering off (asked, or ACPI power button)
@@ -34,7 +42,7 @@ ip link set lo up 2>/dev/null
 ls /dev/input/event* >/dev/null 2>&1 && acpid -c /etc/acpi -l /dev/null
 
 set -f
-cmd='' off='' shell='' agent=''
+cmd='' off='' shell='' agent='' ipconf=''
 # shellcheck disable=SC2013  # words, not lines
 for arg in $(cat /proc/cmdline); do
   case $arg in
@@ -42,9 +50,75 @@ for arg in $(cat /proc/cmdline); do
     hostd.poweroff=1) off=1 ;;
     hostd.shell=1) shell=1 ;;
     hostd.agent=1) agent=1 ;;
+    ip=*) ipconf=${arg#ip=} ;;   # the last one wins, as with the kernel's
   esac
 done
 set +f
+
+# ---- the network: configured before the marker ------------------------------
+
+# Waits up to 1 s for a network device: virtio_net probes as it loads, but a slow
+# probe must not turn into "no network".
+net_dev_wait() {
+  n=0
+  while [ ! -e "/sys/class/net/$1" ] && [ "$n" -lt 20 ]; do
+    sleep 0.05
+    n=$((n + 1))
+  done
+  [ -e "/sys/class/net/$1" ]
+}
+
+net_dhcp() {
+  net_dev_wait "$1" || { echo "hostd-init: no network device $1"; return 1; }
+  # -n -q: one lease and done (dnsmasq's leases for hostd are static, so nothing
+  # renews); -O mtu: the network's MTU comes as an option.
+  udhcpc -i "$1" -n -q -t 5 -T 1 -O mtu -s /etc/udhcpc/default.script ||
+    echo "hostd-init: no DHCP lease on $1"
+}
+
+# ip=CLIENT:SERVER:GW:NETMASK:HOSTNAME:DEV:AUTOCONF:DNS0:DNS1
+net_static() {
+  set -f
+  old_ifs=$IFS
+  IFS=:
+  # shellcheck disable=SC2086  # split on the colons
+  set -- $1
+  IFS=$old_ifs
+  set +f
+  client=${1:-} gw=${3:-} mask=${4:-} host=${5:-} dev=${6:-eth0} auto=${7:-}
+  dns="${8:-} ${9:-}"
+  case $auto in
+    ''|off|none) ;;
+    *) net_dhcp "$dev"; return ;;
+  esac
+  if [ -z "$client" ]; then
+    echo "hostd-init: ip= has no address"
+    return 1
+  fi
+  net_dev_wait "$dev" || { echo "hostd-init: no network device $dev"; return 1; }
+  # ipcalc: the prefix of NETMASK, or of CLIENT's class when there is none.
+  prefix=$(ipcalc -s -p "$client" ${mask:+"$mask"}) || prefix=''
+  prefix=${prefix#PREFIX=}
+  [ -n "$host" ] && hostname "$host"
+  if ! ip link set "$dev" up || ! ip addr add "$client/${prefix:-24}" dev "$dev"; then
+    echo "hostd-init: cannot configure $dev as $client/${prefix:-24}"
+    return 1
+  fi
+  if [ -n "$gw" ]; then
+    ip route add default via "$gw" dev "$dev" || echo "hostd-init: no default route via $gw"
+  fi
+  [ "$dns" = ' ' ] && dns=$gw
+  : > /etc/resolv.conf
+  for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+  echo "hostd-init: $dev $client/${prefix:-24}${gw:+ via $gw}"
+}
+
+case $ipconf in
+  off|none) ;;
+  dhcp|on|any|bootp|both) net_dhcp eth0 ;;
+  '') [ -e /sys/class/net/eth0 ] && net_dhcp eth0 ;;
+  *) net_static "$ipconf" ;;
+esac
 
 # Just enough of the QEMU guest agent's protocol for libvirt: guest-sync(-delimited)
 # echoes its id, guest-ping answers {}, anything else is CommandNotFound.

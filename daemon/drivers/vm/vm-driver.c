@@ -79,6 +79,12 @@ static int vm_validate(HdDriver *base, const HdInstanceSpec *spec, HdError **err
                                           "resources.memory_mb must be from %d to %lld for "
                                           "kind `vm`",
                                           HD_VM_MEMORY_MB_MIN, (long long)HD_VM_MEMORY_MB_MAX);
+        /* A managed network's name or `none` is fine: the NIC is a tap on its bridge.
+         * A guest has its own kernel, so it cannot share the host's network stack. */
+        if (spec->network && strcmp(spec->network, "host") == 0)
+                return hd_error_set_field(err, -EINVAL, "network",
+                                          "network `host` is not supported for kind `vm`: "
+                                          "use a network's name or `none`");
         /* The image must be there now, and be a VM image, so that a create that cannot
          * start is refused at once. */
         _cleanup_(hd_img_vm_file_clear) HdImgVmFile img = { 0 };
@@ -165,6 +171,39 @@ static int discard(VmDriver *d, const HdInstance *inst, HdError **err)
 
 /* ---- start --------------------------------------------------------------------------- */
 
+/* The kernel command line of a direct kernel boot: the bundle's, and for an instance
+ * with an address the kernel's ip= argument, so that a guest without a DHCP client
+ * comes up with IPAM's address (a disk image's guest asks the network's dnsmasq, whose
+ * static lease gives the same). NULL in *ret when there is none. */
+static int kernel_cmdline(const HdInstance *inst, const VmBootFiles *boot, char **ret,
+                          HdError **err)
+{
+        *ret = NULL;
+        if (!boot->kernel)
+                return 0;
+        if (inst->n_addresses == 0) {
+                if (boot->cmdline && !(*ret = strdup(boot->cmdline)))
+                        return hd_error_set(err, -ENOMEM, "out of memory");
+                return 0;
+        }
+        const HdInstanceAddress *a = &inst->addresses[0];
+        _cleanup_free_ char *ip = NULL;
+        int r = hd_vm_kernel_ip_arg(a->address, a->prefix_len, a->gateway,
+                                    inst->spec.hostname ? inst->spec.hostname : inst->spec.name,
+                                    &ip, err);
+        if (r < 0)
+                return hd_error_wrap(err, "the address on network `%s`",
+                                     a->network ? a->network : "");
+        /* Last, so it wins over an ip= of the bundle's: the kernel and init both take
+         * the last one. */
+        if (asprintf(ret, "%s%s%s", boot->cmdline ? boot->cmdline : "",
+                     boot->cmdline && *boot->cmdline ? " " : "", ip) < 0) {
+                *ret = NULL;
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
 /* Defines the domain from the instance (every start: a changed spec takes effect) and
  * returns it. */
 static int define(VmDriver *d, const HdInstance *inst, const char *dir, const char *console,
@@ -189,6 +228,16 @@ static int define(VmDriver *d, const HdInstance *inst, const char *dir, const ch
                             inst->spec.name, agent);
                 free(TAKE_PTR(agent));
         }
+        _cleanup_free_ char *cmdline = NULL;
+        if ((r = kernel_cmdline(inst, &boot, &cmdline, err)) < 0)
+                return hd_error_wrap(err, "vm `%s`", inst->spec.name);
+        /* IPAM's address (one network at most today): a tap on that network's bridge,
+         * named after the instance so that reconciliation knows it for hostd's. */
+        const HdInstanceAddress *addr = inst->n_addresses > 0 ? &inst->addresses[0] : NULL;
+        char tap[HD_VM_TAP_NAME_MAX];
+        if (addr && hd_vm_tap_name(inst->uuid, tap) < 0)
+                return hd_error_set(err, -EINVAL, "vm `%s`: uuid `%s` is not a UUID",
+                                    inst->spec.name, inst->uuid);
         HdVmDomainSpec spec = {
                 .name = name,
                 .uuid = inst->uuid,
@@ -199,9 +248,13 @@ static int define(VmDriver *d, const HdInstance *inst, const char *dir, const ch
                 .disk_path = boot.disk,
                 .kernel = boot.kernel,
                 .initrd = boot.initrd,
-                .cmdline = boot.cmdline,
+                .cmdline = cmdline,
                 .seed_iso = boot.seed_iso,
                 .console_log = console,
+                .bridge = addr ? addr->bridge : NULL,
+                .mac = addr ? addr->mac : NULL,
+                .tap = addr ? tap : NULL,
+                .mtu = addr ? addr->mtu : 0,
                 .agent_socket = agent,
         };
         _cleanup_free_ char *xml = NULL;

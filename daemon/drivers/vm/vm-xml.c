@@ -1,8 +1,11 @@
 /* The libvirt domain XML for a hostd VM: validation of HdVmDomainSpec, then a small
- * XML writer that escapes every text node and attribute value. */
+ * XML writer that escapes every text node and attribute value; and the names and
+ * kernel argument that wire a VM to its network. */
 #include "vm-xml.h"
 
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hd-util.h"
@@ -47,6 +50,93 @@ static bool machine_is_valid(const char *s)
                         return false;
         }
         return true;
+}
+
+/* A Linux interface name as the kernel takes it (dev_valid_name), narrowed to characters
+ * that need no quoting anywhere: 1..15 of [A-Za-z0-9_.-], not "." or "..". */
+static bool ifname_is_valid(const char *s)
+{
+        size_t n = strlen(s);
+        if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '-' || c == '_'))
+                        return false;
+        }
+        return true;
+}
+
+static int hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* "xx:xx:xx:xx:xx:xx" and unicast: libvirt refuses a multicast MAC for a NIC. */
+static bool mac_is_valid(const char *s)
+{
+        if (strlen(s) != 17)
+                return false;
+        for (size_t i = 0; i < 17; i++) {
+                bool sep = i % 3 == 2;
+                if (sep ? s[i] != ':' : hex_digit(s[i]) < 0)
+                        return false;
+        }
+        return (hex_digit(s[1]) & 1) == 0;
+}
+
+static int check_ifname(const char *field, const char *value, HdError **err)
+{
+        if (ifname_is_valid(value))
+                return 0;
+        int r = check_text(field, value, err);
+        if (r < 0)
+                return r;
+        return hd_error_set_field(err, -EINVAL, field,
+                                  "%s `%s` is not an interface name: use 1 to 15 letters, digits, "
+                                  "`.`, `-` and `_`",
+                                  field, value);
+}
+
+/* The NIC: all of it hangs on the bridge. */
+static int nic_validate(const HdVmDomainSpec *s, HdError **err)
+{
+        int r;
+
+        if (!s->bridge) {
+                if (s->mac)
+                        return hd_error_set_field(err, -EINVAL, "mac", "mac needs a bridge");
+                if (s->tap)
+                        return hd_error_set_field(err, -EINVAL, "tap", "tap needs a bridge");
+                if (s->mtu)
+                        return hd_error_set_field(err, -EINVAL, "mtu", "mtu needs a bridge");
+                return 0;
+        }
+        if ((r = check_ifname("bridge", s->bridge, err)) < 0)
+                return r;
+        if (!s->mac || !*s->mac)
+                return hd_error_set_field(err, -EINVAL, "mac", "mac is required with a bridge");
+        if (!mac_is_valid(s->mac)) {
+                if ((r = check_text("mac", s->mac, err)) < 0)
+                        return r;
+                return hd_error_set_field(err, -EINVAL, "mac",
+                                          "mac `%s` is not a unicast MAC address "
+                                          "(xx:xx:xx:xx:xx:xx)",
+                                          s->mac);
+        }
+        if (s->tap && (r = check_ifname("tap", s->tap, err)) < 0)
+                return r;
+        if (s->mtu != 0 && (s->mtu < HD_VM_MTU_MIN || s->mtu > HD_VM_MTU_MAX))
+                return hd_error_set_field(err, -EINVAL, "mtu", "mtu must be from %d to %d, not %d",
+                                          HD_VM_MTU_MIN, HD_VM_MTU_MAX, s->mtu);
+        return 0;
 }
 
 static int spec_validate(const HdVmDomainSpec *s, HdError **err)
@@ -109,6 +199,9 @@ static int spec_validate(const HdVmDomainSpec *s, HdError **err)
         if (!s->kernel && !s->disk_path)
                 return hd_error_set_field(err, -EINVAL, "disk_path",
                                           "a VM needs a disk_path or a kernel to boot");
+
+        if ((r = nic_validate(s, err)) < 0)
+                return r;
 
         if (!s->console_log || !*s->console_log)
                 return hd_error_set_field(err, -EINVAL, "console_log", "console_log is required");
@@ -278,9 +371,21 @@ static void write_devices(XmlWriter *w, const HdVmDomainSpec *s)
         }
         /* No USB bus: nothing needs it, and no tablet means no periodic wakeups. */
         xml_empty(w, "controller", "type", "usb", "model", "none", NULL);
-        if (s->network) {
-                xml_start(w, "interface", "type", "user", NULL);
+        if (s->bridge) {
+                /* A tap on the network's bridge; the guest gets IPAM's address from the
+                 * network's dnsmasq, whose static lease is keyed on this MAC. */
+                xml_start(w, "interface", "type", "bridge", NULL);
+                xml_empty(w, "mac", "address", s->mac, NULL);
+                xml_empty(w, "source", "bridge", s->bridge, NULL);
+                if (s->tap)
+                        xml_empty(w, "target", "dev", s->tap, NULL);
                 xml_empty(w, "model", "type", "virtio", NULL);
+                /* Also the virtio device's host_mtu, which the guest's driver adopts. */
+                if (s->mtu) {
+                        char mtu[16];
+                        snprintf(mtu, sizeof(mtu), "%d", s->mtu);
+                        xml_empty(w, "mtu", "size", mtu, NULL);
+                }
                 pci_address(w, SLOT_NIC);
                 xml_end(w, "interface");
         }
@@ -354,5 +459,72 @@ int hd_vm_domain_xml(const HdVmDomainSpec *s, char **ret_xml, HdError **err)
                 return hd_error_set(err, -ENOMEM, "out of memory rendering the domain XML");
         }
         *ret_xml = w.buf;
+        return 0;
+}
+
+/* ---- networking helpers ---------------------------------------------------------- */
+
+int hd_vm_tap_name(const char *uuid, char ret[static HD_VM_TAP_NAME_MAX])
+{
+        ret[0] = '\0';
+        if (!uuid || !hd_uuid_is_valid(uuid))
+                return -EINVAL;
+        size_t n = strlen(HD_VM_TAP_PREFIX);
+        memcpy(ret, HD_VM_TAP_PREFIX, n);
+        for (const char *p = uuid; *p && n < HD_VM_TAP_NAME_MAX - 1; p++)
+                if (*p != '-')
+                        ret[n++] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+        ret[n] = '\0';
+        return 0;
+}
+
+/* An RFC 1123 host name of letters, digits, '-' and '.': nothing that ends a kernel
+ * argument (a space) or an ip= field (a colon). */
+static bool ip_hostname_is_valid(const char *s)
+{
+        size_t n = strlen(s);
+        if (n == 0 || n > 63)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '-'))
+                        return false;
+        }
+        return true;
+}
+
+int hd_vm_kernel_ip_arg(const char *address, int prefix_len, const char *gateway,
+                        const char *hostname, char **ret, HdError **err)
+{
+        uint32_t a, gw;
+        if (!ret)
+                return hd_error_set(err, -EINVAL, "no result pointer");
+        *ret = NULL;
+        if (!address || hd_ipv4_parse(address, &a) < 0)
+                return hd_error_set_field(err, -EINVAL, "address",
+                                          "address `%s` is not an IPv4 address",
+                                          address ? address : "");
+        if (prefix_len < 1 || prefix_len > 32)
+                return hd_error_set_field(err, -EINVAL, "prefix_len",
+                                          "prefix_len must be from 1 to 32, not %d", prefix_len);
+        if (gateway && *gateway && hd_ipv4_parse(gateway, &gw) < 0)
+                return hd_error_set_field(err, -EINVAL, "gateway",
+                                          "gateway `%s` is not an IPv4 address", gateway);
+        if (hostname && !ip_hostname_is_valid(hostname)) {
+                int r = check_text("hostname", hostname, err);
+                if (r < 0)
+                        return r;
+                return hd_error_set_field(err, -EINVAL, "hostname",
+                                          "hostname `%s` is not a host name", hostname);
+        }
+        /* hd_ipv4_parse takes only the canonical dotted quad: both go in as given. */
+        char mask[16];
+        hd_ipv4_format(hd_ipv4_mask(prefix_len), mask);
+        if (asprintf(ret, "ip=%s::%s:%s:%s:eth0:off", address, gateway ? gateway : "", mask,
+                     hostname ? hostname : "") < 0) {
+                *ret = NULL;
+                return hd_error_set(err, -ENOMEM, "out of memory");
+        }
         return 0;
 }
