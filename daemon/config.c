@@ -13,6 +13,9 @@ void hd_config_init(HdConfig *c)
                 .state_dir = strdup("/var/lib/hostd"),
                 .socket_path = strdup("/run/hostd/hostd.sock"),
                 .socket_group = strdup("hostd"),
+                .default_network = strdup("hostd0"),
+                .default_network_subnet = strdup("10.88.0.0/24"),
+                .nft_table = strdup("hostd"),
                 .log_level = HD_LOG_INFO,
                 .cpu_overcommit = 4.0,
                 .memory_overcommit = 1.0,
@@ -33,6 +36,9 @@ void hd_config_clear(HdConfig *c)
         free(c->tls_cert);
         free(c->tls_key);
         free(c->libvirt_uri);
+        free(c->default_network);
+        free(c->default_network_subnet);
+        free(c->nft_table);
         *c = (HdConfig){ 0 };
 }
 
@@ -80,6 +86,13 @@ static const Key keys[] = {
           "keep setuid/setgid bits in image layers (default false: dropped)" },
         { "libvirt-uri", KEY_STRING, OFF(libvirt_uri), 0, 0,
           "libvirt connection for VMs (default qemu:///embed?root=STATE-DIR/libvirt)" },
+        { "default-network", KEY_STRING, OFF(default_network), 0, 0,
+          "network created at start and joined by instances that name none (default "
+          "hostd0; `none`: no default, instances get no network unless they ask)" },
+        { "default-network-subnet", KEY_STRING, OFF(default_network_subnet), 0, 0,
+          "IPv4 subnet of the default network (default 10.88.0.0/24)" },
+        { "nft-table", KEY_STRING, OFF(nft_table), 0, 0,
+          "name of hostd's own nftables table, `table ip NAME` (default hostd)" },
         { "allow-privileged", KEY_BOOL, OFF(allow_privileged), 0, 0,
           "let containers ask for privileged knobs: network host, security.privileged, "
           "cap_add beyond the defaults, seccomp unconfined (default false: refused)" },

@@ -12,11 +12,14 @@ typedef struct HdConfig {
         char *state_dir;
         char *socket_path;
         char *socket_group;
-        char *listen;      /* NULL = no TCP */
-        char *token_file;  /* NULL = none */
-        char *tls_cert;    /* PEM certificate (chain) for TCP; NULL = plain HTTP */
-        char *tls_key;     /* its PEM private key */
-        char *libvirt_uri; /* NULL: the embedded QEMU driver under the state dir */
+        char *listen;                 /* NULL = no TCP */
+        char *token_file;             /* NULL = none */
+        char *tls_cert;               /* PEM certificate (chain) for TCP; NULL = plain HTTP */
+        char *tls_key;                /* its PEM private key */
+        char *libvirt_uri;            /* NULL: the embedded QEMU driver under the state dir */
+        char *default_network;        /* created at start; "none": no default network */
+        char *default_network_subnet; /* its subnet */
+        char *nft_table;              /* hostd's own nftables table (`table ip NAME`) */
         HdLogLevel log_level;
         double cpu_overcommit;
         double memory_overcommit;

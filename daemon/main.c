@@ -9,8 +9,10 @@
 
 #include "config.h"
 #include "core.h"
+#include "hd-codec.h"
 #include "hd-log.h"
 #include "img-store.h"
+#include "net.h"
 #include "server.h"
 #include "store.h"
 
@@ -139,8 +141,35 @@ static int run(HdConfig *cfg, HdError **err)
                 .memory_overcommit = cfg->memory_overcommit,
                 .op_workers = (int)cfg->op_workers,
         };
+        /* Networks: unavailable (with the reason GET /v1 shows) rather than fatal, so
+         * a host without nftables still runs its instances without one. */
+        HdNetConfig ncfg = { .state_dir = cfg->state_dir, .nft_table = cfg->nft_table };
+        _cleanup_(hd_net_freep) HdNet *net = NULL;
+        _cleanup_error_ HdError *net_err = NULL;
+        if (hd_net_new(&ncfg, &net, &net_err) < 0)
+                hd_log_warn("networks are unavailable: %s", net_err->message);
+        HdNetwork def = { 0 };
+        bool have_def = false;
+        if (strcmp(cfg->default_network, "none") != 0) {
+                _cleanup_json_ json_t *j = json_pack("{s:s, s:s}", "name", cfg->default_network,
+                                                     "subnet", cfg->default_network_subnet);
+                _cleanup_error_ HdError *e = NULL;
+                if (!j || hd_codec_network_create_from_json(j, &def, &e) < 0)
+                        return hd_error_set_field(err, -EINVAL, "default-network",
+                                                  "default network: %s",
+                                                  e && e->message ? e->message : "invalid");
+                have_def = true;
+        }
+        /* After net: the core uses it until it is freed. */
         _cleanup_(hd_core_freep) HdCore *core = NULL;
         r = hd_core_new(&ccfg, store, drivers, reasons, &core, err);
+        if (r < 0) {
+                hd_network_clear(&def);
+                return r;
+        }
+        r = hd_core_set_net(core, net, net_err ? net_err->message : NULL, have_def ? &def : NULL,
+                            err);
+        hd_network_clear(&def);
         if (r >= 0)
                 r = hd_core_start(core, err);
         if (r < 0)

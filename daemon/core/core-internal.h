@@ -66,6 +66,13 @@ struct HdCore {
         bool restart_started;
         bool restart_stop;
 
+        /* Networks (core-network.c): the manager, or NULL and why not; the default
+         * network a create without `network` joins. */
+        struct HdNet *net;
+        char *net_reason;
+        HdNetwork *default_network; /* what the config asks for; NULL: none */
+        pthread_mutex_t net_lock;   /* one sync at a time, in inventory order */
+
         /* Events: the newest seq committed, and its condition. */
         pthread_mutex_t ev_lock;
         pthread_cond_t ev_cond;
@@ -89,6 +96,18 @@ int hd_core_reconcile_instances(HdCore *c, HdError **err);
 
 /* core.c: gives back what a deleted instance held. */
 void hd_core_release(HdCore *c, const HdInstance *inst);
+
+/* core-network.c: brings the host's networks to the inventory (logged, not returned:
+ * the inventory is right and the supervisor or the next sync retries). */
+void hd_core_net_sync(HdCore *c);
+/* At start: the default network's row, then a sync (bridges, dnsmasqs, rules). */
+int hd_core_net_start(HdCore *c, HdError **err);
+/* At create, inside tx after the instance's insert: resolves spec.network, takes the
+ * address and forwards, and fills inst->addresses. */
+int hd_core_tx_net_assign(HdCore *c, HdStoreTx *tx, HdInstance *inst, HdError **err);
+/* Before the transaction: fills spec.network with the default when absent, checks the
+ * ports are free on the host. */
+int hd_core_net_prepare(HdCore *c, HdInstanceSpec *spec, HdError **err);
 
 /* core-operations.c */
 int hd_core_ops_start(HdCore *c, HdError **err);

@@ -552,8 +552,13 @@ static void run_op(HdCore *c, HdActiveOp *active)
         }
         if (r >= 0)
                 r = hd_store_tx_commit(TAKE_PTR(tx), &err);
-        if (r >= 0 && now && o->action == HD_ACTION_DELETE && dr >= 0)
+        if (r >= 0 && now && o->action == HD_ACTION_DELETE && dr >= 0) {
                 hd_core_release(c, now);
+                /* Its address and forwards went with its row: the firewall and the
+                 * network's DHCP and DNS follow. */
+                if (now->n_addresses > 0)
+                        hd_core_net_sync(c);
+        }
         /* A start whose workload was done before the start was (/bin/true): its exit
          * counts for the restart policy like any other. */
         if (r >= 0 && now && dr >= 0 && now->state == HD_STATE_EXITED &&

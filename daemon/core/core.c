@@ -23,6 +23,7 @@ int hd_core_new(const HdCoreConfig *cfg, HdStore *store, HdDriver *const drivers
                 c->cfg.op_workers = 4;
         c->store = store;
         pthread_mutex_init(&c->admit_lock, NULL);
+        pthread_mutex_init(&c->net_lock, NULL);
         pthread_mutex_init(&c->lock, NULL);
         pthread_mutex_init(&c->ev_lock, NULL);
         pthread_mutex_init(&c->restart_lock, NULL);
@@ -77,6 +78,10 @@ int hd_core_new(const HdCoreConfig *cfg, HdStore *store, HdDriver *const drivers
 int hd_core_start(HdCore *c, HdError **err)
 {
         int r = hd_core_ops_reconcile(c, err);
+        /* Networks before instances: a container restarted by its policy needs its
+         * bridge. */
+        if (r >= 0)
+                r = hd_core_net_start(c, err);
         if (r >= 0)
                 r = hd_core_reconcile_instances(c, err);
         if (r >= 0)
@@ -118,6 +123,9 @@ void hd_core_free(HdCore *c)
         for (int k = 0; k < HD_KIND__COUNT; k++)
                 free(c->reason[k]);
         free(c->workers);
+        free(c->net_reason);
+        hd_network_free(c->default_network);
+        pthread_mutex_destroy(&c->net_lock);
         pthread_mutex_destroy(&c->admit_lock);
         pthread_mutex_destroy(&c->lock);
         pthread_mutex_destroy(&c->ev_lock);
@@ -175,6 +183,9 @@ int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **
         int r = hd_instance_spec_copy(&inst->spec, spec);
         if (r < 0)
                 return hd_error_set(err, r, "out of memory");
+        r = hd_core_net_prepare(c, &inst->spec, err);
+        if (r < 0)
+                return r;
         r = hd_uuid_generate(inst->uuid);
         if (r < 0)
                 return hd_error_set(err, r, "cannot generate a uuid");
@@ -211,6 +222,8 @@ int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **
                 if (r >= 0)
                         r = hd_store_tx_instance_insert(tx, inst, err);
                 if (r >= 0)
+                        r = hd_core_tx_net_assign(c, tx, inst, err);
+                if (r >= 0)
                         r = hd_core_tx_event(tx, "instance.created", inst, NULL,
                                              json_pack("{s:s, s:s}", "kind",
                                                        hd_kind_to_string(spec->kind), "image",
@@ -228,6 +241,8 @@ int hd_core_instance_create(HdCore *c, const HdInstanceSpec *spec, HdInstance **
                 return r;
 
         hd_core_events_published(c, seq);
+        if (inst->n_addresses > 0)
+                hd_core_net_sync(c);
         hd_log_info("instance %s (%s) created: %s", inst->spec.name, inst->uuid,
                     inst->placement.reason);
         *ret = TAKE_PTR(inst);

@@ -97,6 +97,24 @@ int hd_core_instance_stats(HdCore *c, const char *ref, HdStats *ret, HdError **e
 int hd_core_image_list(HdCore *c, HdKind kind, HdImage ***ret, size_t *ret_n, HdError **err);
 int hd_core_image_get(HdCore *c, const char *ref, HdImage **ret, HdError **err);
 
+/* ---- networks ----------------------------------------------------------------------------- */
+
+struct HdNet;
+/* Hands the core the network manager (NULL: networking unavailable, with reason) and
+ * the default network to keep (NULL: none). Call before hd_core_start; the core takes
+ * no ownership of net, and copies default_network. */
+int hd_core_set_net(HdCore *c, struct HdNet *net, const char *reason,
+                    const HdNetwork *default_network, HdError **err);
+/* Whether networks can be managed here; *ret_reason says why not. */
+bool hd_core_net_available(HdCore *c, const char **ret_reason);
+int hd_core_network_list(HdCore *c, HdNetwork ***ret, size_t *ret_n, HdError **err);
+int hd_core_network_get(HdCore *c, const char *name, HdNetwork **ret, HdError **err);
+/* -EEXIST for a taken name or an overlapping subnet, -ENODEV when networking is
+ * unavailable; the bridge, dnsmasq and rules exist when it returns. */
+int hd_core_network_create(HdCore *c, const HdNetwork *n, HdNetwork **ret, HdError **err);
+/* -EPERM for the default network, -EBUSY while instances are on it. */
+int hd_core_network_delete(HdCore *c, const char *name, HdError **err);
+
 /* ---- operations --------------------------------------------------------------------------- */
 
 int hd_core_operation_get(HdCore *c, const char *id, HdOperation **ret, HdError **err);

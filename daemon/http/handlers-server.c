@@ -35,13 +35,19 @@ void hd_handle_server_info(HdRequest *req, HdResponse *resp)
                         accel_reason = st.facts.accel_reason ? st.facts.accel_reason : "";
                 }
         }
+        const char *net_reason = NULL;
+        bool net_ok = hd_core_net_available(req->http->core, &net_reason);
+        json_t *nets = json_pack("{s:b}", "available", net_ok);
+        if (!net_ok && net_reason)
+                json_object_set_new(nets, "reason", json_string(net_reason));
         hd_resp_json(resp, 200,
-                     json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s], s:o, s:{s:s, s:s}, s:{s:s}, s:s}",
+                     json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s,s], s:o, s:{s:s, s:s}, s:{s:s}, s:s, "
+                               "s:o}",
                                "name", "hostd", "version", HD_VERSION, "api_version", "v1",
                                "api_extensions", "instances", "operations", "events", "metrics",
-                               "images", "drivers", drivers, "accel", "kind", accel, "reason",
-                               accel_reason, "cgroup", "version", f->cgroup_version, "auth",
-                               req->tcp ? "token" : "unix"));
+                               "images", "networks", "drivers", drivers, "accel", "kind", accel,
+                               "reason", accel_reason, "cgroup", "version", f->cgroup_version,
+                               "auth", req->tcp ? "token" : "unix", "networks", nets));
 }
 
 void hd_handle_host_info(HdRequest *req, HdResponse *resp)

@@ -159,6 +159,10 @@ void hd_handle_image_prune(HdRequest *req, HdResponse *resp);
 void hd_handle_image_export(HdRequest *req, HdResponse *resp);
 void hd_handle_image_pull(HdRequest *req, HdResponse *resp);
 void hd_handle_image_push(HdRequest *req, HdResponse *resp);
+void hd_handle_network_list(HdRequest *req, HdResponse *resp);
+void hd_handle_network_create(HdRequest *req, HdResponse *resp);
+void hd_handle_network_get(HdRequest *req, HdResponse *resp);
+void hd_handle_network_delete(HdRequest *req, HdResponse *resp);
 extern const HdStreamHooks hd_image_import_hooks;
 
 /* ---- metrics (metrics.c) ---- */

@@ -58,6 +58,10 @@ const HdRoute hd_routes[] = {
           .pattern = "/v1/images/{ref}",
           .fn = hd_handle_image_delete,
           .greedy = true },
+        { .method = "GET", .pattern = "/v1/networks", .fn = hd_handle_network_list },
+        { .method = "POST", .pattern = "/v1/networks", .fn = hd_handle_network_create },
+        { .method = "GET", .pattern = "/v1/networks/{name}", .fn = hd_handle_network_get },
+        { .method = "DELETE", .pattern = "/v1/networks/{name}", .fn = hd_handle_network_delete },
         { .method = "GET", .pattern = "/metrics", .fn = hd_handle_metrics },
 };
 const size_t hd_routes_n = HD_ARRAY_SIZE(hd_routes);

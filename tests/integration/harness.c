@@ -484,9 +484,18 @@ static int daemon_spawn(HdTestDaemon *d)
 
         while (d->args && d->args[n])
                 n++;
-        argv = calloc(n + 8, sizeof(char *));
+        argv = calloc(n + 12, sizeof(char *));
         if (!argv)
                 return -ENOMEM;
+        /* No default network and a table of this daemon's own unless the test says
+         * otherwise (later flags win): test daemons run side by side, and must never
+         * take over the host's hostd0 or each other's rules. */
+        char table[32];
+        snprintf(table, sizeof(table), "hdt%ld_%s", (long)getpid(),
+                 strrchr(d->dir, '-') ? strrchr(d->dir, '-') + 1 : "x");
+        for (char *p = table; *p; p++)
+                if (!isalnum((unsigned char)*p) && *p != '_')
+                        *p = '_';
         argv[0] = (char *)HOSTD_BIN;
         argv[1] = (char *)"--state-dir";
         argv[2] = d->dir;
@@ -494,8 +503,12 @@ static int daemon_spawn(HdTestDaemon *d)
         argv[4] = d->socket_path;
         argv[5] = (char *)"--log-level";
         argv[6] = (char *)"debug";
+        argv[7] = (char *)"--default-network";
+        argv[8] = (char *)"none";
+        argv[9] = (char *)"--nft-table";
+        argv[10] = table;
         for (size_t i = 0; i < n; i++)
-                argv[7 + i] = d->args[i];
+                argv[11 + i] = d->args[i];
         r = spawn(argv, d->log_path, d->log_path, true, &d->pid);
         free(argv);
         if (r < 0)

@@ -112,15 +112,14 @@ START_TEST(test_parse_defaults)
 }
 END_TEST
 
-/* Replaces the first occurrence of from in min_config with to and expects a
- * failure naming field. */
-static void expect_bad(const char *from, const char *to, const char *field)
+/* Replaces the first occurrence of from in base with to and expects a failure naming
+ * field. */
+static void expect_bad_in(const char *base, const char *from, const char *to, const char *field)
 {
-        const char *at = strstr(min_config, from);
+        const char *at = strstr(base, from);
         ck_assert_msg(at, "%s not in the config", from);
-        char buf[2048];
-        snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - min_config), min_config, to,
-                 at + strlen(from));
+        char buf[4096];
+        snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - base), base, to, at + strlen(from));
         HdCtBundle *b = NULL;
         _cleanup_error_ HdError *err = NULL;
         int r = hd_ct_bundle_parse("/b", buf, strlen(buf), &b, &err);
@@ -131,6 +130,11 @@ static void expect_bad(const char *from, const char *to, const char *field)
                 ck_assert_msg(err->field && strcmp(err->field, field) == 0, "%s: field %s (%s)", to,
                               err->field ? err->field : "(none)", err->message);
         ck_assert(err->message && strstr(err->message, "config.json"));
+}
+
+static void expect_bad(const char *from, const char *to, const char *field)
+{
+        expect_bad_in(min_config, from, to, field);
 }
 
 START_TEST(test_parse_errors)
@@ -172,7 +176,9 @@ START_TEST(test_parse_errors)
         expect_bad("{\"name\": \"n\"}", "{\"name\": \"n\", \"pids_max\": -1}", "cgroup.pids_max");
         expect_bad("\"log\": {\"path\": \"/b/console.log\"}",
                    "\"log\": {\"path\": \"/b/console.log\", \"max_files\": 0}", "log.max_files");
-        expect_bad("\"uuid\": \"u\",", "\"uuid\": \"u\", \"network\": \"bridge\",", "network");
+        expect_bad("\"uuid\": \"u\",", "\"uuid\": \"u\", \"network\": \"br0\",", "network");
+        /* A bridge needs to know which and how. */
+        expect_bad("\"uuid\": \"u\",", "\"uuid\": \"u\", \"network\": \"bridge\",", "net");
         expect_bad("\"uuid\": \"u\",", "\"uuid\": \"u\", \"stop_signal\": 99,", "stop_signal");
         expect_bad("\"uuid\": \"u\",", "\"uuid\": \"u\", \"userns\": {\"uid_map\": []},",
                    "userns.uid_map");
@@ -188,6 +194,143 @@ START_TEST(test_parse_errors)
                    "\"uuid\": \"u\", \"hostname\": "
                    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",",
                    "hostname");
+}
+END_TEST
+
+/* min_config with network bridge and every field of net. */
+static const char net_config[] =
+        "{\"uuid\": \"u\", \"name\": \"n\","
+        " \"rootfs\": {\"lower\": [\"/l\"], \"upper\": \"/u\", \"work\": \"/w\", \"merged\": "
+        "\"/m\"},"
+        " \"process\": {\"args\": [\"sh\"]},"
+        " \"network\": \"bridge\","
+        " \"net\": {\"bridge\": \"hostd0\", \"host_ifname\": \"hdv0b5dbbd45b6\", \"ifname\": "
+        "\"eth1\","
+        "   \"mac\": \"02:42:AC:11:00:02\", \"address\": \"10.88.0.2\", \"prefix\": 24,"
+        "   \"gateway\": \"10.88.0.1\", \"mtu\": 1450,"
+        "   \"hosts\": \"127.0.0.1\\tlocalhost\\n10.88.0.2\\tn\\n\","
+        "   \"resolv_conf\": \"nameserver 10.88.0.1\\nsearch default\\n\"},"
+        " \"cgroup\": {\"name\": \"n\"},"
+        " \"security\": {\"caps\": []},"
+        " \"log\": {\"path\": \"/b/console.log\"}}";
+
+START_TEST(test_parse_net)
+{
+        _cleanup_(hd_ct_bundle_freep) HdCtBundle *b = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        int r = hd_ct_bundle_parse("/b", net_config, strlen(net_config), &b, &err);
+        ck_assert_msg(r == 0, "%s", err ? err->message : "?");
+        ck_assert_int_eq(b->network, HD_CT_NETWORK_BRIDGE);
+        const HdCtNet *n = &b->net;
+        ck_assert_str_eq(n->bridge, "hostd0");
+        ck_assert_str_eq(n->host_ifname, "hdv0b5dbbd45b6");
+        ck_assert_str_eq(n->ifname, "eth1");
+        static const uint8_t mac[6] = { 0x02, 0x42, 0xac, 0x11, 0x00, 0x02 };
+        ck_assert_mem_eq(n->mac, mac, 6);
+        ck_assert_uint_eq(n->address, 0x0a580002);
+        ck_assert_int_eq(n->prefix, 24);
+        ck_assert_uint_eq(n->gateway, 0x0a580001);
+        ck_assert_int_eq(n->mtu, 1450);
+        ck_assert_str_eq(n->hosts, "127.0.0.1\tlocalhost\n10.88.0.2\tn\n");
+        ck_assert_str_eq(n->resolv_conf, "nameserver 10.88.0.1\nsearch default\n");
+
+        /* ifname, mtu, hosts and resolv_conf may be left out. */
+        char buf[4096];
+        snprintf(buf, sizeof(buf),
+                 "{\"network\": \"bridge\", \"net\": {\"bridge\": \"b\", \"host_ifname\": \"h\","
+                 " \"mac\": \"02:00:00:00:00:01\", \"address\": \"192.168.1.2\", \"prefix\": 30,"
+                 " \"gateway\": \"192.168.1.1\"}, %s",
+                 min_config + 1);
+        _cleanup_(hd_ct_bundle_freep) HdCtBundle *d = NULL;
+        r = hd_ct_bundle_parse("/b", buf, strlen(buf), &d, &err);
+        ck_assert_msg(r == 0, "%s", err ? err->message : "?");
+        ck_assert_str_eq(d->net.ifname, "eth0");
+        ck_assert_int_eq(d->net.mtu, 1500);
+        ck_assert_ptr_null(d->net.hosts);
+        ck_assert_ptr_null(d->net.resolv_conf);
+
+        /* Network none (or host) leaves net empty. */
+        _cleanup_(hd_ct_bundle_freep) HdCtBundle *m = NULL;
+        ck_assert_int_eq(hd_ct_bundle_parse("/b", min_config, strlen(min_config), &m, &err), 0);
+        ck_assert_str_eq(m->net.bridge, "");
+        ck_assert_ptr_null(m->net.hosts);
+}
+END_TEST
+
+START_TEST(test_parse_net_errors)
+{
+        const char *const net = net_config;
+        expect_bad_in(net, "\"network\": \"bridge\",", "", "net"); /* net without bridge */
+        expect_bad_in(net, "\"network\": \"bridge\",", "\"network\": \"host\",", "net");
+        expect_bad_in(net, "\"mtu\": 1450", "\"mtu\": 1450, \"vlan\": 3", "net.vlan");
+        expect_bad_in(net, "\"bridge\": \"hostd0\", ", "", "net.bridge");
+        expect_bad_in(net, "\"hostd0\"", "\"host/0\"", "net.bridge");
+        expect_bad_in(net, "\"hostd0\"", "\"\"", "net.bridge");
+        expect_bad_in(net, "\"hostd0\"", "7", "net.bridge");
+        expect_bad_in(net, "\"hdv0b5dbbd45b6\"", "\"hdv0b5dbbd45b6xy\"", "net.host_ifname");
+        expect_bad_in(net, "\"host_ifname\": \"hdv0b5dbbd45b6\", ", "", "net.host_ifname");
+        expect_bad_in(net, "\"eth1\"", "\"eth 1\"", "net.ifname");
+        expect_bad_in(net, "\"eth1\"", "\"..\"", "net.ifname");
+        expect_bad_in(net, "\"02:42:AC:11:00:02\"", "\"02:42:ac:11:00\"", "net.mac");
+        expect_bad_in(net, "\"02:42:AC:11:00:02\"", "\"02-42-ac-11-00-02\"", "net.mac");
+        expect_bad_in(net, "\"02:42:AC:11:00:02\"", "\"02:42:ac:11:00:0g\"", "net.mac");
+        expect_bad_in(net, "\"02:42:AC:11:00:02\"", "\"01:00:5e:00:00:01\"", "net.mac");
+        expect_bad_in(net, "\"02:42:AC:11:00:02\"", "\"00:00:00:00:00:00\"", "net.mac");
+        expect_bad_in(net, "\"mac\": \"02:42:AC:11:00:02\", ", "", "net.mac");
+        expect_bad_in(net, "\"address\": \"10.88.0.2\"", "\"address\": \"10.88.0.256\"",
+                      "net.address");
+        expect_bad_in(net, "\"address\": \"10.88.0.2\"", "\"address\": \"10.88.00.2\"",
+                      "net.address");
+        expect_bad_in(net, "\"address\": \"10.88.0.2\"", "\"address\": \"10.88.0.0\"",
+                      "net.address");
+        expect_bad_in(net, "\"address\": \"10.88.0.2\"", "\"address\": \"10.88.0.255\"",
+                      "net.address");
+        expect_bad_in(net, "\"address\": \"10.88.0.2\", ", "", "net.address");
+        expect_bad_in(net, "\"prefix\": 24", "\"prefix\": 0", "net.prefix");
+        expect_bad_in(net, "\"prefix\": 24", "\"prefix\": 31", "net.prefix");
+        expect_bad_in(net, "\"prefix\": 24", "\"prefix\": \"24\"", "net.prefix");
+        expect_bad_in(net, "\"gateway\": \"10.88.0.1\"", "\"gateway\": \"10.89.0.1\"",
+                      "net.gateway");
+        expect_bad_in(net, "\"gateway\": \"10.88.0.1\"", "\"gateway\": \"10.88.0.2\"",
+                      "net.gateway");
+        expect_bad_in(net, "\"gateway\": \"10.88.0.1\"", "\"gateway\": \"x\"", "net.gateway");
+        expect_bad_in(net, "\"gateway\": \"10.88.0.1\", ", "", "net.gateway");
+        expect_bad_in(net, "\"mtu\": 1450", "\"mtu\": 575", "net.mtu");
+        expect_bad_in(net, "\"mtu\": 1450", "\"mtu\": 9001", "net.mtu");
+        expect_bad_in(net, "\"hosts\": \"127.0.0.1\\tlocalhost\\n10.88.0.2\\tn\\n\"",
+                      "\"hosts\": 1", "net.hosts");
+        expect_bad_in(net, "\"resolv_conf\": \"nameserver 10.88.0.1\\nsearch default\\n\"",
+                      "\"resolv_conf\": []", "net.resolv_conf");
+        expect_bad("{\"uuid\"", "{\"network\": \"bridge\", \"net\": [], \"uuid\"", "net");
+
+        /* Texts: 64 KiB at most. */
+        size_t big = HD_CT_NET_TEXT_MAX + 1;
+        char *text = malloc(strlen(net_config) + big + 64);
+        const char *at = strstr(net_config, "\"resolv_conf\": \"");
+        int k = snprintf(text, strlen(net_config) + 64, "%.*s\"resolv_conf\": \"",
+                         (int)(at - net_config), net_config);
+        memset(text + k, 'x', big);
+        strcpy(text + k + big, strchr(at + strlen("\"resolv_conf\": \""), '"'));
+        HdCtBundle *b = NULL;
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_ct_bundle_parse("/b", text, strlen(text), &b, &err), -EINVAL);
+        ck_assert_str_eq(err->field, "net.resolv_conf");
+        free(text);
+}
+END_TEST
+
+START_TEST(test_veth_name)
+{
+        char name[HD_CT_IFNAME_MAX];
+        ck_assert_int_eq(hd_ct_veth_name("0B5DBBD4-5b6e-4f3c-9d2a-1c2b3a4d5e6f", name), 0);
+        ck_assert_str_eq(name, "hdv0b5dbbd45b6");
+        ck_assert_uint_eq(strlen(name), 14);
+        ck_assert_int_eq(hd_ct_veth_name("0b5dbbd4-5b6e", name), 0);
+        ck_assert_str_eq(name, "hdv0b5dbbd45b6");
+        ck_assert_int_eq(hd_ct_veth_name("0b5dbbd4-5b", name), -EINVAL);
+        ck_assert_int_eq(hd_ct_veth_name("0b5dbbd4-zzzz-4f3c", name), -EINVAL);
+        ck_assert_int_eq(hd_ct_veth_name("", name), -EINVAL);
+        ck_assert_int_eq(hd_ct_veth_name(NULL, name), -EINVAL);
 }
 END_TEST
 
@@ -461,6 +604,9 @@ static Suite *suite(void)
         tcase_add_test(tc, test_parse_full);
         tcase_add_test(tc, test_parse_defaults);
         tcase_add_test(tc, test_parse_errors);
+        tcase_add_test(tc, test_parse_net);
+        tcase_add_test(tc, test_parse_net_errors);
+        tcase_add_test(tc, test_veth_name);
         tcase_add_test(tc, test_names);
         tcase_add_test(tc, test_privileged_and_userns);
         tcase_add_test(tc, test_caps_from_names);

@@ -166,7 +166,10 @@ START_TEST(test_kvm_disk_boot)
                 .disk_path = "/var/lib/hostd/instances/" UUID "/disk.qcow2",
                 .seed_iso = "/var/lib/hostd/instances/" UUID "/seed.iso",
                 .console_log = "/var/lib/hostd/instances/" UUID "/console.log",
-                .network = true,
+                .bridge = "hostd0",
+                .mac = "52:54:00:0a:58:00",
+                .tap = "hdt0b5dbbd45b6",
+                .mtu = 1450,
                 .agent_socket = "/var/lib/hostd/instances/" UUID "/agent.sock",
         };
         check_domain("kvm-disk.xml", &s);
@@ -187,7 +190,6 @@ START_TEST(test_escaping)
                 .disk_path = "/srv/it's \"quoted\"/a&b.qcow2",
                 .seed_iso = "/srv/<seed>.iso",
                 .console_log = "/srv/log's & <more>/\"console\".log",
-                .network = false,
         };
         check_domain("escaping.xml", &s);
 }
@@ -297,6 +299,204 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* ---- the NIC -------------------------------------------------------------------- */
+
+static HdVmDomainSpec nic_spec(void)
+{
+        HdVmDomainSpec s = valid_spec();
+        s.bridge = "hostd0";
+        s.mac = "52:54:00:0a:58:00";
+        s.tap = "hdt0b5dbbd45b6";
+        s.mtu = 1500;
+        return s;
+}
+
+START_TEST(test_nic)
+{
+        HdVmDomainSpec s = nic_spec();
+        _cleanup_free_ char *xml = NULL;
+        ck_assert_int_eq(hd_vm_domain_xml(&s, &xml, NULL), 0);
+        /* The whole element, on the NIC's fixed root-bus slot. */
+        ck_assert_ptr_nonnull(
+                strstr(xml, "    <interface type='bridge'>\n"
+                            "      <mac address='52:54:00:0a:58:00'/>\n"
+                            "      <source bridge='hostd0'/>\n"
+                            "      <target dev='hdt0b5dbbd45b6'/>\n"
+                            "      <model type='virtio'/>\n"
+                            "      <mtu size='1500'/>\n"
+                            "      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' "
+                            "function='0x0'/>\n"
+                            "    </interface>\n"));
+        ck_assert_ptr_null(strstr(xml, "type='user'"));
+        check_well_formed(xml);
+        check_schema("nic", xml);
+
+        /* Without a tap or an MTU libvirt picks them: no element for either (vda keeps
+         * its target). */
+        s.tap = NULL;
+        s.mtu = 0;
+        _cleanup_free_ char *bare = NULL;
+        ck_assert_int_eq(hd_vm_domain_xml(&s, &bare, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(bare, "<source bridge='hostd0'/>"));
+        ck_assert_ptr_null(strstr(bare, "<target dev='hdt"));
+        ck_assert_ptr_null(strstr(bare, "<mtu"));
+        check_schema("nic-bare", bare);
+
+        /* The edges of what is allowed. */
+        s = nic_spec();
+        s.bridge = "a.b-c_D0123456"; /* 14 */
+        s.tap = "x23456789012345";   /* 15 */
+        s.mac = "FE:FF:FF:FF:FF:FF"; /* upper case, locally administered, unicast */
+        s.mtu = HD_VM_MTU_MAX;
+        _cleanup_free_ char *edge = NULL;
+        ck_assert_int_eq(hd_vm_domain_xml(&s, &edge, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(edge, "<mtu size='9000'/>"));
+        s.mtu = HD_VM_MTU_MIN;
+        _cleanup_free_ char *edge2 = NULL;
+        ck_assert_int_eq(hd_vm_domain_xml(&s, &edge2, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(edge2, "<mtu size='576'/>"));
+}
+END_TEST
+
+START_TEST(test_nic_errors)
+{
+        HdVmDomainSpec s;
+#define EXPECT(field, mutation)                     \
+        do {                                        \
+                s = nic_spec();                     \
+                mutation;                           \
+                expect_error(&s, field, #mutation); \
+        } while (0)
+
+        EXPECT("bridge", s.bridge = "");
+        EXPECT("bridge", s.bridge = "a23456789012345x"); /* 16 */
+        EXPECT("bridge", s.bridge = "br 0");
+        EXPECT("bridge", s.bridge = "br/0");
+        EXPECT("bridge", s.bridge = "br:0");
+        EXPECT("bridge", s.bridge = "br'0");
+        EXPECT("bridge", s.bridge = ".");
+        EXPECT("bridge", s.bridge = "..");
+        EXPECT("bridge", s.bridge = "br\n0");
+        EXPECT("bridge", s.bridge = "br\xc3\xa9");
+        EXPECT("mac", s.mac = NULL);
+        EXPECT("mac", s.mac = "");
+        EXPECT("mac", s.mac = "52:54:00:0a:58");
+        EXPECT("mac", s.mac = "52:54:00:0a:58:00:01");
+        EXPECT("mac", s.mac = "52-54-00-0a-58-00");
+        EXPECT("mac", s.mac = "52:54:00:0a:58:0g");
+        EXPECT("mac", s.mac = "525:4:00:0a:58:00");
+        EXPECT("mac", s.mac = "01:00:5e:00:00:01"); /* multicast */
+        EXPECT("mac", s.mac = "ff:ff:ff:ff:ff:ff"); /* broadcast */
+        EXPECT("mac", s.mac = "52:54:00:0a:58:\x01\x02");
+        EXPECT("tap", s.tap = "");
+        EXPECT("tap", s.tap = "hdt0b5dbbd45b6ff"); /* 16 */
+        EXPECT("tap", s.tap = "tap'><evil/>");
+        EXPECT("mtu", s.mtu = HD_VM_MTU_MIN - 1);
+        EXPECT("mtu", s.mtu = HD_VM_MTU_MAX + 1);
+        EXPECT("mtu", s.mtu = -1);
+        /* Each part of a NIC needs the bridge. */
+        EXPECT("mac", s.bridge = NULL);
+        EXPECT("tap", (s.bridge = NULL, s.mac = NULL));
+        EXPECT("mtu", (s.bridge = NULL, s.mac = NULL, s.tap = NULL));
+#undef EXPECT
+
+        /* And with none of them, no NIC at all. */
+        s = nic_spec();
+        s.bridge = s.mac = s.tap = NULL;
+        s.mtu = 0;
+        _cleanup_free_ char *xml = NULL;
+        ck_assert_int_eq(hd_vm_domain_xml(&s, &xml, NULL), 0);
+        ck_assert_ptr_null(strstr(xml, "<interface"));
+        ck_assert_ptr_null(strstr(xml, "slot='0x03'"));
+}
+END_TEST
+
+START_TEST(test_tap_name)
+{
+        char tap[HD_VM_TAP_NAME_MAX];
+        ck_assert_int_eq(hd_vm_tap_name(UUID, tap), 0);
+        ck_assert_str_eq(tap, "hdt0b5dbbd45b6");
+        ck_assert_uint_eq(strlen(tap), 14);
+        ck_assert_int_eq(hd_vm_tap_name("0B5DBBD4-5B6E-4F3C-9D2A-1C2B3A4D5E6F", tap), 0);
+        ck_assert_str_eq(tap, "hdt0b5dbbd45b6");
+        ck_assert_int_eq(hd_vm_tap_name("0b5dbbd4-5b6e", tap), -EINVAL);
+        ck_assert_str_eq(tap, "");
+        ck_assert_int_eq(hd_vm_tap_name(NULL, tap), -EINVAL);
+
+        /* What it makes is a tap that hd_vm_domain_xml takes. */
+        ck_assert_int_eq(hd_vm_tap_name(UUID, tap), 0);
+        HdVmDomainSpec s = nic_spec();
+        s.tap = tap;
+        _cleanup_free_ char *xml = NULL;
+        ck_assert_int_eq(hd_vm_domain_xml(&s, &xml, NULL), 0);
+}
+END_TEST
+
+/* ---- the kernel's ip= ------------------------------------------------------------ */
+
+static void expect_ip_arg(const char *addr, int prefix, const char *gw, const char *host,
+                          const char *want)
+{
+        _cleanup_error_ HdError *err = NULL;
+        _cleanup_free_ char *arg = NULL;
+        int r = hd_vm_kernel_ip_arg(addr, prefix, gw, host, &arg, &err);
+        ck_assert_msg(r == 0, "%s/%d: %s", addr, prefix, err ? err->message : "?");
+        ck_assert_str_eq(arg, want);
+}
+
+static void expect_ip_error(const char *addr, int prefix, const char *gw, const char *host,
+                            const char *field)
+{
+        _cleanup_error_ HdError *err = NULL;
+        char *arg = (char *)"untouched";
+        ck_assert_int_eq(hd_vm_kernel_ip_arg(addr, prefix, gw, host, &arg, &err), -EINVAL);
+        ck_assert_ptr_null(arg);
+        ck_assert_ptr_nonnull(err);
+        ck_assert_msg(err->field && strcmp(err->field, field) == 0, "field `%s`, not `%s` (%s)",
+                      err->field ? err->field : "(null)", field, err->message);
+}
+
+START_TEST(test_kernel_ip_arg)
+{
+        expect_ip_arg("10.88.0.5", 24, "10.88.0.1", "web",
+                      "ip=10.88.0.5::10.88.0.1:255.255.255.0:web:eth0:off");
+        expect_ip_arg("172.16.3.200", 20, "172.16.0.1", "db-1.example",
+                      "ip=172.16.3.200::172.16.0.1:255.255.240.0:db-1.example:eth0:off");
+        expect_ip_arg("192.168.1.2", 32, "192.168.1.1", "h",
+                      "ip=192.168.1.2::192.168.1.1:255.255.255.255:h:eth0:off");
+        expect_ip_arg("10.0.0.2", 1, NULL, NULL, "ip=10.0.0.2:::128.0.0.0::eth0:off");
+        expect_ip_arg("10.0.0.2", 8, "", "a", "ip=10.0.0.2:::255.0.0.0:a:eth0:off");
+
+        expect_ip_error(NULL, 24, "10.88.0.1", "web", "address");
+        expect_ip_error("", 24, "10.88.0.1", "web", "address");
+        expect_ip_error("10.88.0.256", 24, "10.88.0.1", "web", "address");
+        expect_ip_error("10.88.0.05", 24, "10.88.0.1", "web", "address");
+        expect_ip_error("10.88.0.5/24", 24, "10.88.0.1", "web", "address");
+        expect_ip_error("10.88.0.5", 0, "10.88.0.1", "web", "prefix_len");
+        expect_ip_error("10.88.0.5", 33, "10.88.0.1", "web", "prefix_len");
+        expect_ip_error("10.88.0.5", 24, "10.88.0", "web", "gateway");
+        expect_ip_error("10.88.0.5", 24, "10.88.0.1 x", "web", "gateway");
+        expect_ip_error("10.88.0.5", 24, "10.88.0.1", "", "hostname");
+        expect_ip_error("10.88.0.5", 24, "10.88.0.1", "a:b", "hostname");
+        expect_ip_error("10.88.0.5", 24, "10.88.0.1", "a b", "hostname");
+        expect_ip_error("10.88.0.5", 24, "10.88.0.1", "a\nb", "hostname");
+        expect_ip_error("10.88.0.5", 24, "10.88.0.1",
+                        "a234567890123456789012345678901234567890123456789012345678901234", /* 64 */
+                        "hostname");
+
+        /* What it makes is a cmdline that hd_vm_domain_xml takes. */
+        _cleanup_free_ char *arg = NULL;
+        ck_assert_int_eq(hd_vm_kernel_ip_arg("10.88.0.5", 24, "10.88.0.1", "web", &arg, NULL), 0);
+        HdVmDomainSpec s = valid_spec();
+        s.kernel = "/k";
+        s.cmdline = arg;
+        _cleanup_free_ char *xml = NULL;
+        ck_assert_int_eq(hd_vm_domain_xml(&s, &xml, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(
+                xml, "<cmdline>ip=10.88.0.5::10.88.0.1:255.255.255.0:web:eth0:off</cmdline>"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("vm-xml");
@@ -306,6 +506,12 @@ static Suite *suite(void)
         tcase_add_test(tc, test_escaping);
         tcase_add_test(tc, test_errors);
         suite_add_tcase(s, tc);
+        TCase *net = tcase_create("network");
+        tcase_add_test(net, test_nic);
+        tcase_add_test(net, test_nic_errors);
+        tcase_add_test(net, test_tap_name);
+        tcase_add_test(net, test_kernel_ip_arg);
+        suite_add_tcase(s, net);
         return s;
 }
 
