@@ -80,7 +80,10 @@ make_work_dir() {
 start_hostd() {
 	local bin=$1 state=$2 sock=$3 port=$4
 	shift 4
-	local args=(--state-dir "$state" --socket "$sock" --log-level warn)
+	# No default network and a table of the bench's own unless the caller asks
+	# (later flags win): a bench must leave no bridge of its own behind on the host.
+	local args=(--state-dir "$state" --socket "$sock" --log-level warn
+		--default-network none --nft-table "hdbench$$")
 	if [[ -n $port ]]; then
 		args+=(--listen "127.0.0.1:$port" --token-file "$TOKEN_FILE")
 	fi

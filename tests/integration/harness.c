@@ -694,12 +694,20 @@ int hd_test_run_hostd(const char *const *args, int timeout_ms, int *ret_exit_sta
                 return -EIO;
         while (args && args[n])
                 n++;
-        argv = calloc(n + 2, sizeof(char *));
+        argv = calloc(n + 6, sizeof(char *));
         if (!argv)
                 return -ENOMEM;
+        /* As for hd_test_daemon_start: no default network, a table of its own (the
+         * given args come later and win). */
+        char table[32];
+        snprintf(table, sizeof(table), "hdtrun%ld", (long)getpid());
         argv[0] = (char *)HOSTD_BIN;
+        argv[1] = (char *)"--default-network";
+        argv[2] = (char *)"none";
+        argv[3] = (char *)"--nft-table";
+        argv[4] = table;
         for (size_t i = 0; i < n; i++)
-                argv[1 + i] = (char *)args[i];
+                argv[5 + i] = (char *)args[i];
         r = spawn(argv, out, out, false, &pid);
         free(argv);
         if (r < 0)

@@ -105,8 +105,9 @@ void hd_test_daemon_print_log(const HdTestDaemon *d);
  * leaving it zeroed. Safe to call twice and on a zeroed struct. */
 void hd_test_daemon_cleanup(HdTestDaemon *d);
 
-/* Runs HOSTD_BIN with exactly args (NULL-terminated, argv[0] excluded) to completion, for
- * daemons expected to refuse to start. Output (stdout + stderr) goes to *ret_output (optional,
+/* Runs HOSTD_BIN with args (NULL-terminated, argv[0] excluded; after --default-network none
+ * and a table of its own, which args may override) to completion, for daemons expected to
+ * refuse to start. Output (stdout + stderr) goes to *ret_output (optional,
  * caller frees). If it is still running after timeout_ms it is SIGKILLed: -ETIMEDOUT. */
 int hd_test_run_hostd(const char *const *args, int timeout_ms, int *ret_exit_status,
                       char **ret_output);
