@@ -2,11 +2,13 @@
  * bench/containers.sh.
  *
  *   ct-start SOCKET N [--poll-us 0] [--exit-timeout-ms 2000] [--vcpus 0.1] [--each]
- *            [--prefix cts] [--image busybox]
+ *            [--prefix cts] [--image busybox] [--network NAME]
  *
  * N times in sequence, over one libhostclient connection to SOCKET:
  *   create  POST /v1/instances {"kind":"container","command":["/bin/true"],
- *           "resources":{"vcpus":0.1 (--vcpus),"memory_mb":32}, ...}
+ *           "resources":{"vcpus":0.1 (--vcpus),"memory_mb":32}, ...}, plus
+ *           "network":NAME with --network (else the member is absent: hostd's default
+ *           network, `none` when it runs with --default-network none)
  *   start   POST /v1/instances/NAME/start?wait=30 (the operation must succeed)
  *   exit    GET /v1/instances/NAME until "state" is "exited" (exit_code must be 0),
  *           back to back, or with --poll-us microseconds of sleep between GETs
@@ -76,8 +78,9 @@ static void sleep_us(long us)
 /* One run; fills t[PH_*] in ms and *ret_polls. Returns 0; 1 when the instance was still
  * not exited exit_timeout_ms after its start returned (a lost exit); -1 after printing
  * why on a failed request or a wrong state or exit code. */
-static int one_run(HcClient *c, const char *name, const char *image, double vcpus, long poll_us,
-                   long exit_timeout_ms, double t[PH_COUNT], long *ret_polls)
+static int one_run(HcClient *c, const char *name, const char *image, const char *network,
+                   double vcpus, long poll_us, long exit_timeout_ms, double t[PH_COUNT],
+                   long *ret_polls)
 {
         HcError err = { 0 };
         json_t *res = NULL;
@@ -88,6 +91,10 @@ static int one_run(HcClient *c, const char *name, const char *image, double vcpu
                                  "vcpus", vcpus, "memory_mb", 32);
         if (!spec)
                 return -1;
+        if (network && json_object_set_new(spec, "network", json_string(network)) < 0) {
+                json_decref(spec);
+                return -1;
+        }
 
         double t0 = now_ms();
         r = hc_instance_create(c, spec, NULL, NULL, &err);
@@ -180,13 +187,14 @@ static int remove_instance(HcClient *c, const char *name)
 static void usage(void)
 {
         fprintf(stderr, "usage: ct-start SOCKET N [--poll-us 0] [--exit-timeout-ms 2000] "
-                        "[--vcpus 0.1] [--each] [--prefix cts] [--image busybox]\n");
+                        "[--vcpus 0.1] [--each] [--prefix cts] [--image busybox] "
+                        "[--network NAME]\n");
         exit(2);
 }
 
 int main(int argc, char **argv)
 {
-        const char *prefix = "cts", *image = "busybox";
+        const char *prefix = "cts", *image = "busybox", *network = NULL;
         long poll_us = 0, exit_timeout_ms = 2000;
         double vcpus = 0.1;
         bool each = false;
@@ -211,6 +219,8 @@ int main(int argc, char **argv)
                         prefix = argv[++i];
                 else if (strcmp(argv[i], "--image") == 0 && i + 1 < argc)
                         image = argv[++i];
+                else if (strcmp(argv[i], "--network") == 0 && i + 1 < argc)
+                        network = argv[++i];
                 else
                         usage();
         }
@@ -244,7 +254,7 @@ int main(int argc, char **argv)
                 double run[PH_COUNT];
                 long np = 0;
                 snprintf(name, sizeof(name), "%s-%ld", prefix, i);
-                int r = one_run(c, name, image, vcpus, poll_us, exit_timeout_ms, run, &np);
+                int r = one_run(c, name, image, network, vcpus, poll_us, exit_timeout_ms, run, &np);
                 /* The delete is not timed, and runs after a failure too. */
                 if (remove_instance(c, name) < 0 || r < 0) {
                         status = 1;
