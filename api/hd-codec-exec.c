@@ -187,14 +187,26 @@ json_t *hd_codec_stats_to_json(const HdStats *s)
                           uint_json(s->oom_kills), "pids", "current", uint_json(s->pids_current),
                           "limit", uint_json(s->pids_limit), "io", "read_bytes",
                           uint_json(s->io_read_bytes), "write_bytes", uint_json(s->io_write_bytes));
-        if (o && s->has_host &&
-            json_object_set_new(o, "host",
-                                json_pack("{s:o, s:o, s:o, s:o, s:o}", "cpu_ns",
-                                          uint_json(s->host_cpu_ns), "user_ns",
-                                          uint_json(s->host_user_ns), "system_ns",
-                                          uint_json(s->host_system_ns), "rss_bytes",
-                                          uint_json(s->host_rss_bytes), "rss_peak_bytes",
-                                          uint_json(s->host_rss_peak_bytes))) < 0) {
+        if (!o)
+                return NULL;
+        /* host: what the instance costs the host besides its own figures: a VM's qemu
+         * (CPU, RSS, PSS), a container's monitor (PSS alone). */
+        json_t *host = NULL;
+        if (s->has_host)
+                host = json_pack("{s:o, s:o, s:o, s:o, s:o}", "cpu_ns", uint_json(s->host_cpu_ns),
+                                 "user_ns", uint_json(s->host_user_ns), "system_ns",
+                                 uint_json(s->host_system_ns), "rss_bytes",
+                                 uint_json(s->host_rss_bytes), "rss_peak_bytes",
+                                 uint_json(s->host_rss_peak_bytes));
+        else if (s->has_pss)
+                host = json_object();
+        bool ok = host || !(s->has_host || s->has_pss);
+        if (ok && host && s->has_pss)
+                ok = json_object_set_new(host, "pss_bytes", uint_json(s->host_pss_bytes)) == 0;
+        if (ok && host)
+                ok = json_object_set_new(o, "host", TAKE_PTR(host)) == 0;
+        if (!ok) {
+                json_decref(host);
                 json_decref(o);
                 return NULL;
         }

@@ -133,7 +133,8 @@ static bool spec_fields_to_json(json_t *o, const HdInstanceSpec *s, const char *
              hd_codec_add(res, "memory_mb", json_integer(s->resources.memory_mb)) &&
              (!ct || hd_codec_add(res, "pids_max", json_integer(s->resources.pids_max))) &&
              (ct || s->resources.disk_gb == 0 ||
-              hd_codec_add(res, "disk_gb", json_integer(s->resources.disk_gb)));
+              hd_codec_add(res, "disk_gb", json_integer(s->resources.disk_gb))) &&
+             (!s->resources.cpuset || hd_codec_add(res, "cpuset", jstr(s->resources.cpuset)));
         if (!ok || !hd_codec_add(o, "resources", TAKE_PTR(res)))
                 return false;
 
@@ -251,6 +252,8 @@ json_t *hd_codec_operation_to_json(const HdOperation *op)
              hd_codec_add(o, "action", jstr(hd_action_to_string(op->action))) &&
              (hd_action_is_image(op->action)
                       ? hd_codec_add(o, "image", jstr_or_null(op->instance_name))
+              : op->action == HD_ACTION_BENCHMARK
+                      ? hd_codec_add(o, "benchmark", jstr_or_null(op->instance_name))
                       : hd_codec_add(o, "instance",
                                      instance_ref(op->instance_uuid, op->instance_name))) &&
              hd_codec_add(o, "status", jstr(hd_op_status_to_string(op->status))) &&

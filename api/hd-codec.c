@@ -297,7 +297,8 @@ static const char *const spec_fields[] = {
         "restart_policy", "autostart", "network",  "ip",      "ports",
         "cloud_init",     "security",  NULL,
 };
-static const char *const resources_fields[] = { "vcpus", "memory_mb", "pids_max", "disk_gb", NULL };
+static const char *const resources_fields[] = { "vcpus",   "memory_mb", "pids_max",
+                                                "disk_gb", "cpuset",    NULL };
 static const char *const restart_fields[] = { "name", "max_retries", NULL };
 static const char *const cloud_init_fields[] = { "user_data", "ssh_authorized_keys", NULL };
 static const char *const security_fields[] = { "privileged", "cap_add", "cap_drop",
@@ -542,6 +543,21 @@ static int parse_resources(const json_t *o, HdKind kind, HdResources *ret, HdErr
                 if (r < 0)
                         return r;
                 ret->disk_gb = json_integer_value(v);
+        }
+        /* Whether the host has these CPUs is the driver's to say (at create); here only
+         * the form. Kept as written, so that the stored spec reads back the same. */
+        if ((v = json_object_get(o, "cpuset"))) {
+                const char *cs = json_string_value(v);
+                HdCpuMask mask;
+                if (json_string_length(v) > HD_CPULIST_MAX || strlen(cs) != json_string_length(v) ||
+                    hd_cpulist_parse(cs, &mask) < 0)
+                        return hd_codec_fail(err, "resources.cpuset",
+                                             "must be a CPU list of at most %d characters: CPU "
+                                             "numbers below %d and ascending ranges, no spaces, "
+                                             "like `0`, `0-3` or `0,2,4-5`",
+                                             HD_CPULIST_MAX, HD_CPU_MAX);
+                if (!(ret->cpuset = strdup(cs)))
+                        return hd_error_set(err, -ENOMEM, "out of memory");
         }
         return 0;
 }
@@ -924,6 +940,8 @@ static int spec_check_shape(const json_t *j, HdError **err)
                                      "resources.pids_max", err)) < 0 ||
             (r = hd_codec_check_type(json_object_get(res, "disk_gb"), JT_INTEGER,
                                      "resources.disk_gb", err)) < 0 ||
+            (r = hd_codec_check_type(json_object_get(res, "cpuset"), JT_STRING, "resources.cpuset",
+                                     err)) < 0 ||
             (r = hd_codec_check_type(json_object_get(rp, "name"), JT_STRING, "restart_policy.name",
                                      err)) < 0 ||
             (r = hd_codec_check_type(json_object_get(rp, "max_retries"), JT_INTEGER,

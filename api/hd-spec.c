@@ -32,12 +32,17 @@ static const char *const action_table[HD_ACTION__COUNT] = {
         [HD_ACTION_RESTART] = "restart",       [HD_ACTION_KILL] = "kill",
         [HD_ACTION_PAUSE] = "pause",           [HD_ACTION_RESUME] = "resume",
         [HD_ACTION_DELETE] = "delete",         [HD_ACTION_IMAGE_PULL] = "image_pull",
-        [HD_ACTION_IMAGE_PUSH] = "image_push",
+        [HD_ACTION_IMAGE_PUSH] = "image_push", [HD_ACTION_BENCHMARK] = "benchmark",
 };
 
 bool hd_action_is_image(HdAction a)
 {
         return a == HD_ACTION_IMAGE_PULL || a == HD_ACTION_IMAGE_PUSH;
+}
+
+bool hd_action_is_job(HdAction a)
+{
+        return hd_action_is_image(a) || a == HD_ACTION_BENCHMARK;
 }
 
 static const char *const op_status_table[HD_OP__COUNT] = {
@@ -280,6 +285,7 @@ void hd_instance_spec_clear(HdInstanceSpec *s)
         hd_strv_clear(&s->security.cap_add);
         hd_strv_clear(&s->security.cap_drop);
         free(s->security.seccomp);
+        free(s->resources.cpuset);
         *s = (HdInstanceSpec){ 0 };
 }
 
@@ -289,6 +295,7 @@ int hd_instance_spec_copy(HdInstanceSpec *dst, const HdInstanceSpec *src)
         HdInstanceSpec t = *src;
         t.name = t.image = t.workdir = t.user = t.hostname = t.network = t.ip = NULL;
         t.ports = NULL;
+        t.resources.cpuset = NULL;
         t.command = (HdStrv){ 0 };
         t.env = t.labels = (HdKVList){ 0 };
         t.cloud_init = (HdCloudInit){ 0 };
@@ -306,6 +313,7 @@ int hd_instance_spec_copy(HdInstanceSpec *dst, const HdInstanceSpec *src)
             hd_strv_copy(&t.security.cap_add, &src->security.cap_add) < 0 ||
             hd_strv_copy(&t.security.cap_drop, &src->security.cap_drop) < 0 ||
             !dup_opt(&t.security.seccomp, src->security.seccomp) || !dup_opt(&t.ip, src->ip) ||
+            !dup_opt(&t.resources.cpuset, src->resources.cpuset) ||
             (src->n_ports &&
              !(t.ports = hd_memdup(src->ports, src->n_ports * sizeof(*src->ports))))) {
                 hd_instance_spec_clear(&t);

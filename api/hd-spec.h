@@ -47,6 +47,7 @@ typedef enum HdAction {
         HD_ACTION_DELETE,
         HD_ACTION_IMAGE_PULL, /* operations on images, not instances */
         HD_ACTION_IMAGE_PUSH,
+        HD_ACTION_BENCHMARK, /* a benchmark run: its id in instance_name */
         HD_ACTION__COUNT,
         HD_ACTION_INVALID = -1,
 } HdAction;
@@ -73,6 +74,9 @@ HdAction hd_action_from_string(const char *s);
 /* True for the actions whose operation is about an image (its ref in instance_name,
  * instance_uuid empty). */
 bool hd_action_is_image(HdAction a);
+/* True for the actions that are jobs rather than instance actions: image transfers and
+ * benchmark runs (no instance_uuid; they do not survive a restart). */
+bool hd_action_is_job(HdAction a);
 const char *hd_op_status_to_string(HdOpStatus s);
 HdOpStatus hd_op_status_from_string(const char *s);
 static inline bool hd_op_status_is_final(HdOpStatus s)
@@ -101,6 +105,9 @@ typedef struct HdResources {
         int64_t memory_mb; /* > 0 */
         int64_t pids_max;  /* containers; 0 = not applicable (VMs) */
         int64_t disk_gb;   /* VMs; 0 = the image's own size */
+        /* CPUs to pin to, a CPU list as the user wrote it ("0-1,4": hd_cpulist_parse's
+         * form, at most HD_CPULIST_MAX characters); NULL: no pinning. */
+        char *cpuset;
 } HdResources;
 
 /* Defaults applied by the codec when a create request leaves a field out. */
@@ -343,6 +350,12 @@ typedef struct HdStats {
         bool has_host;
         uint64_t host_cpu_ns, host_user_ns, host_system_ns;
         uint64_t host_rss_bytes, host_rss_peak_bytes;
+        /* Both kinds: the proportional set size (shared pages split among their users)
+         * of the host process the instance costs: a VM's qemu, a container's monitor
+         * (the container's own memory is in memory_bytes). Unset when /proc cannot
+         * tell. */
+        bool has_pss;
+        uint64_t host_pss_bytes;
 } HdStats;
 
 /* Each _clear frees what the struct owns and zeroes it; each _free also frees the

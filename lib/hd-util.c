@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "hd-error.h"
+
 int64_t hd_now_ms(void)
 {
         struct timespec ts;
@@ -463,4 +465,137 @@ int hd_ipv4_cidr_parse(const char *s, uint32_t *ret_addr, int *ret_prefix)
         *ret_addr = a;
         *ret_prefix = prefix;
         return 0;
+}
+
+/* ---- CPU lists ------------------------------------------------------------------------ */
+
+/* Room for any list of CPUs below HD_CPU_MAX: at most "1023," per CPU. */
+#define CPULIST_TEXT_MAX (HD_CPU_MAX * 5)
+
+/* Decimal digits at *p (leading zeros allowed, as the kernel takes them); advances *p.
+ * Numbers past any CPU count are refused before they can overflow. */
+static bool cpulist_number(const char **p, unsigned long *ret)
+{
+        const char *q = *p;
+        unsigned long v = 0;
+        if (!isdigit((unsigned char)*q))
+                return false;
+        for (; isdigit((unsigned char)*q); q++) {
+                v = v * 10 + (unsigned long)(*q - '0');
+                if (v > 100000000UL)
+                        return false;
+        }
+        *p = q;
+        *ret = v;
+        return true;
+}
+
+/* clamp: CPUs from HD_CPU_MAX up are dropped rather than refused (the host's list on
+ * a machine larger than any spec can name). */
+static int cpulist_parse(const char *s, HdCpuMask *ret, bool clamp)
+{
+        bool any = false;
+        *ret = (HdCpuMask){ { 0 } };
+        if (!s)
+                return -EINVAL;
+        const char *p = s;
+        for (;;) {
+                unsigned long a, b;
+                if (!cpulist_number(&p, &a))
+                        return -EINVAL;
+                b = a;
+                if (*p == '-') {
+                        p++;
+                        if (!cpulist_number(&p, &b) || b < a)
+                                return -EINVAL;
+                }
+                if (b >= HD_CPU_MAX && !clamp)
+                        return -EINVAL;
+                for (unsigned long c = a; c <= b && c < HD_CPU_MAX; c++) {
+                        ret->bits[c / 64] |= UINT64_C(1) << (c % 64);
+                        any = true;
+                }
+                if (!*p)
+                        break;
+                if (*p++ != ',')
+                        return -EINVAL;
+        }
+        return any ? 0 : -EINVAL;
+}
+
+int hd_cpulist_parse(const char *s, HdCpuMask *ret)
+{
+        return cpulist_parse(s, ret, false);
+}
+
+int hd_cpulist_format(const HdCpuMask *m, char *buf, size_t size)
+{
+        size_t len = 0;
+        bool first = true;
+        if (size == 0)
+                return -ENOBUFS;
+        buf[0] = '\0';
+        for (unsigned c = 0; c < HD_CPU_MAX; c++) {
+                if (!hd_cpumask_test(m, c))
+                        continue;
+                unsigned e = c;
+                while (e + 1 < HD_CPU_MAX && hd_cpumask_test(m, e + 1))
+                        e++;
+                int n = e == c ? snprintf(buf + len, size - len, "%s%u", first ? "" : ",", c)
+                               : snprintf(buf + len, size - len, "%s%u-%u", first ? "" : ",", c, e);
+                if (n < 0 || (size_t)n >= size - len)
+                        return -ENOBUFS;
+                len += (size_t)n;
+                first = false;
+                c = e;
+        }
+        return 0;
+}
+
+bool hd_cpumask_is_subset(const HdCpuMask *a, const HdCpuMask *b)
+{
+        for (size_t i = 0; i < HD_ARRAY_SIZE(a->bits); i++)
+                if (a->bits[i] & ~b->bits[i])
+                        return false;
+        return true;
+}
+
+int hd_cpus_online(const char *path, HdCpuMask *ret)
+{
+        char *text = NULL;
+        size_t len = 0;
+        int r = hd_read_file(path ? path : HD_CPUS_ONLINE_PATH, 64 * 1024, &text, &len);
+        if (r < 0)
+                return r;
+        while (len > 0 && isspace((unsigned char)text[len - 1]))
+                text[--len] = '\0';
+        r = cpulist_parse(text, ret, true);
+        free(text);
+        return r;
+}
+
+int hd_cpulist_check_host(const char *list, const char *field, HdError **err)
+{
+        HdCpuMask want, online, missing;
+        /* The list is not quoted back: it may not be text at all. */
+        if (hd_cpulist_parse(list, &want) < 0)
+                return hd_error_set_field(err, -EINVAL, field,
+                                          "%s must be a CPU list of numbers below %d and ranges, "
+                                          "like `0`, `0-3` or `0,2,4-5`",
+                                          field, HD_CPU_MAX);
+        int r = hd_cpus_online(NULL, &online);
+        if (r < 0)
+                return hd_error_set(err, r, "cannot read the online CPUs from `%s`: %s",
+                                    HD_CPUS_ONLINE_PATH, strerror(-r));
+        if (hd_cpumask_is_subset(&want, &online))
+                return 0;
+        for (size_t i = 0; i < HD_ARRAY_SIZE(missing.bits); i++)
+                missing.bits[i] = want.bits[i] & ~online.bits[i];
+        char have[CPULIST_TEXT_MAX], lacking[CPULIST_TEXT_MAX];
+        (void)hd_cpulist_format(&online, have, sizeof(have));
+        (void)hd_cpulist_format(&missing, lacking, sizeof(lacking));
+        return hd_error_set_field(
+                err, -EINVAL, field,
+                "%s names CPUs this host does not have online: `%s` (online: `%s`)", field, lacking,
+                have);
 }

@@ -71,3 +71,41 @@ static inline uint32_t hd_ipv4_mask(int prefix)
 {
         return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
 }
+
+/* ---- CPU lists ------------------------------------------------------------------------ */
+
+/* CPU lists as cpuset.cpus, /sys/devices/system/cpu/online, Docker's --cpuset-cpus and
+ * libvirt's <vcpu cpuset=…> write them: "0", "0-3", "0,2,4-5". */
+#define HD_CPU_MAX          1024 /* CPU numbers are below this */
+#define HD_CPULIST_MAX      256  /* characters of a list in an instance spec */
+#define HD_CPUS_ONLINE_PATH "/sys/devices/system/cpu/online"
+
+typedef struct HdCpuMask {
+        uint64_t bits[HD_CPU_MAX / 64];
+} HdCpuMask;
+
+/* Parses a CPU list into *ret: comma-separated CPU numbers and ranges "A-B" with
+ * A <= B, decimal digits only, every number below HD_CPU_MAX, no spaces, no empty
+ * item; at least one CPU. -EINVAL for anything else (*ret then undefined). No length
+ * limit: the API's HD_CPULIST_MAX is the codec's to check. */
+int hd_cpulist_parse(const char *s, HdCpuMask *ret);
+/* The canonical list of m ("0-3,8": ascending, ranges merged) into buf, always
+ * NUL-terminated; "" for an empty mask. -ENOBUFS when it did not fit (buf then holds
+ * a cut list). */
+int hd_cpulist_format(const HdCpuMask *m, char *buf, size_t size);
+static inline bool hd_cpumask_test(const HdCpuMask *m, unsigned cpu)
+{
+        return cpu < HD_CPU_MAX && (m->bits[cpu / 64] >> (cpu % 64)) & 1;
+}
+/* Whether every CPU of a is also in b. */
+bool hd_cpumask_is_subset(const HdCpuMask *a, const HdCpuMask *b);
+/* The CPUs online, from path (NULL: HD_CPUS_ONLINE_PATH); CPUs from HD_CPU_MAX up are
+ * left out. -errno when the file cannot be read, -EINVAL when it holds no CPU list. */
+int hd_cpus_online(const char *path, HdCpuMask *ret);
+
+struct HdError;
+/* The drivers' check of resources.cpuset: -EINVAL, with err naming field, when list is
+ * not a CPU list or names a CPU that is not online on this host (the message then
+ * gives the host's online CPUs). -errno (no field) when the online CPUs cannot be
+ * read. */
+int hd_cpulist_check_host(const char *list, const char *field, struct HdError **err);

@@ -71,6 +71,10 @@ typedef struct HdDriverFacts {
          * (someone else's; reported, never touched). */
         char *const *foreign;
         size_t n_foreign;
+        /* VMs: the hypervisor's and libvirt's versions ("7.2.0"), for benchmark
+         * manifests; NULL when unknown. */
+        const char *hypervisor_version;
+        const char *libvirt_version;
 } HdDriverFacts;
 
 typedef int (*HdDriverActionFn)(HdDriver *d, const HdInstance *inst, const HdActionArgs *args,

@@ -220,8 +220,14 @@ START_TEST(test_lifecycle_logs_exec_stats)
         ck_assert_int_eq(json_integer_value(json_object_get(pids, "limit")), 1024);
         ck_assert_int_gt(json_integer_value(json_object_get(mem, "usage_bytes")), 0);
         ck_assert_int_eq(json_integer_value(json_object_get(mem, "limit_bytes")), 256 << 20);
-        /* A container has no hypervisor: no host-side figures apart from its own. */
-        ck_assert_ptr_null(json_object_get(st, "host"));
+        /* A container has no hypervisor: on the host side, only its monitor's share of
+         * memory (a small static process, far from a qemu). */
+        json_t *host = json_object_get(st, "host");
+        ck_assert_msg(json_is_object(host) && json_object_size(host) == 1, "%s",
+                      json_dumps(st, JSON_COMPACT));
+        json_int_t pss = json_integer_value(json_object_get(host, "pss_bytes"));
+        ck_assert_int_gt(pss, 0);
+        ck_assert_int_lt(pss, 8 << 20);
         json_decref(st);
 
         /* Pause and resume through the freezer; exec is refused while paused. */
@@ -455,6 +461,46 @@ START_TEST(test_cpu_quota_holds)
         ck_assert_msg(used > 1.5 * 0.85 && used < 1.5 * 1.15, "used %.3f s of CPU in 3 s", used);
         json_decref(a);
         json_decref(b);
+}
+END_TEST
+
+/* resources.cpuset: the container's processes, its init and what exec starts, may run
+ * on the CPUs named alone; CPUs the host does not have are refused at create. */
+START_TEST(test_cpuset_pins_the_container)
+{
+        create("pinned", "exec sleep 1000", "\"cpuset\": \"0\"");
+        json_t *i = get("pinned");
+        ck_assert_str_eq(str(json_object_get(i, "resources"), "cpuset"), "0");
+        json_decref(i);
+        json_decref(action("pinned", "start", NULL));
+        json_t *res =
+                exec_in("pinned", "grep Cpus_allowed_list /proc/self/status /proc/1/status", 200);
+        ck_assert_int_eq(json_integer_value(json_object_get(res, "exit_code")), 0);
+        const char *out = str(res, "stdout");
+        ck_assert_msg(strstr(out, "/proc/self/status:Cpus_allowed_list:\t0\n") &&
+                              strstr(out, "/proc/1/status:Cpus_allowed_list:\t0\n"),
+                      "%s", out);
+        json_decref(res);
+
+        /* a CPU this host lacks (no host here has 1024), and a list that is none */
+        if (access("/sys/devices/system/cpu/cpu1023", F_OK) != 0) {
+                res = call("POST", "/v1/instances",
+                           "{\"name\": \"far\", \"kind\": \"container\", \"image\": "
+                           "\"busybox\", \"resources\": {\"cpuset\": \"0,1023\"}}",
+                           400);
+                ck_assert_str_eq(hd_test_error_field(res), "resources.cpuset");
+                const char *msg = json_string_value(
+                        json_object_get(json_object_get(res, "error"), "message"));
+                ck_assert_msg(msg && strstr(msg, "`1023`") && strstr(msg, "online: `"), "%s",
+                              msg ? msg : "(none)");
+                json_decref(res);
+        }
+        res = call("POST", "/v1/instances",
+                   "{\"name\": \"bad\", \"kind\": \"container\", \"image\": \"busybox\", "
+                   "\"resources\": {\"cpuset\": \"1-0\"}}",
+                   400);
+        ck_assert_str_eq(hd_test_error_field(res), "resources.cpuset");
+        json_decref(res);
 }
 END_TEST
 
@@ -937,6 +983,7 @@ int main(void)
         tcase_add_test(tc, test_memory_limit_oom_kills);
         tcase_add_test(tc, test_pids_limit_stops_a_fork_bomb);
         tcase_add_test(tc, test_cpu_quota_holds);
+        tcase_add_test(tc, test_cpuset_pins_the_container);
         tcase_add_test(tc, test_containers_outlive_a_hostd_restart);
         tcase_add_test(tc, test_exit_while_hostd_is_down_is_recorded);
         tcase_add_test(tc, test_restart_policies);

@@ -1,9 +1,9 @@
 /* The VM driver through the API, as root, with real guests under libvirt's embedded QEMU
  * driver (TCG here): the tiny kernel bundle boots to its HOSTD-READY marker; lifecycle,
- * console logs and stats; a guest that powers itself off; a guest that ignores the ACPI
- * power button; guests outliving hostd (SIGTERM and SIGKILL) and a qemu that dies; qcow2
- * overlays that never write their image; the cloud-init seed ISO; bad specs that define
- * nothing.
+ * console logs and stats; exec through the guest agent; a guest that powers itself off; a
+ * guest that ignores the ACPI power button; guests outliving hostd (SIGTERM and SIGKILL)
+ * and a qemu that dies; qcow2 overlays that never write their image; the cloud-init seed
+ * ISO; bad specs that define nothing.
  *
  * Every domain a test makes is deleted through the API in the teardown; a qemu that
  * survives anyway (a test that failed before its teardown) is killed by its command line,
@@ -344,6 +344,34 @@ static char *make_bundle(const char *tag, const char *extra)
         return out;
 }
 
+/* POST /v1/instances/NAME/exec with body (stolen), which must answer want. */
+static json_t *exec_in(const char *name, json_t *body, int want)
+{
+        char path[256];
+        snprintf(path, sizeof(path), "/v1/instances/%s/exec", name);
+        char *text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        json_t *r = call("POST", path, text, want);
+        free(text);
+        return r;
+}
+
+/* An exec's answer (consumed): the command ended by itself with code, out and err. */
+static void assert_exec(json_t *r, int code, const char *out, const char *err)
+{
+        char *dump = json_dumps(r, JSON_COMPACT);
+        ck_assert_msg(json_integer_value(json_object_get(r, "exit_code")) == code &&
+                              json_is_false(json_object_get(r, "timed_out")) &&
+                              json_is_false(json_object_get(r, "truncated")) &&
+                              strcmp(str(r, "encoding"), "utf-8") == 0,
+                      "want exit code %d: %s", code, dump);
+        ck_assert_msg(strcmp(str(r, "stdout"), out) == 0, "stdout: %s", dump);
+        if (err)
+                ck_assert_msg(strcmp(str(r, "stderr"), err) == 0, "stderr: %s", dump);
+        free(dump);
+        json_decref(r);
+}
+
 /* ---- tests --------------------------------------------------------------------------- */
 
 START_TEST(test_lifecycle_console_stats)
@@ -395,7 +423,17 @@ START_TEST(test_lifecycle_console_stats)
         ck_assert_int_gt(json_integer_value(json_object_get(host, "rss_bytes")), 16 << 20);
         ck_assert_int_ge(json_integer_value(json_object_get(host, "rss_peak_bytes")),
                          json_integer_value(json_object_get(host, "rss_bytes")));
+        /* qemu's share of the pages it maps: shared libraries count in part. */
+        json_int_t pss = json_integer_value(json_object_get(host, "pss_bytes"));
+        ck_assert_int_gt(pss, 0);
+        ck_assert_int_le(pss, json_integer_value(json_object_get(host, "rss_bytes")));
         json_decref(st);
+
+        /* This guest runs no guest agent: exec cannot, and says why. */
+        json_t *no = call("POST", "/v1/instances/v1/exec", "{\"command\": [\"true\"]}", 503);
+        const char *why = str(json_object_get(no, "error"), "message");
+        ck_assert_msg(strstr(why, "guest agent") && strstr(why, "not connected"), "%s", why);
+        json_decref(no);
 
         json_decref(action("v1", "pause", NULL));
         assert_state("v1", "paused");
@@ -596,6 +634,83 @@ START_TEST(test_guest_agent_readiness)
         char *again = check_ready_at("agent", at);
         free(again);
         free(at);
+        unlink(agent);
+        free(agent);
+}
+END_TEST
+
+/* exec through the guest agent (the tiny init's, hostd.agent=1): outputs and exit code,
+ * stdin, arguments that need quoting, env and workdir, a program not found, a timeout
+ * that kills, and the refusals: a user (400), a stopped VM (409). A guest without agent
+ * (503) is in test_lifecycle_console_stats. */
+START_TEST(test_guest_exec)
+{
+        char *agent = make_bundle("tiny-exec", "hostd.agent=1");
+        import("tiny-exec", agent);
+        create("ex", "tiny-exec", "");
+        json_t *op = action("ex", "start", NULL);
+        wait_console("ex", "HOSTD-AGENT", 1, 60000);
+        free(check_ready_at("ex", str(op, "created_at")));
+        json_decref(op);
+
+        int64_t t0 = now_ms();
+        assert_exec(exec_in("ex",
+                            json_pack("{s:[s,s,s]}", "command", "sh", "-c",
+                                      "echo out; echo err >&2; exit 3"),
+                            200),
+                    3, "out\n", "err\n");
+        fprintf(stderr, "ex: a first exec took %lld ms\n", (long long)(now_ms() - t0));
+        /* stdin goes through, then is closed. */
+        const char *in = "hello\nworld \"q\" 'x' | $HOME\n";
+        assert_exec(exec_in("ex", json_pack("{s:[s], s:s}", "command", "cat", "stdin", in), 200), 0,
+                    in, "");
+        /* Arguments as they are: blanks, quotes, pipes and dollars reach the program. */
+        assert_exec(exec_in("ex",
+                            json_pack("{s:[s,s,s,s,s,s,s,s]}", "command", "sh", "-c",
+                                      "printf '%s|' \"$@\" | tr '|' '\\n'", "sh", "a b", "c'd",
+                                      "e\"f", "$HOME"),
+                            200),
+                    0, "a b\nc'd\ne\"f\n$HOME\n", "");
+        /* env: these variables, and a PATH that finds the usual programs. */
+        assert_exec(exec_in("ex",
+                            json_pack("{s:[s,s,s], s:{s:s}}", "command", "sh", "-c",
+                                      "echo \"$GREETING\"; ls / >/dev/null && echo found", "env",
+                                      "GREETING", "hi there"),
+                            200),
+                    0, "hi there\nfound\n", "");
+        assert_exec(
+                exec_in("ex", json_pack("{s:[s], s:s}", "command", "pwd", "workdir", "/proc"), 200),
+                0, "/proc\n", "");
+        /* As a container answers: 126 for a workdir that is not there, 127 for a program. */
+        assert_exec(
+                exec_in("ex", json_pack("{s:[s], s:s}", "command", "pwd", "workdir", "/nope"), 200),
+                126, "", NULL);
+        assert_exec(exec_in("ex", json_pack("{s:[s]}", "command", "no-such-program"), 200), 127, "",
+                    NULL);
+        json_t *bad =
+                exec_in("ex", json_pack("{s:[s], s:s}", "command", "id", "user", "1000"), 400);
+        ck_assert_str_eq(str(json_object_get(bad, "error"), "field"), "user");
+        json_decref(bad);
+
+        /* Past its timeout the command is killed; what it wrote before comes back. */
+        t0 = now_ms();
+        json_t *r = exec_in("ex",
+                            json_pack("{s:[s,s,s], s:i}", "command", "sh", "-c",
+                                      "echo started; exec sleep 30", "timeout", 2),
+                            200);
+        int64_t took = now_ms() - t0;
+        char *dump = json_dumps(r, JSON_COMPACT);
+        ck_assert_msg(json_is_true(json_object_get(r, "timed_out")), "%s", dump);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "exit_code")), 137);
+        ck_assert_msg(strcmp(str(r, "stdout"), "started\n") == 0, "%s", dump);
+        ck_assert_msg(took >= 2000 && took < 15000, "a 2 s timeout took %lld ms", (long long)took);
+        free(dump);
+        json_decref(r);
+        /* The agent goes on. */
+        assert_exec(exec_in("ex", json_pack("{s:[s]}", "command", "true"), 200), 0, "", "");
+
+        json_decref(action("ex", "kill", NULL));
+        json_decref(exec_in("ex", json_pack("{s:[s]}", "command", "true"), 409));
         unlink(agent);
         free(agent);
 }
@@ -975,6 +1090,7 @@ int main(void)
         tcase_add_test(tc, test_guest_poweroff_and_deaf_guest);
         tcase_add_test(tc, test_vms_outlive_hostd);
         tcase_add_test(tc, test_guest_agent_readiness);
+        tcase_add_test(tc, test_guest_exec);
         tcase_add_test(tc, test_restart_policies);
         tcase_add_test(tc, test_foreign_domains_reported);
         tcase_add_test(tc, test_qcow2_overlays_leave_the_image_alone);

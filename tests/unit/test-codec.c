@@ -1431,6 +1431,77 @@ static void patch_bad(const char *body, const char *field, const char *msg)
         hd_instance_patch_clear(&p);
 }
 
+/* ---- resources.cpuset --------------------------------------------------------- */
+
+START_TEST(test_spec_cpuset)
+{
+        HdInstanceSpec s;
+        spec_ok(CT(""), &s);
+        ck_assert_ptr_null(s.resources.cpuset); /* no pinning */
+        _cleanup_json_ json_t *none = hd_codec_instance_spec_to_json(&s);
+        ck_assert_ptr_null(json_object_get(json_object_get(none, "resources"), "cpuset"));
+        hd_instance_spec_clear(&s);
+
+        /* kept as written (not made canonical), for both kinds */
+        spec_ok(CT(",\"resources\":{\"cpuset\":\"0,2,4-5\"}"), &s);
+        ck_assert_str_eq(s.resources.cpuset, "0,2,4-5");
+        _cleanup_json_ json_t *j = hd_codec_instance_spec_to_json(&s);
+        _cleanup_free_ char *t = dumps(json_object_get(j, "resources"));
+        ck_assert_str_eq(t, "{\"vcpus\":1.0,\"memory_mb\":256,\"pids_max\":1024,"
+                            "\"cpuset\":\"0,2,4-5\"}");
+        HdInstanceSpec c;
+        ck_assert_int_eq(hd_instance_spec_copy(&c, &s), 0);
+        ck_assert_ptr_ne(c.resources.cpuset, s.resources.cpuset);
+        ck_assert_str_eq(c.resources.cpuset, "0,2,4-5");
+        hd_instance_spec_clear(&c);
+        ck_assert_ptr_null(c.resources.cpuset);
+        hd_instance_spec_clear(&s);
+
+        spec_ok(VM(",\"resources\":{\"vcpus\":2,\"cpuset\":\"0-1\",\"disk_gb\":8}"), &s);
+        ck_assert_str_eq(s.resources.cpuset, "0-1");
+        _cleanup_json_ json_t *v = hd_codec_instance_spec_to_json(&s);
+        _cleanup_free_ char *vt = dumps(json_object_get(v, "resources"));
+        ck_assert_str_eq(vt, "{\"vcpus\":2.0,\"memory_mb\":256,\"disk_gb\":8,\"cpuset\":\"0-1\"}");
+        hd_instance_spec_clear(&s);
+
+        /* the stored canonical spec reads back exactly */
+        assert_round_trip(CT(",\"resources\":{\"cpuset\":\"0\"}"));
+        assert_round_trip(CT(",\"resources\":{\"vcpus\":0.5,\"cpuset\":\"5,0-2,1\"}"));
+        assert_round_trip(VM(",\"resources\":{\"vcpus\":4,\"cpuset\":\"0-3\"}"));
+        assert_round_trip(VM(",\"resources\":{\"cpuset\":\"1023\"}"));
+
+        /* "10,0,0,…,0": 256 characters; "100,0,…,0": 257 */
+        char list[300] = "10";
+        for (int k = 0; k < 127; k++)
+                strcat(list, ",0");
+        _cleanup_free_ char *longest = fmt(CT(",\"resources\":{\"cpuset\":\"%s\"}"), list);
+        _cleanup_free_ char *too_long = fmt(CT(",\"resources\":{\"cpuset\":\"0%s\"}"), list);
+        spec_ok(longest, &s);
+        ck_assert_uint_eq(strlen(s.resources.cpuset), 256);
+        hd_instance_spec_clear(&s);
+        spec_bad(too_long, "resources.cpuset", "at most 256 characters");
+
+        /* as JSON string contents: "\\n" is a newline */
+        static const char *const bad[] = {
+                "",     "-1",  "1-", "3-1",  "0,",    ",0",
+                "0,,1", " 0",  "0 ", "0, 1", "1024",  "0-1024",
+                "a",    "0x1", "+1", "0\\n", "0-1-2", "99999999999999999999"
+        };
+        for (size_t k = 0; k < HD_ARRAY_SIZE(bad); k++) {
+                _cleanup_free_ char *body = fmt(CT(",\"resources\":{\"cpuset\":\"%s\"}"), bad[k]);
+                spec_bad(body, "resources.cpuset", "must be a CPU list");
+                _cleanup_free_ char *vm = fmt(VM(",\"resources\":{\"cpuset\":\"%s\"}"), bad[k]);
+                spec_bad(vm, "resources.cpuset", "must be a CPU list");
+        }
+        spec_bad(CT(",\"resources\":{\"cpuset\":0}"), "resources.cpuset", "must be a string");
+        spec_bad(CT(",\"resources\":{\"cpuset\":null}"), "resources.cpuset", "must be a string");
+        spec_bad(VM(",\"resources\":{\"cpuset\":[0,1]}"), "resources.cpuset", "must be a string");
+
+        /* not a live-updatable limit: a PATCH names resources as unknown */
+        patch_bad("{\"resources\":{\"cpuset\":\"0\"}}", "resources", "unknown field");
+}
+END_TEST
+
 START_TEST(test_patch)
 {
         _cleanup_(hd_instance_patch_clear) HdInstancePatch p;
@@ -1577,7 +1648,7 @@ START_TEST(test_action_args)
         args_ok(HD_ACTION_KILL, "{\"signal\":64}", "{\"signal\":64}");
         for (HdAction a = HD_ACTION_START; a < HD_ACTION__COUNT; a++)
                 if (a != HD_ACTION_STOP && a != HD_ACTION_RESTART && a != HD_ACTION_KILL &&
-                    !hd_action_is_image(a)) {
+                    !hd_action_is_job(a)) {
                         args_ok(a, NULL, "{}");
                         args_ok(a, "{}", "{}");
                         args_bad(a, "{\"timeout\":1}", "timeout", "unknown field `timeout`");
@@ -2404,6 +2475,7 @@ static Suite *codec_suite(void)
         tcase_add_test(tc, test_spec_not_object);
         tcase_add_test(tc, test_spec_canonical);
         tcase_add_test(tc, test_spec_round_trip);
+        tcase_add_test(tc, test_spec_cpuset);
         tcase_add_test(tc, test_instance_to_json);
         suite_add_tcase(s, tc);
 

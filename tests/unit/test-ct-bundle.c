@@ -197,6 +197,38 @@ START_TEST(test_parse_errors)
 }
 END_TEST
 
+/* cgroup.cpuset: a CPU list, written to cpuset.cpus as it is; absent: no pinning. */
+START_TEST(test_parse_cpuset)
+{
+        static const char *const good[] = { "0", "0-1", "0,2,4-5", "5,0-2", "1023" };
+        for (size_t k = 0; k < HD_ARRAY_SIZE(good); k++) {
+                char to[64], buf[4096];
+                snprintf(to, sizeof(to), "{\"name\": \"n\", \"cpuset\": \"%s\"}", good[k]);
+                const char *at = strstr(min_config, "{\"name\": \"n\"}");
+                ck_assert_ptr_nonnull(at);
+                snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - min_config), min_config, to,
+                         at + strlen("{\"name\": \"n\"}"));
+                _cleanup_(hd_ct_bundle_freep) HdCtBundle *b = NULL;
+                _cleanup_error_ HdError *err = NULL;
+                ck_assert_msg(hd_ct_bundle_parse("/b", buf, strlen(buf), &b, &err) == 0, "%s: %s",
+                              good[k], err ? err->message : "?");
+                ck_assert_str_eq(b->cpuset, good[k]);
+        }
+
+        _cleanup_(hd_ct_bundle_freep) HdCtBundle *none = NULL;
+        ck_assert_int_eq(hd_ct_bundle_parse("/b", min_config, strlen(min_config), &none, NULL), 0);
+        ck_assert_ptr_null(none->cpuset);
+
+        expect_bad("{\"name\": \"n\"}", "{\"name\": \"n\", \"cpuset\": 0}", "cgroup.cpuset");
+        static const char *const bad[] = { "", "3-1", "1024", "0,", "0 ", " 0", "a", "0-1\\n" };
+        for (size_t k = 0; k < HD_ARRAY_SIZE(bad); k++) {
+                char to[64];
+                snprintf(to, sizeof(to), "{\"name\": \"n\", \"cpuset\": \"%s\"}", bad[k]);
+                expect_bad("{\"name\": \"n\"}", to, "cgroup.cpuset");
+        }
+}
+END_TEST
+
 /* min_config with network bridge and every field of net. */
 static const char net_config[] =
         "{\"uuid\": \"u\", \"name\": \"n\","
@@ -604,6 +636,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_parse_full);
         tcase_add_test(tc, test_parse_defaults);
         tcase_add_test(tc, test_parse_errors);
+        tcase_add_test(tc, test_parse_cpuset);
         tcase_add_test(tc, test_parse_net);
         tcase_add_test(tc, test_parse_net_errors);
         tcase_add_test(tc, test_veth_name);

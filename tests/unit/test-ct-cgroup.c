@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <linux/bpf.h>
 #include <linux/magic.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,9 +58,9 @@ static HdCtCgroup *cg; /* the test's group; the teardown destroys it */
 static pid_t kids[16];
 static size_t n_kids;
 
-static const char *const tags[] = { "limits", "attach",  "oom",   "pids",    "freeze",
-                                    "stats",  "devices", "devup", "bpf",     "clone",
-                                    "kill",   "destroy", "open",  "missing", "twice" };
+static const char *const tags[] = { "limits",  "attach",  "oom",   "pids",  "freeze", "stats",
+                                    "devices", "devup",   "bpf",   "clone", "kill",   "destroy",
+                                    "open",    "missing", "twice", "cpuset" };
 
 static void group_name(char out[static 96], const char *tag)
 {
@@ -305,6 +306,18 @@ static int child_pause(int arg)
         return 0;
 }
 
+/* 0 when the child may run on CPU cpu alone (sched_getaffinity), else what is wrong. */
+static int child_check_affinity(int cpu)
+{
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (sched_getaffinity(0, sizeof(set), &set) < 0)
+                return 3;
+        if (CPU_COUNT(&set) != 1)
+                return 1;
+        return CPU_ISSET(cpu, &set) ? 0 : 2;
+}
+
 static int child_spin(int i)
 {
         for (;;)
@@ -530,6 +543,11 @@ START_TEST(test_invalid_arguments)
         ck_assert_str_eq(err->field, "cpu_period_us");
         hd_error_free(err);
         err = NULL;
+        HdCtCgroupLimits pin = { .cpuset = "0-" };
+        ck_assert_int_eq(hd_ct_cgroup_create(&h, "x", &pin, &g, &err), -EINVAL);
+        ck_assert_str_eq(err->field, "cpuset");
+        hd_error_free(err);
+        err = NULL;
         HdCtDeviceRule rule = { 'c', 1, 3, "rwx", true };
         HdCtCgroupLimits lim2 = { .devices = &rule, .n_devices = 1 };
         ck_assert_int_eq(hd_ct_cgroup_create(&h, "x", &lim2, &g, &err), -EINVAL);
@@ -547,9 +565,9 @@ START_TEST(test_probe)
 {
         USE_HOST();
         printf("[%s] cgroup v%d, v2_root `%s`, memory %d cpu %d pids %d devices %d freezer %d "
-               "io %d clone_into_cgroup %d\n",
+               "io %d cpuset %d clone_into_cgroup %d\n",
                variant[_i], (int)H->version, H->v2_root, H->has_memory, H->has_cpu, H->has_pids,
-               H->has_devices, H->has_freezer, H->has_io, H->has_clone_into_cgroup);
+               H->has_devices, H->has_freezer, H->has_io, H->has_cpuset, H->has_clone_into_cgroup);
         fflush(stdout);
         HdCtCgroupHost again;
         struct statfs sfs;
@@ -577,6 +595,23 @@ START_TEST(test_probe)
         }
         if (expect == HD_CGROUP_V1) {
                 ck_assert(!H->has_clone_into_cgroup);
+                /* hostd/ in the cpuset hierarchy has cpus and mems, or no child of it
+                 * could take a process */
+                char parent[PATH_MAX], cpus[256], mems[256];
+                bool found = false;
+                _cleanup_(hd_cg_mounts_clear) HdCgMounts m = { .n = 0 };
+                ck_assert_int_eq(hd_cg_mounts_read(&m), 0);
+                for (size_t i = 0; i < m.n; i++) {
+                        if (!(m.m[i].controllers & HD_CG_C_CPUSET))
+                                continue;
+                        found = true;
+                        snprintf(parent, sizeof(parent), "%s/%s", m.m[i].path, HD_CG_PARENT);
+                        read_text(parent, "cpuset.cpus", cpus);
+                        read_text(parent, "cpuset.mems", mems);
+                        ck_assert_msg(cpus[0] && mems[0], "%s: cpus `%s`, mems `%s`", parent, cpus,
+                                      mems);
+                }
+                ck_assert_int_eq(H->has_cpuset, found);
         } else {
                 ck_assert_str_eq(H->v2_root, "/sys/fs/cgroup");
                 /* what the root offers of memory, cpu, pids and io is on in hostd/ */
@@ -584,10 +619,11 @@ START_TEST(test_probe)
                 read_text(H->v2_root, "cgroup.controllers", avail);
                 snprintf(parent, sizeof(parent), "%s/%s", H->v2_root, HD_CG_PARENT);
                 read_text(parent, "cgroup.subtree_control", on);
-                static const char *const c[] = { "memory", "cpu", "pids", "io" };
+                static const char *const c[] = { "memory", "cpu", "pids", "io", "cpuset" };
                 for (size_t i = 0; i < HD_ARRAY_SIZE(c); i++)
                         if (hd_cg_has_word(avail, c[i]))
                                 ck_assert_msg(hd_cg_has_word(on, c[i]), "%s not enabled", c[i]);
+                ck_assert_int_eq(H->has_cpuset, hd_cg_has_word(on, "cpuset"));
         }
 
         /* Probing again changes nothing. */
@@ -815,6 +851,95 @@ START_TEST(test_pids_max)
         HdCtCgroupStats st;
         ck_assert_int_eq(hd_ct_cgroup_stats(cg, &st, NULL), 0);
         ck_assert_uint_eq(st.pids_limit, 8);
+}
+END_TEST
+
+/* resources.cpuset: cpuset.cpus as given at create (the init then runs on those CPUs
+ * alone), changed by an update that names one and kept by one that does not; a CPU
+ * its parent lacks fails the create and leaves nothing behind. The [v2-unified] run
+ * on a hybrid host has no cpuset controller: pinning is refused there, not dropped. */
+START_TEST(test_cpuset)
+{
+        USE_HOST();
+        HdCtCgroupLimits lim = { .cpuset = "0" };
+        char name[96];
+        group_name(name, "cpuset");
+        if (!H->has_cpuset) {
+                HdCtCgroup *g = NULL;
+                HdError *err = NULL;
+                ck_assert_int_eq(hd_ct_cgroup_create(H, name, &lim, &g, &err), -EOPNOTSUPP);
+                ck_assert_ptr_null(g);
+                ck_assert_ptr_nonnull(strstr(err->message, "cpuset"));
+                hd_error_free(err);
+                ck_assert_int_eq(hd_ct_cgroup_open(H, name, &g, NULL), -ENOENT);
+                SKIP_IF(true, "no cpuset controller (refusal checked)");
+        }
+
+        /* The parent's CPUs: the highest is the one to pin to (0 is everyone's). */
+        create("cpuset", NULL);
+        const char *dir = hd_cg_dir(cg, HD_CG_C_CPUSET);
+        ck_assert_ptr_nonnull(dir);
+        char parent[PATH_MAX], effective[256], all[256];
+        snprintf(parent, sizeof(parent), "%s", dir);
+        *strrchr(parent, '/') = '\0';
+        bool v2 = cg->version == HD_CGROUP_V2;
+        read_text(parent, v2 ? "cpuset.cpus.effective" : "cpuset.effective_cpus", effective);
+        HdCpuMask mask;
+        ck_assert_msg(hd_cpulist_parse(effective, &mask) == 0, "%s: `%s`", parent, effective);
+        ck_assert_int_eq(hd_cpulist_format(&mask, all, sizeof(all)), 0);
+        int cpu = HD_CPU_MAX - 1;
+        while (!hd_cpumask_test(&mask, (unsigned)cpu))
+                cpu--;
+        (void)hd_ct_cgroup_destroy(cg, NULL);
+        hd_ct_cgroup_free(cg);
+        cg = NULL;
+
+        char one[16];
+        snprintf(one, sizeof(one), "%d", cpu);
+        lim.cpuset = one;
+        lim.pids_max = H->has_pids ? 64 : 0;
+        create("cpuset", &lim);
+        dir = hd_cg_dir(cg, HD_CG_C_CPUSET);
+        assert_file(dir, "cpuset.cpus", one);
+        if (!v2) {
+                char mems[256];
+                read_text(dir, "cpuset.mems", mems);
+                ck_assert_msg(mems[0], "cpuset.mems empty");
+        }
+        pid_t pid = spawn(cg, child_check_affinity, cpu);
+        int status = reap(pid, 20000);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "affinity: status %d", status);
+        printf("[%s] cpuset: child pinned to CPU %d of `%s`\n", variant[_i], cpu, all);
+        fflush(stdout);
+
+        /* an update without a list keeps it; one with a list sets it */
+        HdCtCgroupLimits other = { .pids_max = lim.pids_max };
+        ck_assert_int_eq(hd_ct_cgroup_update(cg, &other, NULL), 0);
+        assert_file(dir, "cpuset.cpus", one);
+        other.cpuset = all;
+        ck_assert_int_eq(hd_ct_cgroup_update(cg, &other, NULL), 0);
+        assert_file(dir, "cpuset.cpus", all);
+        HdError *err = NULL;
+        other.cpuset = "1-";
+        ck_assert_int_eq(hd_ct_cgroup_update(cg, &other, &err), -EINVAL);
+        ck_assert_str_eq(err->field, "cpuset");
+        hd_error_free(err);
+        err = NULL;
+        (void)hd_ct_cgroup_destroy(cg, NULL);
+        hd_ct_cgroup_free(cg);
+        cg = NULL;
+
+        /* v1 refuses CPUs outside the parent's; v2 takes them and keeps the parent's
+         * effective set, so only v1 can show the rollback */
+        if (v2 || hd_cpumask_test(&mask, HD_CPU_MAX - 1))
+                return;
+        HdCtCgroupLimits outside = { .cpuset = "1023" };
+        HdCtCgroup *g = NULL;
+        ck_assert_int_lt(hd_ct_cgroup_create(H, name, &outside, &g, &err), 0);
+        ck_assert_ptr_null(g);
+        ck_assert_ptr_nonnull(strstr(err->message, "cpuset.cpus"));
+        hd_error_free(err);
+        ck_assert_int_eq(hd_ct_cgroup_open(H, name, &g, NULL), -ENOENT);
 }
 END_TEST
 
@@ -1222,6 +1347,7 @@ static Suite *ct_cgroup_suite(void)
         tcase_add_loop_test(tc, test_attach, 0, 2);
         tcase_add_loop_test(tc, test_oom, 0, 2);
         tcase_add_loop_test(tc, test_pids_max, 0, 2);
+        tcase_add_loop_test(tc, test_cpuset, 0, 2);
         tcase_add_loop_test(tc, test_freeze, 0, 2);
         tcase_add_loop_test(tc, test_stats, 0, 2);
         tcase_add_loop_test(tc, test_devices, 0, 2);

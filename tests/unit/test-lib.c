@@ -416,6 +416,126 @@ START_TEST(test_error_propagate)
 }
 END_TEST
 
+/* ---- CPU lists ---------------------------------------------------------------- */
+
+static void check_cpulist(const char *in, const char *canonical)
+{
+        HdCpuMask m;
+        char out[64];
+        ck_assert_msg(hd_cpulist_parse(in, &m) == 0, "`%s` refused", in);
+        ck_assert_int_eq(hd_cpulist_format(&m, out, sizeof(out)), 0);
+        ck_assert_str_eq(out, canonical);
+}
+
+START_TEST(test_cpulist)
+{
+        check_cpulist("0", "0");
+        check_cpulist("0-3", "0-3");
+        check_cpulist("0,2,4-5", "0,2,4-5");
+        check_cpulist("3-3", "3");
+        check_cpulist("0,1", "0-1");
+        check_cpulist("5,0-2,1", "0-2,5"); /* any order, overlaps merge */
+        check_cpulist("007", "7");
+        check_cpulist("1023", "1023");
+        check_cpulist("63-64,127-128", "63-64,127-128");
+
+        static const char *const bad[] = { "",
+                                           "-1",
+                                           "1-",
+                                           "-",
+                                           "3-1",
+                                           "0,",
+                                           ",0",
+                                           "0,,1",
+                                           " 0",
+                                           "0 ",
+                                           "0-1-2",
+                                           "1024",
+                                           "0-1024",
+                                           "a",
+                                           "0x1",
+                                           "+1",
+                                           "1.5",
+                                           "0\n",
+                                           "99999999999999999999" };
+        HdCpuMask m;
+        for (size_t k = 0; k < HD_ARRAY_SIZE(bad); k++)
+                ck_assert_msg(hd_cpulist_parse(bad[k], &m) == -EINVAL, "`%s` accepted", bad[k]);
+        ck_assert_int_eq(hd_cpulist_parse(NULL, &m), -EINVAL);
+
+        /* all of them, and a buffer too small */
+        char all[8], big[8192];
+        ck_assert_int_eq(hd_cpulist_parse("0-1023", &m), 0);
+        ck_assert(hd_cpumask_test(&m, 0) && hd_cpumask_test(&m, 1023));
+        ck_assert(!hd_cpumask_test(&m, 1024));
+        ck_assert_int_eq(hd_cpulist_format(&m, all, sizeof(all)), 0);
+        ck_assert_str_eq(all, "0-1023");
+        for (unsigned c = 0; c < HD_CPU_MAX; c++)
+                m.bits[c / 64] &= ~(c % 2 ? UINT64_C(1) << (c % 64) : 0);
+        ck_assert_int_eq(hd_cpulist_format(&m, all, sizeof(all)), -ENOBUFS);
+        ck_assert_uint_lt(strlen(all), sizeof(all));
+        ck_assert_int_eq(hd_cpulist_format(&m, big, sizeof(big)), 0);
+        ck_assert(hd_str_startswith(big, "0,2,4,"));
+        HdCpuMask none = { { 0 } };
+        ck_assert_int_eq(hd_cpulist_format(&none, all, sizeof(all)), 0);
+        ck_assert_str_eq(all, "");
+
+        HdCpuMask a, b;
+        ck_assert_int_eq(hd_cpulist_parse("1,3", &a), 0);
+        ck_assert_int_eq(hd_cpulist_parse("0-3", &b), 0);
+        ck_assert(hd_cpumask_is_subset(&a, &b));
+        ck_assert(!hd_cpumask_is_subset(&b, &a));
+}
+END_TEST
+
+START_TEST(test_cpus_online)
+{
+        char path[] = "/tmp/test-lib-online-XXXXXX";
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        /* the kernel's file ends in a newline; a host past HD_CPU_MAX is cut there */
+        static const char text[] = "0-3,1000-2047\n";
+        ck_assert_int_eq(hd_write_all(fd, text, strlen(text)), 0);
+        close(fd);
+        HdCpuMask m;
+        char out[64];
+        ck_assert_int_eq(hd_cpus_online(path, &m), 0);
+        ck_assert_int_eq(hd_cpulist_format(&m, out, sizeof(out)), 0);
+        ck_assert_str_eq(out, "0-3,1000-1023");
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(hd_write_all(fd, "garbage\n", 8), 0);
+        close(fd);
+        ck_assert_int_eq(hd_cpus_online(path, &m), -EINVAL);
+        unlink(path);
+        ck_assert_int_eq(hd_cpus_online(path, &m), -ENOENT);
+
+        /* this host's own: at least one CPU, and each online one passes the check */
+        ck_assert_int_eq(hd_cpus_online(NULL, &m), 0);
+        ck_assert_int_eq(hd_cpulist_format(&m, out, sizeof(out)), 0);
+        ck_assert_str_ne(out, "");
+        unsigned first = 0;
+        while (!hd_cpumask_test(&m, first))
+                first++;
+        char one[8];
+        snprintf(one, sizeof(one), "%u", first);
+        ck_assert_int_eq(hd_cpulist_check_host(one, "resources.cpuset", NULL), 0);
+
+        _cleanup_error_ HdError *err = NULL;
+        ck_assert_int_eq(hd_cpulist_check_host("0-2,x", "resources.cpuset", &err), -EINVAL);
+        ck_assert_str_eq(err->field, "resources.cpuset");
+        if (hd_cpumask_test(&m, 1023))
+                return; /* a host with every CPU a list can name */
+        _cleanup_error_ HdError *e2 = NULL;
+        ck_assert_int_eq(hd_cpulist_check_host("1023", "resources.cpuset", &e2), -EINVAL);
+        ck_assert_str_eq(e2->field, "resources.cpuset");
+        ck_assert_ptr_nonnull(strstr(e2->message, "`1023`"));
+        char online[80];
+        snprintf(online, sizeof(online), "(online: `%s`)", out);
+        ck_assert_msg(strstr(e2->message, online), "%s", e2->message);
+}
+END_TEST
+
 static Suite *lib_suite(void)
 {
         Suite *s = suite_create("lib");
@@ -431,6 +551,8 @@ static Suite *lib_suite(void)
         tcase_add_test(tc, test_secret_equal);
         tcase_add_test(tc, test_files);
         tcase_add_test(tc, test_read_file_exact_max);
+        tcase_add_test(tc, test_cpulist);
+        tcase_add_test(tc, test_cpus_online);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("error");

@@ -497,6 +497,41 @@ START_TEST(test_kernel_ip_arg)
 }
 END_TEST
 
+/* ---- CPU pinning ----------------------------------------------------------------- */
+
+START_TEST(test_cpuset)
+{
+        HdVmDomainSpec s = valid_spec();
+        _cleanup_free_ char *free_xml = NULL;
+        ck_assert_int_eq(hd_vm_domain_xml(&s, &free_xml, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(free_xml, "<vcpu placement='static'>1</vcpu>"));
+        ck_assert_ptr_null(strstr(free_xml, "cpuset"));
+
+        s.vcpus = 2;
+        s.cpuset = "0-1";
+        _cleanup_error_ HdError *err = NULL;
+        _cleanup_free_ char *xml = NULL;
+        ck_assert_int_eq(hd_vm_domain_xml(&s, &xml, &err), 0);
+        ck_assert_ptr_nonnull(strstr(xml, "<vcpu placement='static' cpuset='0-1'>2</vcpu>"));
+        check_well_formed(xml);
+        check_schema("cpuset", xml);
+
+        /* as given, any valid list: the kernel and libvirt take the same forms */
+        s.cpuset = "0,2,4-5";
+        _cleanup_free_ char *xml2 = NULL;
+        ck_assert_int_eq(hd_vm_domain_xml(&s, &xml2, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(xml2, "<vcpu placement='static' cpuset='0,2,4-5'>2</vcpu>"));
+        check_schema("cpuset", xml2);
+
+        static const char *const bad[] = { "",  "3-1", "0,",     "1024", "0-1024", "-1",
+                                           "a", "0 1", "0'/><x", "0\n",  "^1",     "0-1,^1" };
+        for (size_t k = 0; k < HD_ARRAY_SIZE(bad); k++) {
+                s.cpuset = bad[k];
+                expect_error(&s, "cpuset", bad[k]);
+        }
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("vm-xml");
@@ -505,6 +540,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_kvm_disk_boot);
         tcase_add_test(tc, test_escaping);
         tcase_add_test(tc, test_errors);
+        tcase_add_test(tc, test_cpuset);
         suite_add_tcase(s, tc);
         TCase *net = tcase_create("network");
         tcase_add_test(net, test_nic);

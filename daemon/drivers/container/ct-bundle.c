@@ -472,8 +472,9 @@ static int parse_userns(json_t *root, HdCtBundle *b, HdError **err)
 
 static int parse_cgroup(json_t *root, HdCtBundle *b, HdError **err)
 {
-        static const char *const keys[] = { "name",          "memory_bytes", "cpu_quota_us",
-                                            "cpu_period_us", "pids_max",     NULL };
+        static const char *const keys[] = {
+                "name", "memory_bytes", "cpu_quota_us", "cpu_period_us", "pids_max", "cpuset", NULL
+        };
         json_t *o;
         int r = get_obj(root, "cgroup", "cgroup", true, &o, err);
         if (r < 0)
@@ -493,6 +494,13 @@ static int parse_cgroup(json_t *root, HdCtBundle *b, HdError **err)
             (r = get_int(o, "pids_max", "cgroup.pids_max", false, 0, INT64_MAX, &b->pids_max,
                          err)) < 0)
                 return r;
+        /* Written to cpuset.cpus as it is: only a CPU list gets that far. */
+        HdCpuMask cpus;
+        if ((r = get_str(o, "cpuset", "cgroup.cpuset", false, &b->cpuset, err)) < 0)
+                return r;
+        if (b->cpuset && hd_cpulist_parse(b->cpuset, &cpus) < 0)
+                return bad_field(err, "cgroup.cpuset",
+                                 "must be a CPU list like `0`, `0-3` or `0,2,4-5`");
         return 0;
 }
 
@@ -769,6 +777,7 @@ void hd_ct_bundle_free(HdCtBundle *b)
         free(b->uid_map);
         free(b->gid_map);
         free(b->cgroup_name);
+        free(b->cpuset);
         free(b->seccomp_path);
         free(b->log_path);
         free(b->net.hosts);

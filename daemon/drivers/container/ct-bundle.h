@@ -105,6 +105,7 @@ typedef struct HdCtBundle {
         /* cgroup: "hostd/<cgroup_name>"; 0 = no limit */
         char *cgroup_name;
         int64_t memory_bytes, cpu_quota_us, cpu_period_us, pids_max;
+        char *cpuset; /* CPUs to pin to, a CPU list ("0-1"); NULL: not pinned */
 
         /* security */
         uint64_t caps; /* bounding set as 1ULL << CAP_x */

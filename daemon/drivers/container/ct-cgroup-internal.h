@@ -122,8 +122,8 @@ int hd_cg_v1_oom_kills(HdCtCgroup *cg, uint64_t *ret, HdError **err);
  * The unit test also runs it on a hybrid host's unified tree, to exercise the v2 code
  * there (without controllers). */
 int hd_cg_v2_probe(const char *root, HdCtCgroupHost *ret, HdError **err);
-/* Enables memory, cpu, pids and io (those listed in dir's cgroup.controllers) in
- * dir/cgroup.subtree_control; best effort, the caller reads back what took. */
+/* Enables memory, cpu, pids, io and cpuset (those listed in dir's cgroup.controllers)
+ * in dir/cgroup.subtree_control; best effort, the caller reads back what took. */
 void hd_cg_v2_enable_controllers(const char *dir);
 /* clone3() accepts CLONE_INTO_CGROUP (probed with a harmless call that must fail with
  * EBADF, never creating a process). */

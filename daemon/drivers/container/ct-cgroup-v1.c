@@ -137,6 +137,15 @@ int hd_cg_v1_apply(HdCtCgroup *cg, const HdCtCgroupLimits *lim, bool apply_devic
                         return r;
         }
 
+        /* The group's cpus start as its parent's (hd_cg_v1_prepare_dir), mems too:
+         * a pinned group narrows cpus only. */
+        dir = hd_cg_dir(cg, HD_CG_C_CPUSET);
+        if (dir && lim->cpuset) {
+                r = set(dir, "cpuset.cpus", lim->cpuset, err);
+                if (r < 0)
+                        return r;
+        }
+
         dir = hd_cg_dir(cg, HD_CG_C_PIDS);
         if (dir) {
                 if (lim->pids_max > 0)

@@ -26,7 +26,9 @@ static int set(const char *dir, const char *file, const char *value, HdError **e
 
 void hd_cg_v2_enable_controllers(const char *dir)
 {
-        static const char *const wanted[] = { "memory", "cpu", "pids", "io" };
+        /* cpuset is for pinning: a group that writes no cpuset.cpus keeps its parent's
+         * CPUs and memory nodes. */
+        static const char *const wanted[] = { "memory", "cpu", "pids", "io", "cpuset" };
         _cleanup_free_ char *available = NULL;
         if (hd_cg_read(dir, "cgroup.controllers", &available) < 0)
                 return;
@@ -116,6 +118,13 @@ int hd_cg_v2_apply(HdCtCgroup *cg, const HdCtCgroupLimits *lim, bool apply_devic
                 else
                         snprintf(v, sizeof(v), "max %" PRId64, period);
                 r = set(dir, "cpu.max", v, err);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Only when asked: an empty cpuset.cpus is the parent's CPUs. */
+        if (lim->cpuset && hd_cg_dir(cg, HD_CG_C_CPUSET)) {
+                r = set(dir, "cpuset.cpus", lim->cpuset, err);
                 if (r < 0)
                         return r;
         }

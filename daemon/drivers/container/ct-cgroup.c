@@ -66,6 +66,7 @@ int hd_ct_cgroup_probe(HdCtCgroupHost *ret, HdError **err)
                 h.has_devices = v1 & HD_CG_C_DEVICES;
                 h.has_freezer = v1 & HD_CG_C_FREEZER;
                 h.has_io = v1 & HD_CG_C_BLKIO;
+                h.has_cpuset = v1 & HD_CG_C_CPUSET;
                 for (size_t i = 0; i < mounts.n; i++) {
                         r = ensure_parent(mounts.m[i].path, mounts.m[i].controllers, err);
                         if (r < 0)
@@ -105,6 +106,7 @@ int hd_cg_v2_probe(const char *root, HdCtCgroupHost *ret, HdError **err)
         h.has_cpu = hd_cg_has_word(enabled, "cpu");
         h.has_pids = hd_cg_has_word(enabled, "pids");
         h.has_io = hd_cg_has_word(enabled, "io");
+        h.has_cpuset = hd_cg_has_word(enabled, "cpuset");
         h.has_freezer = hd_cg_exists(parent, "cgroup.freeze");
         h.has_devices = hd_cg_bpf_supported();
         h.has_clone_into_cgroup = hd_cg_v2_has_clone_into_cgroup();
@@ -158,6 +160,10 @@ static int validate_limits(const HdCtCgroupLimits *lim, HdError **err)
                                           "must be between 1000 and 1000000");
         if (lim->pids_max < 0)
                 return hd_error_set_field(err, -EINVAL, "pids_max", "must not be negative");
+        HdCpuMask cpus;
+        if (lim->cpuset && hd_cpulist_parse(lim->cpuset, &cpus) < 0)
+                return hd_error_set_field(err, -EINVAL, "cpuset",
+                                          "must be a CPU list (`0`, `0-3`, `0,2,4-5`)");
         return validate_devices(lim->devices, lim->n_devices, err);
 }
 
@@ -172,6 +178,8 @@ static int check_supported(const HdCtCgroup *cg, const HdCtCgroupLimits *lim, bo
                 return hd_error_set(err, -EOPNOTSUPP, "the cpu controller is not available");
         if (lim->pids_max > 0 && !hd_cg_dir(cg, HD_CG_C_PIDS))
                 return hd_error_set(err, -EOPNOTSUPP, "the pids controller is not available");
+        if (lim->cpuset && !hd_cg_dir(cg, HD_CG_C_CPUSET))
+                return hd_error_set(err, -EOPNOTSUPP, "the cpuset controller is not available");
         if (apply_devices && !v2 && !hd_cg_dir(cg, HD_CG_C_DEVICES))
                 return hd_error_set(err, -EOPNOTSUPP, "the devices controller is not available");
         return 0;
@@ -197,6 +205,8 @@ const char *hd_cg_dir(const HdCtCgroup *cg, unsigned controller)
                         return hd_cg_exists(d, "io.stat") ? d : NULL;
                 case HD_CG_C_FREEZER:
                         return hd_cg_exists(d, "cgroup.freeze") ? d : NULL;
+                case HD_CG_C_CPUSET:
+                        return hd_cg_exists(d, "cpuset.cpus") ? d : NULL;
                 default:
                         return d;
                 }

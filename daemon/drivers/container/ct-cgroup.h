@@ -21,15 +21,17 @@ typedef enum HdCgroupVersion {
 typedef struct HdCtCgroupHost {
         HdCgroupVersion version;
         bool has_memory, has_cpu, has_pids, has_devices, has_freezer, has_io;
+        bool has_cpuset;            /* CPU pinning (v1 cpuset; v2 the cpuset controller) */
         bool has_clone_into_cgroup; /* v2 and clone3 accepts CLONE_INTO_CGROUP */
         char v2_root[256];          /* cgroup2 mount point (hybrid: the unified tree), "" if none */
 } HdCtCgroupHost;
 
 /* Probes the host: which version, which controllers are usable for hostd. On v2 it
- * enables the controllers hostd needs in the subtree_control files down to
- * "hostd/". Creates the "hostd/" parent in every hierarchy it finds (v1: memory, cpu,
- * cpuacct, pids, devices, freezer, blkio, cpuset, name=systemd, and a hybrid host's
- * unified tree). Idempotent. */
+ * enables the controllers hostd needs (memory, cpu, pids, io, cpuset) in the
+ * subtree_control files down to "hostd/". Creates the "hostd/" parent in every
+ * hierarchy it finds (v1: memory, cpu, cpuacct, pids, devices, freezer, blkio,
+ * cpuset, name=systemd, and a hybrid host's unified tree); a v1 cpuset parent gets
+ * its parent's cpus and mems. Idempotent. */
 int hd_ct_cgroup_probe(HdCtCgroupHost *ret, HdError **err);
 
 /* One device rule; type 'c', 'b' or 'a'; major/minor -1 for any; access "rwm". In a
@@ -47,6 +49,10 @@ typedef struct HdCtCgroupLimits {
         int64_t cpu_quota_us;  /* 0: no limit; per cpu_period_us */
         int64_t cpu_period_us; /* 100000 when 0 */
         int64_t pids_max;      /* 0: no limit */
+        /* CPUs the group may run on, a CPU list ("0-1,4", hd_cpulist_parse's form):
+         * cpuset.cpus. NULL: left as it is (at create: all of hostd/'s). The CPUs
+         * must be in hostd/'s own set, or the kernel refuses them (-EINVAL). */
+        const char *cpuset;
         /* Device allow-list; everything not allowed is denied. NULL and 0: the
          * default container list of hd_ct_cgroup_default_devices(). */
         const HdCtDeviceRule *devices;
@@ -80,8 +86,8 @@ int hd_ct_cgroup_open_dirfd(HdCtCgroup *cg, HdError **err);
  * child's go signal. 0 or -errno (no HdError: nothing may be allocated). */
 int hd_ct_cgroup_attach(HdCtCgroup *cg, pid_t pid);
 /* Live update of the limits (PATCH): memory, cpu and pids are all set as given (0 lifts
- * the limit); the device list only when lim->devices is non-NULL (v2: the new program
- * replaces the old one once attached). */
+ * the limit); the CPU list only when lim->cpuset is non-NULL; the device list only when
+ * lim->devices is non-NULL (v2: the new program replaces the old one once attached). */
 int hd_ct_cgroup_update(HdCtCgroup *cg, const HdCtCgroupLimits *lim, HdError **err);
 
 /* The freezer: v2 cgroup.freeze (waits for "frozen 1" in cgroup.events), v1 freezer.state

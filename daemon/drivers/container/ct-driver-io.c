@@ -1,11 +1,12 @@
 /* What a running container gives back: its logs (the monitor's CRI log files, read and
  * followed), a command run inside it (hostd-monitor exec, with pipes), and its cgroup's
- * figures. */
+ * figures with its monitor's memory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -381,6 +382,28 @@ int hd_ct_driver_exec(HdDriver *base, const HdInstance *inst, const HdExecReques
 
 /* ---- stats ----------------------------------------------------------------------------- */
 
+/* The PSS of the container's monitor (hostd-monitor, which outlives hostd): the host's
+ * memory a container costs beyond its cgroup's, shared pages split among the monitors
+ * that map them. From the `Pss:` line of smaps_rollup, in kB; false when unreadable. */
+static bool monitor_pss(const HdCtState *st, uint64_t *ret)
+{
+        if (st->monitor_pid <= 0 || !hd_ct_state_monitor_alive(st))
+                return false; /* its pid may be someone else's by now */
+        char path[64], line[256];
+        snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)st->monitor_pid);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        while (f && fgets(line, sizeof(line), f)) {
+                unsigned long long kib = 0;
+                char unit[4] = "";
+                if (strncmp(line, "Pss:", 4) == 0 &&
+                    sscanf(line + 4, "%llu %3s", &kib, unit) == 2 && strcmp(unit, "kB") == 0) {
+                        *ret = (uint64_t)kib * 1024;
+                        return true;
+                }
+        }
+        return false;
+}
+
 int hd_ct_driver_stats(HdDriver *base, const HdInstance *inst, HdStats *ret, HdError **err)
 {
         CtDriver *d = (CtDriver *)base;
@@ -412,5 +435,6 @@ int hd_ct_driver_stats(HdDriver *base, const HdInstance *inst, HdStats *ret, HdE
         ret->pids_limit = s.pids_limit;
         ret->io_read_bytes = s.io_read_bytes;
         ret->io_write_bytes = s.io_write_bytes;
+        ret->has_pss = monitor_pss(&st, &ret->host_pss_bytes);
         return 0;
 }

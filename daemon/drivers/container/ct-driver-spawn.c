@@ -279,7 +279,7 @@ int hd_ct_driver_write_config(CtDriver *d, const HdInstance *inst, const char *d
                 " s:{s:o, s:s, s:s, s:s},"
                 " s:{s:O, s:O, s:s, s:s, s:[{s:s, s:I, s:I}]},"
                 " s:s, s:O?, s:s, s:O?,"
-                " s:{s:s, s:I, s:I, s:I, s:I},"
+                " s:{s:s, s:I, s:I, s:I, s:I, s:s*},"
                 " s:{s:o, s:b, s:s?, s:b},"
                 " s:{s:s, s:I, s:I}, s:i}",
                 "uuid", inst->uuid, "name", inst->spec.name, "rootfs", "lower", lower, "upper",
@@ -290,10 +290,11 @@ int hd_ct_driver_write_config(CtDriver *d, const HdInstance *inst, const char *d
                 userns, "network", network, "net", net, "cgroup", "name", inst->uuid,
                 "memory_bytes", (json_int_t)(res->memory_mb * 1024 * 1024), "cpu_quota_us",
                 (json_int_t)(res->vcpus * 100000.0 + 0.5), "cpu_period_us", (json_int_t)100000,
-                "pids_max", (json_int_t)res->pids_max, "security", "caps", caps_json(plan.caps),
-                "no_new_privs", 1, "seccomp", plan.seccomp ? d->seccomp_path : NULL, "privileged",
-                plan.privileged, "log", "path", log, "max_bytes", (json_int_t)LOG_MAX_BYTES,
-                "max_files", (json_int_t)LOG_MAX_FILES, "stop_signal", 15);
+                "pids_max", (json_int_t)res->pids_max, "cpuset", res->cpuset, "security", "caps",
+                caps_json(plan.caps), "no_new_privs", 1, "seccomp",
+                plan.seccomp ? d->seccomp_path : NULL, "privileged", plan.privileged, "log", "path",
+                log, "max_bytes", (json_int_t)LOG_MAX_BYTES, "max_files", (json_int_t)LOG_MAX_FILES,
+                "stop_signal", 15);
         _cleanup_free_ char *text = cfg ? json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
         if (!text)
                 return hd_error_set(err, -ENOMEM, "cannot render config.json");

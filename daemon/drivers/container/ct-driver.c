@@ -377,6 +377,17 @@ static int ct_validate(HdDriver *base, const HdInstanceSpec *spec, HdError **err
         if (spec->network && strcmp(spec->network, "host") == 0 && !d->allow_privileged)
                 return hd_error_set_field(err, -EPERM, "network",
                                           "network `host` is privileged: " PRIVILEGED_HINT);
+        /* Pinning is refused at create, not found out at start: CPUs the host does not
+         * have online, or a host whose cgroups cannot pin. */
+        if (spec->resources.cpuset) {
+                int r = hd_cpulist_check_host(spec->resources.cpuset, "resources.cpuset", err);
+                if (r < 0)
+                        return r;
+                if (!d->cg.has_cpuset)
+                        return hd_error_set_field(err, -EOPNOTSUPP, "resources.cpuset",
+                                                  "resources.cpuset needs the cgroup cpuset "
+                                                  "controller, which this host does not offer");
+        }
         CtSecurityPlan plan;
         return hd_ct_driver_security(d, &spec->security, &plan, err);
 }

@@ -154,10 +154,12 @@ static int make_cgroup(Monitor *m, HdError **err)
         int r = hd_ct_cgroup_probe(&m->host, err);
         if (r < 0)
                 return r;
-        /* No CPU quota yet: it goes on once the container has exec'd (cpu_limits). */
+        /* No CPU quota yet: it goes on once the container has exec'd (cpu_limits). The
+         * pinning is there from the start, so the container never runs elsewhere. */
         HdCtCgroupLimits lim = { .memory_bytes = b->memory_bytes,
                                  .cpu_period_us = b->cpu_period_us,
-                                 .pids_max = b->pids_max };
+                                 .pids_max = b->pids_max,
+                                 .cpuset = b->cpuset };
         /* Privileged: every device, as the host's nodes are all in its /dev. */
         static const HdCtDeviceRule all_devices = { 'a', -1, -1, "rwm", true };
         if (b->privileged) {

@@ -1,6 +1,7 @@
 /* Shared by the VM driver's files: vm-driver.c (the vtable and the actions), vm-conn.c
- * (the libvirt connection and its event loop), vm-disk.c (overlays and the kernel cache)
- * and vm-io.c (the watcher, logs and stats). Not for other modules.
+ * (the libvirt connection and its event loop), vm-disk.c (overlays and the kernel cache),
+ * vm-io.c (the watcher, logs and stats) and vm-exec.c (exec through the guest agent).
+ * Not for other modules.
  *
  * libvirt's types appear here only as incomplete structs (virDomainPtr is a struct
  * _virDomain *): only the vm-*.c files include libvirt/libvirt.h. */
@@ -62,6 +63,12 @@ typedef struct VmDriver {
         bool kvm;
         char accel_reason[256];
         HdStrv foreign; /* domains without hostd metadata, seen at init */
+        /* Versions for GET /v1 and benchmark manifests: libvirt's read at init, QEMU's
+         * once a guest has started (asking earlier would make libvirt probe QEMU). */
+        pthread_mutex_t versions_lock;
+        char libvirt_version[32];
+        char qemu_version[32];
+        bool started_once;
 
         /* vm-conn.c */
         struct _virConnect *conn;
@@ -180,3 +187,14 @@ bool hd_vm_result_for_state(int state, int reason, HdDriverResult *ret);
 int hd_vm_logs_open(HdDriver *d, const HdInstance *inst, const HdLogOptions *o, HdDriverLogs **ret,
                     HdError **err);
 int hd_vm_stats(HdDriver *d, const HdInstance *inst, HdStats *ret, HdError **err);
+
+/* ---- vm-exec.c ----------------------------------------------------------------------- */
+
+/* The exec slot: runs the request's command through the guest's QEMU guest agent
+ * (guest-exec, then guest-exec-status until it ends or its timeout kills it). -EBUSY
+ * when the domain does not run, -ENODEV when its agent is not connected or does not
+ * answer, -EINVAL (field `user`) for a request with a user; a program the agent cannot
+ * start is exit code 127 (not found) or 126 with the reason on stderr, as in a
+ * container. */
+int hd_vm_exec(HdDriver *d, const HdInstance *inst, const HdExecRequest *req, HdExecResult *ret,
+               HdError **err);

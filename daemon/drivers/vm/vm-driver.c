@@ -79,6 +79,13 @@ static int vm_validate(HdDriver *base, const HdInstanceSpec *spec, HdError **err
                                           "resources.memory_mb must be from %d to %lld for "
                                           "kind `vm`",
                                           HD_VM_MEMORY_MB_MIN, (long long)HD_VM_MEMORY_MB_MAX);
+        /* Pinning to CPUs the host does not have online is refused at create, not
+         * found out when libvirt starts the guest. */
+        if (res->cpuset) {
+                int r = hd_cpulist_check_host(res->cpuset, "resources.cpuset", err);
+                if (r < 0)
+                        return r;
+        }
         /* A managed network's name or `none` is fine: the NIC is a tap on its bridge.
          * A guest has its own kernel, so it cannot share the host's network stack. */
         if (spec->network && strcmp(spec->network, "host") == 0)
@@ -243,6 +250,7 @@ static int define(VmDriver *d, const HdInstance *inst, const char *dir, const ch
                 .uuid = inst->uuid,
                 .instance_name = inst->spec.name,
                 .vcpus = (int)ceil(inst->spec.resources.vcpus),
+                .cpuset = inst->spec.resources.cpuset,
                 .memory_mb = inst->spec.resources.memory_mb,
                 .kvm = d->kvm,
                 .disk_path = boot.disk,
@@ -292,6 +300,10 @@ static int do_start(VmDriver *d, const HdInstance *inst, HdDriverResult *ret, Hd
                 if (virDomainCreate(dom) < 0) {
                         r = libvirt_fail(err, "start", inst);
                         hd_vm_ready_disarm(d, inst->uuid);
+                } else {
+                        pthread_mutex_lock(&d->versions_lock);
+                        d->started_once = true;
+                        pthread_mutex_unlock(&d->versions_lock);
                 }
         }
         if (r < 0) {
@@ -568,7 +580,7 @@ HdDriver *hd_vm_driver_new(const HdVmDriverConfig *cfg)
                 .remove = vm_remove,
                 .observe = vm_observe,
                 .logs_open = hd_vm_logs_open,
-                .exec = NULL, /* no guest agent yet */
+                .exec = hd_vm_exec,
                 .stats = hd_vm_stats,
                 .facts = vm_facts,
         };
@@ -576,6 +588,7 @@ HdDriver *hd_vm_driver_new(const HdVmDriverConfig *cfg)
         d->lifecycle_cb = d->reboot_cb = d->agent_cb = -1;
         d->events_tail = &d->events;
         pthread_mutex_init(&d->lock, NULL);
+        pthread_mutex_init(&d->versions_lock, NULL);
         pthread_mutex_init(&d->kernel_lock, NULL);
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
@@ -606,6 +619,7 @@ void hd_vm_driver_free(HdDriver *base)
         VmDriver *d = vm_driver(base);
         vm_shutdown(base);
         pthread_mutex_destroy(&d->lock);
+        pthread_mutex_destroy(&d->versions_lock);
         pthread_mutex_destroy(&d->kernel_lock);
         pthread_cond_destroy(&d->cond);
         free(d->state_dir);
@@ -618,9 +632,24 @@ void hd_vm_driver_free(HdDriver *base)
         free(d);
 }
 
+static void format_version(unsigned long v, char buf[32])
+{
+        snprintf(buf, 32, "%lu.%lu.%lu", v / 1000000, (v / 1000) % 1000, v % 1000);
+}
+
 static void vm_facts(HdDriver *base, HdDriverFacts *ret)
 {
         VmDriver *d = vm_driver(base);
+        pthread_mutex_lock(&d->versions_lock);
+        unsigned long v = 0;
+        if (!d->libvirt_version[0] && d->conn && virConnectGetLibVersion(d->conn, &v) == 0)
+                format_version(v, d->libvirt_version);
+        if (!d->qemu_version[0] && d->started_once && d->conn &&
+            virConnectGetVersion(d->conn, &v) == 0 && v > 0)
+                format_version(v, d->qemu_version);
+        ret->libvirt_version = d->libvirt_version[0] ? d->libvirt_version : NULL;
+        ret->hypervisor_version = d->qemu_version[0] ? d->qemu_version : NULL;
+        pthread_mutex_unlock(&d->versions_lock);
         ret->accel = d->kvm ? "kvm" : "tcg";
         ret->accel_reason = d->accel_reason;
         ret->endpoint = d->uri;

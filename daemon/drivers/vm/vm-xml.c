@@ -167,6 +167,17 @@ static int spec_validate(const HdVmDomainSpec *s, HdError **err)
                 return hd_error_set_field(err, -EINVAL, "vcpus",
                                           "vcpus must be between 1 and %d, not %d", HD_VM_VCPUS_MAX,
                                           s->vcpus);
+        /* Whether the host has these CPUs is the driver's check; here only the form, so
+         * that nothing else reaches the attribute. */
+        HdCpuMask cpus;
+        if (s->cpuset && hd_cpulist_parse(s->cpuset, &cpus) < 0) {
+                if ((r = check_text("cpuset", s->cpuset, err)) < 0)
+                        return r;
+                return hd_error_set_field(err, -EINVAL, "cpuset",
+                                          "cpuset `%s` is not a CPU list (like `0`, `0-3` or "
+                                          "`0,2,4-5`, CPUs below %d)",
+                                          s->cpuset, HD_CPU_MAX);
+        }
         if (s->memory_mb < HD_VM_MEMORY_MB_MIN)
                 return hd_error_set_field(err, -EINVAL, "memory_mb",
                                           "memory_mb must be at least %d, not %lld",
@@ -437,7 +448,10 @@ int hd_vm_domain_xml(const HdVmDomainSpec *s, char **ret_xml, HdError **err)
         write_metadata(&w, s);
         xml_text(&w, "memory", memory, "unit", "MiB", NULL);
         xml_text(&w, "currentMemory", memory, "unit", "MiB", NULL);
-        xml_text(&w, "vcpu", vcpus, "placement", "static", NULL);
+        if (s->cpuset)
+                xml_text(&w, "vcpu", vcpus, "placement", "static", "cpuset", s->cpuset, NULL);
+        else
+                xml_text(&w, "vcpu", vcpus, "placement", "static", NULL);
         write_os(&w, s);
         /* ACPI lets a stop ask the guest to power off (virDomainShutdown). */
         xml_start(&w, "features", NULL);

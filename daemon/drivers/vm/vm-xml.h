@@ -12,6 +12,8 @@ typedef struct HdVmDomainSpec {
         const char *uuid;          /* the instance UUID: also the domain's <uuid> */
         const char *instance_name; /* for <metadata>; NULL: no <hostd:name> */
         int vcpus;                 /* >= 1 */
+        const char *cpuset;        /* host CPUs the vCPUs run on, a CPU list ("0-1",
+                                      hd_cpulist_parse's form); NULL: not pinned */
         int64_t memory_mb;         /* >= 16 */
         bool kvm;                  /* <domain type='kvm'>, else type='qemu' (TCG) */
         const char *machine;       /* e.g. "q35"; NULL: "q35" */
@@ -52,10 +54,11 @@ typedef struct HdVmDomainSpec {
 /* Renders the domain XML for s into *ret_xml (malloc'd, the caller frees it).
  * Validates first: -EINVAL with err->field naming the HdVmDomainSpec field for a
  * missing or invalid value (name and uuid present, uuid well-formed, vcpus in
- * 1..HD_VM_VCPUS_MAX, memory_mb in HD_VM_MEMORY_MB_MIN..HD_VM_MEMORY_MB_MAX, every
- * path absolute, every string valid UTF-8 without control characters; with a bridge:
- * bridge and tap interface names (1..15 of [A-Za-z0-9_.-]), mac six hex pairs and
- * unicast, mtu 0 or in HD_VM_MTU_MIN..HD_VM_MTU_MAX); -ENOMEM. */
+ * 1..HD_VM_VCPUS_MAX, cpuset a CPU list when set, memory_mb in
+ * HD_VM_MEMORY_MB_MIN..HD_VM_MEMORY_MB_MAX, every path absolute, every string valid
+ * UTF-8 without control characters; with a bridge: bridge and tap interface names
+ * (1..15 of [A-Za-z0-9_.-]), mac six hex pairs and unicast, mtu 0 or in
+ * HD_VM_MTU_MIN..HD_VM_MTU_MAX); -ENOMEM. */
 int hd_vm_domain_xml(const HdVmDomainSpec *s, char **ret_xml, HdError **err);
 
 /* The tap device name of the instance with this UUID into ret (HD_VM_TAP_PREFIX and
