@@ -667,6 +667,29 @@ static int veth_inside(const HdNlVethConfig *c, int ns_fd, Batch *b, HdError **e
         return r < 0 ? batch_error(b, r, err) : 0;
 }
 
+/* Hairpin on the host end's bridge port: a packet that the host's NAT sends back to
+ * the port it came from (an instance reaching its own port forward through a host
+ * address) is bridged back rather than dropped. AF_BRIDGE requests name a link by
+ * index only, hence the lookup. */
+static int host_end_hairpin(Nl *nl, Batch *b, const HdNlVethConfig *c, HdError **err)
+{
+        HdNlLink host;
+        int r = get_link(nl, c->host_ifname, &host);
+        if (r < 0)
+                return hd_error_set(err, r, "link `%s`: find it: %s", c->host_ifname, strerror(-r));
+        memset(b, 0, sizeof(*b));
+        struct nlmsghdr *h = batch_add(nl, b, RTM_SETLINK, 0, sizeof(struct ifinfomsg),
+                                       c->host_ifname, "turn hairpin on", 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+        ifi->ifi_family = AF_BRIDGE;
+        ifi->ifi_index = host.ifindex;
+        struct nlattr *proto = mnl_attr_nest_start(h, IFLA_PROTINFO | NLA_F_NESTED);
+        mnl_attr_put_u8(h, IFLA_BRPORT_MODE, 1);
+        mnl_attr_nest_end(h, proto);
+        r = batch_run(nl, b);
+        return r < 0 ? batch_error(b, r, err) : 0;
+}
+
 /* Deletes the pair a failed setup made: either end takes the other with it. */
 static void veth_undo(Nl *nl, Batch *b, const char *host_ifname)
 {
@@ -722,7 +745,7 @@ int hd_nl_veth_setup(const HdNlVethConfig *c, pid_t pid, HdError **err)
                         veth_undo(&nl, b, c->host_ifname);
                 return r;
         }
-        if ((r = veth_inside(c, ns_fd, b, err)) < 0)
+        if ((r = host_end_hairpin(&nl, b, c, err)) < 0 || (r = veth_inside(c, ns_fd, b, err)) < 0)
                 veth_undo(&nl, b, c->host_ifname);
         return r;
 }

@@ -297,6 +297,13 @@ START_TEST(test_networks_api)
         json_decref(list);
         ck_assert(link_exists(net0));
         ck_assert_int_gt(dnsmasq_pid(net0), 0);
+        /* NAT to the uplink: the network's traffic leaving the host is masqueraded. */
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd),
+                 "nft list table ip %s | grep -q 'ip saddr 10.213.71.0/24 oifname != \"%s\" "
+                 "masquerade'",
+                 table, net0);
+        ck_assert_msg(system(cmd) == 0, "no masquerade rule: %s", cmd);
 
         char body[512];
         snprintf(body, sizeof(body), "{\"name\": \"%s\", \"subnet\": \"%s\"}", net1, subnet1);
@@ -538,7 +545,29 @@ START_TEST(test_container_and_vm)
         /* The guest's DHCP-less address is IPAM's: the network's dnsmasq knows its name. */
         ck_assert_int_eq(exec_code("ct", "nslookup vm 2>&1", out, sizeof(out)), 0);
         ck_assert_msg(strstr(out, vm_ip), "vm by name: %s", out);
+
+        /* hostd restarted: the guest keeps its address and forward, and reaches the
+         * container. */
+        ck_assert_int_eq(hd_test_daemon_restart(&d), 0);
+        ck_assert_msg(port_says(port, "vm-hello", 10000), "VM forward gone after restart");
+        json_t *v2 = itest_get(&d, "vm");
+        ck_assert_str_eq(address_of(v2), vm_ip);
+        char tap[16] = "hdt";
+        const char *uuid = str(v2, "uuid");
+        for (size_t i = 0, k = 3; uuid[i] && k < 14; i++)
+                if (uuid[i] != '-')
+                        tap[k++] = uuid[i], tap[k] = '\0';
+        json_decref(v2);
+        ck_assert_msg(link_exists(tap), "no tap %s", tap);
+        snprintf(script, sizeof(script), "ping -c 1 -W 5 %s", vm_ip);
+        ck_assert_int_eq(exec_code("ct", script, out, sizeof(out)), 0);
         (void)ct_ip;
+
+        /* Deleted: its tap and its forward go. */
+        json_decref(call("DELETE", "/v1/instances/vm?force=true&wait=60", NULL, 200));
+        ck_assert(!link_exists(tap));
+        char buf[64];
+        ck_assert_int_lt(read_from_port(port, buf, sizeof(buf), 1000), 1);
 }
 END_TEST
 
