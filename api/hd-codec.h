@@ -114,6 +114,39 @@ int hd_codec_image_push_from_json(const json_t *j, HdImagePullRequest *ret, HdEr
  * password. A malloc'd JSON text, or NULL when out of memory. */
 char *hd_codec_image_transfer_args(const HdImagePullRequest *r);
 
+/* ---- benchmarks ---------------------------------------------------------------------- */
+
+typedef enum HdBenchWorkload {
+        HD_BENCH_LIFECYCLE = 0,
+        HD_BENCH_MEMORY,
+        HD_BENCH_IMAGE,
+        HD_BENCH_CPU,
+        HD_BENCH_IO,
+        HD_BENCH_DENSITY,
+        HD_BENCH__COUNT,
+} HdBenchWorkload;
+#define HD_BENCH_ALL ((1u << HD_BENCH__COUNT) - 1)
+const char *hd_bench_workload_name(HdBenchWorkload w);
+
+/* POST /v1/benchmarks: workloads (names or "all"; default all), container_image and
+ * vm_image (required), repetitions 1..50 (5), warmup 0..5 (1), envelope {vcpus 1..64 (1),
+ * memory_mb 64..65536 (256), cpuset (a CPU list, optional)}, sizes {cpu_mib (64),
+ * io_mib (64), density_max (8)}. */
+typedef struct HdBenchRequest {
+        unsigned workloads; /* 1u << HdBenchWorkload */
+        char *container_image;
+        char *vm_image;
+        int repetitions, warmup;
+        int vcpus;
+        int64_t memory_mb;
+        char *cpuset; /* NULL: no pinning */
+        int cpu_mib, io_mib, density_max;
+} HdBenchRequest;
+void hd_bench_request_clear(HdBenchRequest *r);
+int hd_codec_bench_request_from_json(const json_t *j, HdBenchRequest *ret, HdError **err);
+/* The request as a result's "request" member (every default filled in). */
+json_t *hd_codec_bench_request_to_json(const HdBenchRequest *r);
+
 /* An image as the API returns it: name, tag, ref ("name:tag"), digest, kind,
  * format, size, created_at, config (the stored object) and layers. */
 json_t *hd_codec_image_to_json(const HdImage *i);

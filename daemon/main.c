@@ -140,6 +140,7 @@ static int run(HdConfig *cfg, HdError **err)
                 .cpu_overcommit = cfg->cpu_overcommit,
                 .memory_overcommit = cfg->memory_overcommit,
                 .op_workers = (int)cfg->op_workers,
+                .state_dir = cfg->state_dir,
         };
         /* Networks: unavailable (with the reason GET /v1 shows) rather than fatal, so
          * a host without nftables still runs its instances without one. */

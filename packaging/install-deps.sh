@@ -9,8 +9,10 @@ build=(build-essential cmake pkg-config clang clang-format
        libvirt-dev libseccomp-dev zlib1g-dev libzstd-dev libssl-dev libmnl-dev libnftables-dev)
 # What hostd runs with: libvirt's QEMU driver (embedded, no libvirtd needed), qemu-img
 # for VM overlays, xorriso for cloud-init seed ISOs, dnsmasq for each network's DHCP
-# and DNS.
-runtime=(libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils xorriso dnsmasq-base)
+# and DNS, busybox-static for benchmarks' host-side reference jobs (the same binary
+# the images carry).
+runtime=(libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils xorriso dnsmasq-base
+         busybox-static)
 test=(check libsubunit-dev valgrind curl sqlite3 python3 python3-yaml wrk
       cpio jq qemu-system-x86 gzip zstd openssl skopeo docker-registry libvirt-clients
       nftables iproute2 iperf3)

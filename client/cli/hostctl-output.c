@@ -261,7 +261,9 @@ void hostctl_print_operations(const json_t *operations)
                                              hostctl_str(op, "id"),
                                              hostctl_str(op, "action"),
                                              hostctl_str(op, "image") ? hostctl_str(op, "image")
-                                                                      : hostctl_instance_ref(op),
+                                             : hostctl_str(op, "benchmark")
+                                                     ? hostctl_str(op, "benchmark")
+                                                     : hostctl_instance_ref(op),
                                              hostctl_str(op, "status"),
                                              hostctl_str(op, "created_at"),
                                      });

@@ -68,12 +68,26 @@ bool hostctl_parse_int(const char *option, const char *value, long long min, lon
 
 /* ---- Help ---------------------------------------------------------------------------- */
 
+/* Commands whose table entry lives with their code rather than in hostctl_commands[];
+ * help lists them before `help` itself. */
+static const HostctlCommand *const hostctl_more_commands[] = {
+        &hostctl_bench_command,
+};
+
 static const HostctlCommand *hostctl_find_command(const char *name)
 {
         for (size_t i = 0; i < hostctl_n_commands; i++)
                 if (strcmp(hostctl_commands[i].name, name) == 0)
                         return &hostctl_commands[i];
+        for (size_t i = 0; i < HD_ARRAY_SIZE(hostctl_more_commands); i++)
+                if (strcmp(hostctl_more_commands[i]->name, name) == 0)
+                        return hostctl_more_commands[i];
         return NULL;
+}
+
+static void hostctl_print_command(const HostctlCommand *c, FILE *f)
+{
+        fprintf(f, "  %s%s%s\n      %s\n", c->name, *c->usage ? " " : "", c->usage, c->summary);
 }
 
 static void hostctl_print_help(FILE *f)
@@ -86,9 +100,10 @@ static void hostctl_print_help(FILE *f)
               "Commands:\n",
               f);
         for (size_t i = 0; i < hostctl_n_commands; i++) {
-                const HostctlCommand *c = &hostctl_commands[i];
-                fprintf(f, "  %s%s%s\n      %s\n", c->name, *c->usage ? " " : "", c->usage,
-                        c->summary);
+                if (strcmp(hostctl_commands[i].name, "help") == 0)
+                        for (size_t j = 0; j < HD_ARRAY_SIZE(hostctl_more_commands); j++)
+                                hostctl_print_command(hostctl_more_commands[j], f);
+                hostctl_print_command(&hostctl_commands[i], f);
         }
         fputs("\n"
               "Global options:\n"
@@ -104,7 +119,7 @@ static void hostctl_print_help(FILE *f)
               "HOSTD_CACERT; options override them.\n"
               "\n"
               "Exit status: 0 on success, 1 when the request or the operation failed, 2 on a\n"
-              "usage error.\n",
+              "usage error, 130 when Ctrl-C cancelled a benchmark run.\n",
               f);
 }
 

@@ -9,9 +9,10 @@
 #include "hd-json.h"
 #include "hd-macro.h"
 
-#define HOSTCTL_EXIT_OK    0
-#define HOSTCTL_EXIT_ERROR 1 /* the API or the connection failed */
-#define HOSTCTL_EXIT_USAGE 2 /* the command line is wrong */
+#define HOSTCTL_EXIT_OK          0
+#define HOSTCTL_EXIT_ERROR       1   /* the API or the connection failed */
+#define HOSTCTL_EXIT_USAGE       2   /* the command line is wrong */
+#define HOSTCTL_EXIT_INTERRUPTED 130 /* Ctrl-C (128 + SIGINT), as a shell reports it */
 
 typedef enum HostctlOutput {
         HOSTCTL_OUTPUT_TABLE,
@@ -169,6 +170,13 @@ int hostctl_cmd_image(Hostctl *ctl, int argc, char **argv);
 int hostctl_cmd_network(Hostctl *ctl, int argc, char **argv);
 /* The networks table (NAME SUBNET GATEWAY NAT DEFAULT USED_BY) of an array. */
 void hostctl_print_networks(const json_t *networks);
+
+/* ---- hostctl-bench.c ----------------------------------------------------------------- */
+
+/* `bench run|ls|show|compare|rm`: VM vs container benchmarks. */
+int hostctl_cmd_bench(Hostctl *ctl, int argc, char **argv);
+/* Its entry for help and lookup, which hostctl.c adds to hostctl_commands[]. */
+extern const HostctlCommand hostctl_bench_command;
 
 /* ---- hostctl-io.c -------------------------------------------------------------------- */
 

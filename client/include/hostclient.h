@@ -367,6 +367,51 @@ int hc_network_delete(HcClient *client, const char *name, json_t **ret, HcError 
  * host port or another protocol are not supported. */
 int hc_port_forward_parse(const char *s, json_t **ret, HcError *err);
 
+/* ---- Benchmarks ---------------------------------------------------------------------- */
+
+/* POST /v1/benchmarks: starts a side-by-side VM vs container benchmark run. request
+ * (borrowed) is a BenchmarkRequest: {"container_image", "vm_image" (both required),
+ * "workloads": a subset of ["lifecycle", "memory", "image", "cpu", "io", "density"] or
+ * ["all"] (the default), "repetitions" (1..50, default 5), "warmup" (0..5, default 1),
+ * "envelope": {"vcpus", "memory_mb", "cpuset"}, "sizes": {"cpu_mib", "io_mib",
+ * "density_max"}}; absent members take the server's defaults. *ret_operation gets the
+ * Operation (action "benchmark"): its "benchmark" member is the run's id, its progress
+ * counts the measurements done of total. Follow it with hc_operation_get() or
+ * hc_operation_wait(), cancel it with hc_operation_cancel(). Errors: 400 naming the
+ * field, 404 naming `container_image` or `vm_image` (no such image), 503 (a driver is
+ * unavailable); an answer without an operation id gives -EBADMSG. */
+int hc_bench_start(HcClient *client, const json_t *request, json_t **ret_operation, HcError *err);
+
+/* GET /v1/benchmarks: {"benchmarks": [{"id", "status", "created_at", "finished_at",
+ * "request", "accel"}, …]}, newest first. */
+int hc_bench_list(HcClient *client, json_t **ret, HcError *err);
+
+/* GET /v1/benchmarks/{id}: the BenchmarkResult ({"id", "status", "error", "request",
+ * "manifest", "figures": […], …}); "status" is "running" until the run ends. */
+int hc_bench_get(HcClient *client, const char *id, json_t **ret, HcError *err);
+
+/* GET /v1/benchmarks/{id}?format=markdown: the result as a Markdown report (the VM vs
+ * container table, every figure, the manifest), malloc()ed into *ret_text. An answer
+ * of another media type than text/markdown gives -EBADMSG. */
+int hc_bench_markdown(HcClient *client, const char *id, char **ret_text, HcError *err);
+
+/* GET /v1/benchmarks/{id}/chart.svg: the result as an SVG bar chart, malloc()ed and
+ * NUL-terminated into *ret_text, its length in bytes into *ret_len (optional). An
+ * answer of another media type than image/svg+xml gives -EBADMSG. */
+int hc_bench_svg(HcClient *client, const char *id, char **ret_text, size_t *ret_len, HcError *err);
+
+/* GET /v1/benchmarks/{id1}/compare/{id2}: the BenchmarkComparison, {"comparable": bool,
+ * "differences": [{"field", "a", "b"}], "figures": [{"workload", "name", "unit", "a":
+ * {"container", "vm"}, "b": {…}, "change": {"container", "vm"}}]} with id1 as a and
+ * id2 as b; change is b/a of the p50s. Runs are comparable when their manifests match
+ * except for started_at. */
+int hc_bench_compare(HcClient *client, const char *id1, const char *id2, json_t **ret,
+                     HcError *err);
+
+/* DELETE /v1/benchmarks/{id}: *ret gets the deleted run's summary (as listed by
+ * hc_bench_list()). -EBUSY (409) while it runs: cancel its operation first. */
+int hc_bench_delete(HcClient *client, const char *id, json_t **ret, HcError *err);
+
 /* ---- Events -------------------------------------------------------------------------- */
 
 /* GET /v1/events: follows the event stream, calling cb for each event (one NDJSON line)

@@ -97,6 +97,10 @@ int hd_core_reconcile_instances(HdCore *c, HdError **err);
 /* core.c: gives back what a deleted instance held. */
 void hd_core_release(HdCore *c, const HdInstance *inst);
 
+/* core-bench.c: fails the runs a stopped hostd left running and deletes their
+ * instances (after the workers started). */
+int hd_core_benchmark_reconcile(HdCore *c);
+
 /* core-network.c: brings the host's networks to the inventory (logged, not returned:
  * the inventory is right and the supervisor or the next sync retries). */
 void hd_core_net_sync(HdCore *c);

@@ -217,7 +217,7 @@ int hd_core_ops_submit(HdCore *c, const HdInstance *inst, HdAction a, const char
 int hd_core_job_submit(HdCore *c, HdAction a, const char *target, const char *args_json,
                        HdCoreJob *job, HdOperation **ret, HdError **err)
 {
-        if (!hd_action_is_image(a) || !job || !job->run) {
+        if (!hd_action_is_job(a) || !job || !job->run) {
                 job_done(job);
                 return hd_error_set(err, -EINVAL, "not a job action");
         }
@@ -534,6 +534,18 @@ static void run_op(HdCore *c, HdActiveOp *active)
                                 now->provisioned = true;
                         now->updated_at = hd_now_ms();
                         r = hd_core_tx_set_state(tx, now, to, &seq, &err);
+                        /* A container is ready once its process runs: it has no guest
+                         * to ask, and Docker's readiness is the same. */
+                        if (r >= 0 && dr >= 0 && now->spec.kind == HD_KIND_CONTAINER &&
+                            now->state == HD_STATE_RUNNING && now->ready_at == 0 &&
+                            (o->action == HD_ACTION_START || o->action == HD_ACTION_RESTART)) {
+                                now->ready_at = hd_now_ms();
+                                char when[32];
+                                hd_time_format(now->ready_at, when);
+                                r = hd_core_tx_event(tx, "instance.ready", now, o->id,
+                                                     json_pack("{s:s}", "ready_at", when), &seq,
+                                                     &err);
+                        }
                         if (r >= 0)
                                 r = hd_store_tx_instance_update(tx, now, now->revision, &err);
                 }
@@ -694,7 +706,7 @@ int hd_core_ops_reconcile(HdCore *c, HdError **err)
                 return r;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 HdOperation *o = ops[i];
-                if (!hd_action_is_image(o->action) &&
+                if (!hd_action_is_job(o->action) &&
                     (o->status == HD_OP_PENDING || o->action == HD_ACTION_DELETE)) {
                         hd_log_info("resuming %s operation %s on %s",
                                     hd_action_to_string(o->action), o->id, o->instance_name);

@@ -88,6 +88,8 @@ int hd_core_start(HdCore *c, HdError **err)
                 r = hd_core_ops_start(c, err);
         if (r >= 0)
                 r = hd_core_restart_start(c, err);
+        if (r >= 0)
+                r = hd_core_benchmark_reconcile(c);
         return r;
 }
 

@@ -21,6 +21,7 @@ typedef struct HdCoreConfig {
         int64_t host_cpus;        /* 0 = read from /proc */
         int64_t host_memory_mb;   /* 0 = read from /proc */
         int op_workers;           /* operation worker threads */
+        const char *state_dir;    /* for benchmarks' host-side files; NULL: /var/tmp */
 } HdCoreConfig;
 
 /* Takes no ownership of store or drivers; they must outlive the core. A NULL
@@ -114,6 +115,16 @@ int hd_core_network_get(HdCore *c, const char *name, HdNetwork **ret, HdError **
 int hd_core_network_create(HdCore *c, const HdNetwork *n, HdNetwork **ret, HdError **err);
 /* -EPERM for the default network, -EBUSY while instances are on it. */
 int hd_core_network_delete(HdCore *c, const char *name, HdError **err);
+
+/* ---- benchmarks --------------------------------------------------------------------------- */
+
+/* Starts a VM-vs-container run as an operation (its id, the run's, in instance_name).
+ * -ENODEV when a driver is unavailable, 404/400 naming the image field. */
+int hd_core_benchmark_start(HdCore *c, const HdBenchRequest *req, HdOperation **ret, HdError **err);
+int hd_core_benchmark_get(HdCore *c, const char *id, HdStoreBenchmark **ret, HdError **err);
+int hd_core_benchmark_list(HdCore *c, HdStoreBenchmark ***ret, size_t *ret_n, HdError **err);
+/* -EBUSY while it runs. */
+int hd_core_benchmark_delete(HdCore *c, const char *id, HdError **err);
 
 /* ---- operations --------------------------------------------------------------------------- */
 

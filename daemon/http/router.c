@@ -62,6 +62,16 @@ const HdRoute hd_routes[] = {
         { .method = "POST", .pattern = "/v1/networks", .fn = hd_handle_network_create },
         { .method = "GET", .pattern = "/v1/networks/{name}", .fn = hd_handle_network_get },
         { .method = "DELETE", .pattern = "/v1/networks/{name}", .fn = hd_handle_network_delete },
+        { .method = "GET", .pattern = "/v1/benchmarks", .fn = hd_handle_benchmark_list },
+        { .method = "POST", .pattern = "/v1/benchmarks", .fn = hd_handle_benchmark_start },
+        { .method = "GET", .pattern = "/v1/benchmarks/{id}", .fn = hd_handle_benchmark_get },
+        { .method = "DELETE", .pattern = "/v1/benchmarks/{id}", .fn = hd_handle_benchmark_delete },
+        { .method = "GET",
+          .pattern = "/v1/benchmarks/{id}/chart.svg",
+          .fn = hd_handle_benchmark_chart },
+        { .method = "GET",
+          .pattern = "/v1/benchmarks/{id}/compare/{other}",
+          .fn = hd_handle_benchmark_compare },
         { .method = "GET", .pattern = "/metrics", .fn = hd_handle_metrics },
 };
 const size_t hd_routes_n = HD_ARRAY_SIZE(hd_routes);

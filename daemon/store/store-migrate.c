@@ -184,6 +184,20 @@ static const Migration migrations[] = {
                        ") WITHOUT ROWID;"
                        "CREATE INDEX port_forwards_instance ON port_forwards(instance_uuid);",
         },
+        /* v8 */
+        {
+                .description = "benchmark runs and their results",
+                /* The result is the API's JSON, written whole at each step of a run;
+                 * status and times are columns for the list and for reconciliation. */
+                .sql = "CREATE TABLE benchmarks ("
+                       "  id TEXT PRIMARY KEY NOT NULL,"
+                       "  status TEXT NOT NULL,"
+                       "  created_at INTEGER NOT NULL,"
+                       "  finished_at INTEGER,"
+                       "  result TEXT NOT NULL"
+                       ") WITHOUT ROWID;"
+                       "CREATE INDEX benchmarks_created ON benchmarks(created_at);",
+        },
 };
 
 int hd_store_schema_latest(void)

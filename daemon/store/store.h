@@ -245,3 +245,25 @@ int hd_store_forward_list(HdStore *s, HdStoreForward **ret, size_t *ret_n, HdErr
 /* Decodes the addresses column (HD_STORE_ADDRESSES_SQL's JSON) into an instance's
  * addresses; for the store's decoders. */
 int hd_store_decode_addresses(const char *json, HdInstanceAddress **ret, size_t *ret_n);
+
+/* ---- benchmark runs (schema v8) ------------------------------------------------------ */
+
+typedef struct HdStoreBenchmark {
+        char id[HD_UUID_STRING_MAX];
+        char *status; /* running, success, failure, cancelled */
+        int64_t created_at;
+        int64_t finished_at; /* 0 while running */
+        char *result;        /* the API's JSON text */
+} HdStoreBenchmark;
+void hd_store_benchmark_free(HdStoreBenchmark *b);
+void hd_store_benchmark_array_free(HdStoreBenchmark **a, size_t n);
+HD_DEFINE_CLEANUP(HdStoreBenchmark *, hd_store_benchmark_free)
+
+/* Inserts or replaces the run's row (its own transaction). */
+int hd_store_benchmark_put(HdStore *s, const HdStoreBenchmark *b, HdError **err);
+/* -ENOENT naming it when absent. */
+int hd_store_benchmark_get(HdStore *s, const char *id, HdStoreBenchmark **ret, HdError **err);
+/* Newest first. */
+int hd_store_benchmark_list(HdStore *s, HdStoreBenchmark ***ret, size_t *ret_n, HdError **err);
+/* -ENOENT when absent. */
+int hd_store_benchmark_delete(HdStore *s, const char *id, HdError **err);

@@ -1740,6 +1740,206 @@ START_TEST(test_network_errors)
 }
 END_TEST
 
+/* ---- Benchmarks ---------------------------------------------------------------------- */
+
+static const char bench_op_json[] =
+        "{\"id\": \"op-7\", \"action\": \"benchmark\", \"benchmark\": \"b-1\", \"status\": "
+        "\"pending\", \"args\": {}, \"error\": null, \"progress\": {\"done\": 0, \"total\": 60}}";
+
+/* A 200 answer with a body that is not JSON. */
+static void fake_push_text(FakeServer *s, const char *content_type, const char *body)
+{
+        char *text = NULL;
+        ck_assert_int_ge(asprintf(&text,
+                                  "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
+                                  "Content-Length: %zu\r\n\r\n%s",
+                                  content_type, strlen(body), body),
+                         0);
+        fake_push_raw(s, text);
+        free(text);
+}
+
+START_TEST(test_bench_requests)
+{
+        json_t *ret = NULL;
+        HcError err;
+        json_t *req =
+                json_pack("{s:[s,s], s:s, s:s, s:i, s:i, s:{s:i, s:i, s:s}, s:{s:i}}", "workloads",
+                          "lifecycle", "cpu", "container_image", "busybox", "vm_image", "tiny",
+                          "repetitions", 3, "warmup", 0, "envelope", "vcpus", 1, "memory_mb", 256,
+                          "cpuset", "0", "sizes", "cpu_mib", 16);
+
+        fake_push(srv, 202, "Location: /v1/operations/op-7\r\n", bench_op_json);
+        fake_push(srv, 200, NULL,
+                  "{\"benchmarks\": [{\"id\": \"b-1\", \"status\": \"running\", \"accel\": "
+                  "\"kvm\"}]}");
+        fake_push(srv, 200, NULL, "{\"id\": \"b-1\", \"status\": \"success\", \"figures\": []}");
+        fake_push(srv, 200, NULL, "{\"comparable\": true, \"differences\": [], \"figures\": []}");
+        fake_push(srv, 200, NULL, "{\"id\": \"b-1\", \"status\": \"success\"}");
+        fake_push(srv, 200, NULL, "{\"id\": \"a b/..\"}");
+
+        ck_assert_int_eq(hc_bench_start(cli, req, &ret, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "id")), "op-7");
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "action")), "benchmark");
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "benchmark")), "b-1");
+        json_decref(ret);
+        ck_assert_int_eq(hc_bench_list(cli, &ret, &err), 0);
+        ck_assert_uint_eq(json_array_size(json_object_get(ret, "benchmarks")), 1);
+        json_decref(ret);
+        ck_assert_int_eq(hc_bench_get(cli, "b-1", &ret, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "status")), "success");
+        json_decref(ret);
+        ck_assert_int_eq(hc_bench_compare(cli, "b-1", "b-2", &ret, &err), 0);
+        ck_assert(json_is_true(json_object_get(ret, "comparable")));
+        json_decref(ret);
+        ck_assert_int_eq(hc_bench_delete(cli, "b-1", &ret, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(ret, "id")), "b-1");
+        json_decref(ret);
+        ck_assert_int_eq(hc_bench_get(cli, "a b/..", NULL, &err), 0);
+
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "POST");
+        ck_assert_str_eq(r->target, "/v1/benchmarks");
+        ck_assert_str_eq(fake_header(r, "Content-Type"), "application/json");
+        json_t *sent = json_loadb(r->body, r->body_len, 0, NULL);
+        ck_assert_ptr_nonnull(sent);
+        ck_assert(json_equal(sent, req));
+        json_decref(sent);
+        r = fake_request(srv, 1);
+        ck_assert_str_eq(r->method, "GET");
+        ck_assert_str_eq(r->target, "/v1/benchmarks");
+        ck_assert_str_eq(fake_request(srv, 2)->target, "/v1/benchmarks/b-1");
+        ck_assert_str_eq(fake_request(srv, 3)->method, "GET");
+        ck_assert_str_eq(fake_request(srv, 3)->target, "/v1/benchmarks/b-1/compare/b-2");
+        ck_assert_str_eq(fake_request(srv, 4)->method, "DELETE");
+        ck_assert_str_eq(fake_request(srv, 4)->target, "/v1/benchmarks/b-1");
+        ck_assert_str_eq(fake_request(srv, 5)->target, "/v1/benchmarks/a%20b%2F..");
+        json_decref(req);
+}
+END_TEST
+
+START_TEST(test_bench_rendered)
+{
+        static const char md[] = "# Benchmark b-1\n\n| | VM | container |\n|---|---|---|\n";
+        static const char svg[] = "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>\n";
+        char *text = NULL;
+        size_t len = 0;
+        HcError err;
+
+        fake_push_text(srv, "text/markdown; charset=utf-8", md);
+        fake_push_text(srv, "image/svg+xml", svg);
+        fake_push_text(srv, "text/markdown", "");
+        /* A server that ignored ?format=markdown: its JSON is not taken for the report. */
+        fake_push(srv, 200, NULL, "{\"id\": \"b-1\"}");
+        fake_push(srv, 404, NULL,
+                  "{\"error\": {\"code\": \"not_found\", \"message\": \"benchmark `b-9` not "
+                  "found\"}}");
+        fake_push_text(srv, "text/html", "<html></html>");
+
+        ck_assert_int_eq(hc_bench_markdown(cli, "b-1", &text, &err), 0);
+        ck_assert_str_eq(text, md);
+        free(text);
+        ck_assert_int_eq(hc_bench_svg(cli, "b-1", &text, &len, &err), 0);
+        ck_assert_str_eq(text, svg);
+        ck_assert_uint_eq(len, strlen(svg));
+        free(text);
+        ck_assert_int_eq(hc_bench_markdown(cli, "b-1", &text, &err), 0);
+        ck_assert_str_eq(text, "");
+        free(text);
+
+        text = (char *)1;
+        ck_assert_int_eq(hc_bench_markdown(cli, "b-1", &text, &err), -EBADMSG);
+        ck_assert_ptr_null(text);
+        ck_assert_str_eq(err.code, "protocol");
+        ck_assert_msg(strstr(err.message, "JSON instead of text/markdown"), "%s", err.message);
+        text = (char *)1;
+        len = 99;
+        ck_assert_int_eq(hc_bench_svg(cli, "b-9", &text, &len, &err), -ENOENT);
+        ck_assert_ptr_null(text);
+        ck_assert_uint_eq(len, 0);
+        ck_assert_int_eq(err.http_status, 404);
+        ck_assert_str_eq(err.message, "benchmark `b-9` not found");
+        ck_assert_int_eq(hc_bench_svg(cli, "b-1", &text, NULL, &err), -EBADMSG);
+        ck_assert_ptr_null(text);
+
+        FakeRequest *r = fake_request(srv, 0);
+        ck_assert_str_eq(r->method, "GET");
+        ck_assert_str_eq(r->target, "/v1/benchmarks/b-1?format=markdown");
+        ck_assert_str_eq(fake_header(r, "Accept"), "text/markdown");
+        r = fake_request(srv, 1);
+        ck_assert_str_eq(r->target, "/v1/benchmarks/b-1/chart.svg");
+        ck_assert_str_eq(fake_header(r, "Accept"), "image/svg+xml");
+        ck_assert_str_eq(fake_request(srv, 4)->target, "/v1/benchmarks/b-9/chart.svg");
+}
+END_TEST
+
+START_TEST(test_bench_errors)
+{
+        json_t *ret = (json_t *)1;
+        json_t *req = json_pack("{s:[s], s:s, s:s}", "workloads", "all", "container_image", "nope",
+                                "vm_image", "tiny");
+        HcError err;
+
+        fake_push(srv, 400, NULL,
+                  "{\"error\": {\"code\": \"invalid_argument\", \"message\": \"repetitions must "
+                  "be between 1 and 50\", \"field\": \"repetitions\"}}");
+        fake_push(srv, 404, NULL,
+                  "{\"error\": {\"code\": \"not_found\", \"message\": \"image `nope` not "
+                  "found\", \"field\": \"container_image\"}}");
+        fake_push(srv, 503, NULL,
+                  "{\"error\": {\"code\": \"unavailable\", \"message\": \"vm driver "
+                  "unavailable: no libvirt\"}}");
+        /* A 2xx that is not an operation. */
+        fake_push(srv, 202, NULL, "{\"status\": \"pending\"}");
+        fake_push(srv, 409, NULL,
+                  "{\"error\": {\"code\": \"conflict\", \"message\": \"benchmark `b-1` is "
+                  "running\"}}");
+        fake_push(srv, 404, NULL,
+                  "{\"error\": {\"code\": \"not_found\", \"message\": \"benchmark `b-2` not "
+                  "found\"}}");
+
+        ck_assert_int_eq(hc_bench_start(cli, req, &ret, &err), -EINVAL);
+        ck_assert_ptr_null(ret);
+        ck_assert_int_eq(err.http_status, 400);
+        ck_assert_str_eq(err.field, "repetitions");
+        ck_assert_int_eq(hc_bench_start(cli, req, &ret, &err), -ENOENT);
+        ck_assert_str_eq(err.code, "not_found");
+        ck_assert_str_eq(err.field, "container_image");
+        ck_assert_int_eq(hc_bench_start(cli, req, &ret, &err), -EHOSTDOWN);
+        ck_assert_str_eq(err.code, "unavailable");
+        ck_assert_int_eq(hc_bench_start(cli, req, &ret, &err), -EBADMSG);
+        ck_assert_ptr_null(ret);
+        ck_assert_str_eq(err.code, "protocol");
+        ck_assert_int_eq(hc_bench_delete(cli, "b-1", &ret, &err), -EBUSY);
+        ck_assert_ptr_null(ret);
+        ck_assert_str_eq(err.message, "benchmark `b-1` is running");
+        ck_assert_int_eq(hc_bench_compare(cli, "b-1", "b-2", &ret, &err), -ENOENT);
+        ck_assert_ptr_null(ret);
+        ck_assert_str_eq(fake_request(srv, 5)->target, "/v1/benchmarks/b-1/compare/b-2");
+
+        /* Refused before any request. */
+        char *text = (char *)1;
+        json_t *arr = json_array();
+        ck_assert_int_eq(hc_bench_start(cli, NULL, &ret, &err), -EINVAL);
+        ck_assert_str_eq(err.code, "invalid_argument");
+        ck_assert_int_eq(hc_bench_start(cli, arr, &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_bench_start(NULL, req, &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_bench_get(cli, "", &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_bench_get(cli, NULL, &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_bench_delete(cli, "", &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_bench_compare(cli, "b-1", NULL, &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_bench_compare(cli, "b-1", "", &ret, &err), -EINVAL);
+        ck_assert_int_eq(hc_bench_compare(cli, "", "b-2", &ret, &err), -EINVAL);
+        ck_assert_ptr_null(ret);
+        ck_assert_int_eq(hc_bench_markdown(cli, "", &text, &err), -EINVAL);
+        ck_assert_ptr_null(text);
+        ck_assert_int_eq(hc_bench_svg(NULL, "b-1", &text, NULL, &err), -EINVAL);
+        ck_assert_uint_eq(srv->n_requests, 6);
+        json_decref(arr);
+        json_decref(req);
+}
+END_TEST
+
 /* ---- Port forwards (no server) -------------------------------------------------------- */
 
 static void port_ok(const char *s, int host_port, int port, const char *proto)
@@ -1845,6 +2045,9 @@ static Suite *client_suite(void)
         tcase_add_test(tc, test_instance_stats);
         tcase_add_test(tc, test_network_requests);
         tcase_add_test(tc, test_network_errors);
+        tcase_add_test(tc, test_bench_requests);
+        tcase_add_test(tc, test_bench_rendered);
+        tcase_add_test(tc, test_bench_errors);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("pure");

@@ -285,8 +285,10 @@ START_TEST(test_start_stop_lifecycle_and_events)
         HdEvent **evs = NULL;
         size_t n = 0;
         ck_assert_int_eq(hd_core_events_since(core, seq0, 100, &evs, &n, NULL), 0);
+        /* A container is ready once its start has it running. */
         const char *want[] = { "operation.created", "operation.updated", "instance.state",
-                               "operation.updated", "instance.state",    "operation.updated" };
+                               "operation.updated", "instance.state",    "instance.ready",
+                               "operation.updated" };
         ck_assert_uint_eq(n, HD_ARRAY_SIZE(want));
         for (size_t i = 0; i < n; i++)
                 ck_assert_str_eq(evs[i]->type, want[i]);

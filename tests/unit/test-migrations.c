@@ -168,7 +168,7 @@ static size_t list_count(HdKind kind, const HdKV *labels, size_t n_labels)
 
 START_TEST(test_fresh_is_latest)
 {
-        ck_assert_int_eq(hd_store_schema_latest(), 7);
+        ck_assert_int_eq(hd_store_schema_latest(), 8);
         open_at(0);
         ck_assert_int_eq(schema_version(), hd_store_schema_latest());
         ck_assert_int_eq(query_int("PRAGMA user_version"), hd_store_schema_latest());
@@ -179,6 +179,10 @@ START_TEST(test_fresh_is_latest)
         ck_assert(has_object("instance_labels_key_value"));
         ck_assert(has_object("operations_status"));
         ck_assert(has_object("instances_kind_state"));
+        ck_assert(has_object("networks"));
+        ck_assert(has_object("addresses"));
+        ck_assert(has_object("port_forwards"));
+        ck_assert(has_object("benchmarks"));
         ck_assert_int_eq(query_int("SELECT count(*) FROM pragma_journal_mode "
                                    "WHERE journal_mode = 'wal'"),
                          1);
@@ -382,7 +386,7 @@ START_TEST(test_v6_to_v7_networks)
         ck_assert_ok(hd_store_tx_commit(tx, &err), err);
 
         open_at(0);
-        ck_assert_int_eq(schema_version(), 7);
+        ck_assert_int_eq(schema_version(), hd_store_schema_latest());
         {
                 _cleanup_(hd_instance_freep) HdInstance *got = get_instance("inst-00");
                 ck_assert_uint_eq(got->n_addresses, 0);
