@@ -502,16 +502,7 @@ static int hostctl_bench_ls(Hostctl *ctl, int argc, char **argv)
                 return HOSTCTL_EXIT_ERROR;
         if (hc_bench_list(ctl->client, &list, &err) < 0)
                 return hostctl_api_error(&err, NULL);
-        if (ctl->output == HOSTCTL_OUTPUT_JSON) {
-                hostctl_print_json(list);
-                return HOSTCTL_EXIT_OK;
-        }
-        json_t *benchmarks = json_object_get(list, "benchmarks");
-        if (!json_is_array(benchmarks))
-                return hostctl_error("unexpected answer from %s: no `benchmarks` array",
-                                     hc_client_endpoint(ctl->client));
-        hostctl_print_benchmarks(benchmarks);
-        return HOSTCTL_EXIT_OK;
+        return hostctl_print_list(ctl, list, "benchmarks", hostctl_print_benchmarks);
 }
 
 /* Writes the chart to path ("-": standard output). */

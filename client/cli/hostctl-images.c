@@ -138,16 +138,7 @@ static int hostctl_image_ls(Hostctl *ctl, int argc, char **argv)
                 return HOSTCTL_EXIT_ERROR;
         if (hc_image_list(ctl->client, kind, &list, &err) < 0)
                 return hostctl_api_error(&err, NULL);
-        if (ctl->output == HOSTCTL_OUTPUT_JSON) {
-                hostctl_print_json(list);
-                return HOSTCTL_EXIT_OK;
-        }
-        json_t *images = json_object_get(list, "images");
-        if (!json_is_array(images))
-                return hostctl_error("unexpected answer from %s: no `images` array",
-                                     hc_client_endpoint(ctl->client));
-        hostctl_print_images(images);
-        return HOSTCTL_EXIT_OK;
+        return hostctl_print_list(ctl, list, "images", hostctl_print_images);
 }
 
 static int hostctl_image_show(Hostctl *ctl, int argc, char **argv)

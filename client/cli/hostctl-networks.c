@@ -60,16 +60,7 @@ static int hostctl_network_ls(Hostctl *ctl, int argc, char **argv)
                 return HOSTCTL_EXIT_ERROR;
         if (hc_network_list(ctl->client, &list, &err) < 0)
                 return hostctl_api_error(&err, NULL);
-        if (ctl->output == HOSTCTL_OUTPUT_JSON) {
-                hostctl_print_json(list);
-                return HOSTCTL_EXIT_OK;
-        }
-        json_t *networks = json_object_get(list, "networks");
-        if (!json_is_array(networks))
-                return hostctl_error("unexpected answer from %s: no `networks` array",
-                                     hc_client_endpoint(ctl->client));
-        hostctl_print_networks(networks);
-        return HOSTCTL_EXIT_OK;
+        return hostctl_print_list(ctl, list, "networks", hostctl_print_networks);
 }
 
 static int hostctl_network_show(Hostctl *ctl, int argc, char **argv)

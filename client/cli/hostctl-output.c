@@ -304,3 +304,18 @@ const char *hostctl_bytes(int64_t n, char *buf, size_t size)
         snprintf(buf, size, "%.1f%s", v, units[u]);
         return buf;
 }
+
+int hostctl_print_list(Hostctl *ctl, const json_t *answer, const char *member,
+                       void (*print)(const json_t *items))
+{
+        if (ctl->output == HOSTCTL_OUTPUT_JSON) {
+                hostctl_print_json(answer);
+                return HOSTCTL_EXIT_OK;
+        }
+        json_t *items = json_object_get(answer, member);
+        if (!json_is_array(items))
+                return hostctl_error("unexpected answer from %s: no `%s` array",
+                                     hc_client_endpoint(ctl->client), member);
+        print(items);
+        return HOSTCTL_EXIT_OK;
+}

@@ -88,6 +88,10 @@ char *hostctl_value_string(const json_t *v);
 
 /* Pretty JSON (2-space indent) and a newline on stdout. */
 void hostctl_print_json(const json_t *j);
+/* A list answer: as JSON with -o json, else the array under member through print (an
+ * answer without that array is an error naming the server). */
+int hostctl_print_list(Hostctl *ctl, const json_t *answer, const char *member,
+                       void (*print)(const json_t *items));
 /* Bytes in human units ("512B", "1.5KiB", "27.0MiB", …) into buf, which it returns. */
 const char *hostctl_bytes(int64_t n, char *buf, size_t size);
 

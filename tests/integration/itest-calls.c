@@ -77,3 +77,21 @@ char *itest_logs(HdTestDaemon *d, const char *name, const char *query)
         hd_curl_result_clear(&r);
         return text;
 }
+
+void itest_delete_all(HdTestDaemon *d)
+{
+        json_t *all = NULL;
+        if (hd_test_list_instances(d, &all) < 0)
+                return;
+        size_t k;
+        json_t *inst;
+        json_array_foreach (all, k, inst) {
+                char path[256];
+                snprintf(path, sizeof(path), "/v1/instances/%s?force=true&wait=60",
+                         json_string_value(json_object_get(inst, "name")));
+                HdCurlResult r = { 0 };
+                (void)hd_test_curl(d, &r, "DELETE", path, NULL, NULL, 0, NULL);
+                hd_curl_result_clear(&r);
+        }
+        json_decref(all);
+}

@@ -24,3 +24,6 @@ json_t *itest_wait_state(HdTestDaemon *d, const char *name, const char *state, i
                          int poll_ms);
 /* GET /v1/instances/NAME/logsQUERY as text (200); the caller frees. */
 char *itest_logs(HdTestDaemon *d, const char *name, const char *query);
+/* Deletes every instance of the daemon through the API (force, waited for), checking
+ * nothing: for teardowns. */
+void itest_delete_all(HdTestDaemon *d);

@@ -62,6 +62,8 @@ static void setup(void)
 
 static void teardown(void)
 {
+        if (d.pid > 0)
+                itest_delete_all(&d);
         if (d.dir)
                 hd_test_reap_containers(d.dir);
         hd_test_daemon_cleanup(&d);

@@ -169,20 +169,7 @@ static int reap_strays(const char *root)
 static void teardown(void)
 {
         if (d.pid > 0) {
-                json_t *all = NULL;
-                if (hd_test_list_instances(&d, &all) >= 0) {
-                        size_t k;
-                        json_t *inst;
-                        json_array_foreach (all, k, inst) {
-                                char path[256];
-                                snprintf(path, sizeof(path), "/v1/instances/%s?force=true&wait=60",
-                                         json_string_value(json_object_get(inst, "name")));
-                                HdCurlResult r = { 0 };
-                                (void)hd_test_curl(&d, &r, "DELETE", path, NULL, NULL, 0, NULL);
-                                hd_curl_result_clear(&r);
-                        }
-                        json_decref(all);
-                }
+                itest_delete_all(&d);
         }
         if (d.dir)
                 hd_test_reap_containers(d.dir);

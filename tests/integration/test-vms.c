@@ -150,20 +150,7 @@ static void teardown(void)
 {
         if (d.pid > 0) {
                 /* Through the API: libvirt destroys and undefines, and removes its cgroups. */
-                json_t *all = NULL;
-                if (hd_test_list_instances(&d, &all) >= 0) {
-                        size_t k;
-                        json_t *inst;
-                        json_array_foreach (all, k, inst) {
-                                char path[256];
-                                snprintf(path, sizeof(path), "/v1/instances/%s?force=true&wait=60",
-                                         json_string_value(json_object_get(inst, "name")));
-                                HdCurlResult r = { 0 };
-                                (void)hd_test_curl(&d, &r, "DELETE", path, NULL, NULL, 0, NULL);
-                                hd_curl_result_clear(&r);
-                        }
-                        json_decref(all);
-                }
+                itest_delete_all(&d);
                 (void)hd_test_daemon_stop(&d, SIGTERM, NULL);
         }
         if (d.dir)
