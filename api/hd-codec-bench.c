@@ -61,38 +61,6 @@ static int get_image(const json_t *j, const char *key, char **ret, HdError **err
         return 0;
 }
 
-/* "0", "0-3", "0,2,4-5": CPU numbers below 1024. */
-static bool cpuset_is_valid(const char *s)
-{
-        if (!*s || strlen(s) > 256)
-                return false;
-        const char *p = s;
-        while (*p) {
-                char *end;
-                long a = strtol(p, &end, 10);
-                if (end == p || a < 0 || a > 1023 || (*p < '0' || *p > '9'))
-                        return false;
-                p = end;
-                if (*p == '-') {
-                        p++;
-                        if (*p < '0' || *p > '9')
-                                return false;
-                        long b = strtol(p, &end, 10);
-                        if (b < a || b > 1023)
-                                return false;
-                        p = end;
-                }
-                if (*p == ',') {
-                        p++;
-                        if (!*p)
-                                return false;
-                } else if (*p) {
-                        return false;
-                }
-        }
-        return true;
-}
-
 int hd_codec_bench_request_from_json(const json_t *j, HdBenchRequest *ret, HdError **err)
 {
         static const char *const top[] = { "workloads", "container_image",
@@ -167,7 +135,9 @@ int hd_codec_bench_request_from_json(const json_t *j, HdBenchRequest *ret, HdErr
                 if (cs && !json_is_null(cs)) {
                         if ((rc = hd_codec_check_type(cs, JT_STRING, "envelope.cpuset", err)) < 0)
                                 return rc;
-                        if (!cpuset_is_valid(json_string_value(cs)))
+                        HdCpuMask mask;
+                        if (json_string_length(cs) > HD_CPULIST_MAX ||
+                            hd_cpulist_parse(json_string_value(cs), &mask) < 0)
                                 return hd_codec_fail(err, "envelope.cpuset",
                                                      "must be a CPU list like `0` or `0-1,3`");
                         if (!(r.cpuset = strdup(json_string_value(cs))))

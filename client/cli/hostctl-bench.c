@@ -750,31 +750,14 @@ static int hostctl_bench_compare(Hostctl *ctl, int argc, char **argv)
 
 int hostctl_cmd_bench(Hostctl *ctl, int argc, char **argv)
 {
-        static const struct {
-                const char *name;
-                HostctlCommandFn run;
-        } subs[] = {
+        static const HostctlSub subs[] = {
                 { "run", hostctl_bench_run },         { "ls", hostctl_bench_ls },
                 { "list", hostctl_bench_ls },         { "show", hostctl_bench_show },
                 { "compare", hostctl_bench_compare }, { "rm", hostctl_bench_rm },
                 { "cancel", hostctl_bench_cancel },
         };
-
-        if (argc < 2)
-                return hostctl_usage_error("bench: missing subcommand (run, ls, show, compare, "
-                                           "cancel, rm)");
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                char *help_argv[] = { (char *)"help", argv[0], NULL };
-                return hostctl_cmd_help(ctl, 2, help_argv);
-        }
-        for (size_t i = 0; i < HD_ARRAY_SIZE(subs); i++)
-                if (strcmp(argv[1], subs[i].name) == 0) {
-                        /* The subcommand parses what follows it; "bench" names it in
-                         * messages and in --help. */
-                        argv[1] = argv[0];
-                        return subs[i].run(ctl, argc - 1, argv + 1);
-                }
-        return hostctl_usage_error("bench: unknown subcommand `%s`", argv[1]);
+        return hostctl_dispatch(ctl, argc, argv, subs, HD_ARRAY_SIZE(subs),
+                                "run, ls, show, compare, cancel, rm");
 }
 
 const HostctlCommand hostctl_bench_command = {

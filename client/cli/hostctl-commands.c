@@ -521,3 +521,20 @@ const HostctlCommand hostctl_commands[] = {
 };
 
 const size_t hostctl_n_commands = HD_ARRAY_SIZE(hostctl_commands);
+
+int hostctl_dispatch(Hostctl *ctl, int argc, char **argv, const HostctlSub *subs, size_t n,
+                     const char *names)
+{
+        if (argc < 2)
+                return hostctl_usage_error("%s: missing subcommand (%s)", argv[0], names);
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+                char *help_argv[] = { (char *)"help", argv[0], NULL };
+                return hostctl_cmd_help(ctl, 2, help_argv);
+        }
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(argv[1], subs[i].name) == 0) {
+                        argv[1] = argv[0];
+                        return subs[i].run(ctl, argc - 1, argv + 1);
+                }
+        return hostctl_usage_error("%s: unknown subcommand `%s`", argv[0], argv[1]);
+}

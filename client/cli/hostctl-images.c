@@ -541,30 +541,13 @@ static int hostctl_image_import(Hostctl *ctl, int argc, char **argv)
 
 int hostctl_cmd_image(Hostctl *ctl, int argc, char **argv)
 {
-        static const struct {
-                const char *name;
-                HostctlCommandFn run;
-        } subs[] = {
+        static const HostctlSub subs[] = {
                 { "ls", hostctl_image_ls },         { "list", hostctl_image_ls },
                 { "import", hostctl_image_import }, { "show", hostctl_image_show },
                 { "rm", hostctl_image_rm },         { "prune", hostctl_image_prune },
                 { "export", hostctl_image_export }, { "pull", hostctl_image_pull },
                 { "push", hostctl_image_push },
         };
-
-        if (argc < 2)
-                return hostctl_usage_error("image: missing subcommand (ls, import, show, "
-                                           "export, rm, prune)");
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                char *help_argv[] = { (char *)"help", argv[0], NULL };
-                return hostctl_cmd_help(ctl, 2, help_argv);
-        }
-        for (size_t i = 0; i < HD_ARRAY_SIZE(subs); i++)
-                if (strcmp(argv[1], subs[i].name) == 0) {
-                        /* The subcommand parses what follows it; "image" names it in
-                         * messages and in --help. */
-                        argv[1] = argv[0];
-                        return subs[i].run(ctl, argc - 1, argv + 1);
-                }
-        return hostctl_usage_error("image: unknown subcommand `%s`", argv[1]);
+        return hostctl_dispatch(ctl, argc, argv, subs, HD_ARRAY_SIZE(subs),
+                                "ls, import, show, export, rm, prune, pull, push");
 }

@@ -153,27 +153,10 @@ static int hostctl_network_create(Hostctl *ctl, int argc, char **argv)
 
 int hostctl_cmd_network(Hostctl *ctl, int argc, char **argv)
 {
-        static const struct {
-                const char *name;
-                HostctlCommandFn run;
-        } subs[] = {
+        static const HostctlSub subs[] = {
                 { "ls", hostctl_network_ls },         { "list", hostctl_network_ls },
                 { "create", hostctl_network_create }, { "show", hostctl_network_show },
                 { "rm", hostctl_network_rm },
         };
-
-        if (argc < 2)
-                return hostctl_usage_error("network: missing subcommand (ls, create, show, rm)");
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                char *help_argv[] = { (char *)"help", argv[0], NULL };
-                return hostctl_cmd_help(ctl, 2, help_argv);
-        }
-        for (size_t i = 0; i < HD_ARRAY_SIZE(subs); i++)
-                if (strcmp(argv[1], subs[i].name) == 0) {
-                        /* The subcommand parses what follows it; "network" names it in
-                         * messages and in --help. */
-                        argv[1] = argv[0];
-                        return subs[i].run(ctl, argc - 1, argv + 1);
-                }
-        return hostctl_usage_error("network: unknown subcommand `%s`", argv[1]);
+        return hostctl_dispatch(ctl, argc, argv, subs, HD_ARRAY_SIZE(subs), "ls, create, show, rm");
 }

@@ -66,6 +66,17 @@ int hostctl_getopt_short(Hostctl *ctl, int argc, char **argv, const char *shorto
 /* `help [COMMAND]`: the overview, or one command's usage. */
 int hostctl_cmd_help(Hostctl *ctl, int argc, char **argv);
 
+/* A command's subcommand ("image ls", "network create", "bench run"). */
+typedef struct HostctlSub {
+        const char *name;
+        HostctlCommandFn run;
+} HostctlSub;
+/* Runs the subcommand argv[1] names out of subs[0..n) with argv[0] (the command) as its
+ * own argv[0], so messages and --help name the command; `--help` shows the command's
+ * help. names lists the subcommands for the missing-subcommand message. */
+int hostctl_dispatch(Hostctl *ctl, int argc, char **argv, const HostctlSub *subs, size_t n,
+                     const char *names);
+
 /* Strict number parsing of an option value; false after printing a usage error. */
 bool hostctl_parse_int(const char *option, const char *value, long long min, long long max,
                        long long *ret);

@@ -1,6 +1,6 @@
 # The VM driver's pure parts: golden domain XML (tests/data/vm-xml) and the seed ISO
 # (skipped when neither xorriso nor genisoimage is installed); the guest agent's exec
-# protocol; PSS from /proc.
+# protocol.
 if(TARGET hd_vm_xml)
   hd_unit_test(test-vm-xml hd_vm_xml)
 endif()
@@ -9,7 +9,4 @@ if(TARGET hd_vm_cloudinit)
 endif()
 if(TARGET hd_vm_agent)
   hd_unit_test(test-vm-agent hd_vm_agent)
-endif()
-if(TARGET hd_vm_proc)
-  hd_unit_test(test-vm-proc hd_vm_proc)
 endif()

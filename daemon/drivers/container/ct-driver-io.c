@@ -14,6 +14,7 @@
 
 #include "ct-driver-internal.h"
 #include "ct-log.h"
+#include "hd-proc.h"
 #include "hd-util.h"
 
 /* ---- logs ------------------------------------------------------------------------------ */
@@ -384,24 +385,12 @@ int hd_ct_driver_exec(HdDriver *base, const HdInstance *inst, const HdExecReques
 
 /* The PSS of the container's monitor (hostd-monitor, which outlives hostd): the host's
  * memory a container costs beyond its cgroup's, shared pages split among the monitors
- * that map them. From the `Pss:` line of smaps_rollup, in kB; false when unreadable. */
+ * that map them. False when it cannot be read. */
 static bool monitor_pss(const HdCtState *st, uint64_t *ret)
 {
         if (st->monitor_pid <= 0 || !hd_ct_state_monitor_alive(st))
                 return false; /* its pid may be someone else's by now */
-        char path[64], line[256];
-        snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)st->monitor_pid);
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        while (f && fgets(line, sizeof(line), f)) {
-                unsigned long long kib = 0;
-                char unit[4] = "";
-                if (strncmp(line, "Pss:", 4) == 0 &&
-                    sscanf(line + 4, "%llu %3s", &kib, unit) == 2 && strcmp(unit, "kB") == 0) {
-                        *ret = (uint64_t)kib * 1024;
-                        return true;
-                }
-        }
-        return false;
+        return hd_proc_pss(st->monitor_pid, ret) >= 0;
 }
 
 int hd_ct_driver_stats(HdDriver *base, const HdInstance *inst, HdStats *ret, HdError **err)

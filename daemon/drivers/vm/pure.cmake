@@ -13,7 +13,3 @@ add_library(hd_vm_agent STATIC vm-agent.c)
 target_include_directories(hd_vm_agent PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(hd_vm_agent PUBLIC hd_api hd_lib)
 
-# A host process's PSS from /proc (qemu's, in stats).
-add_library(hd_vm_proc STATIC vm-proc.c)
-target_include_directories(hd_vm_proc PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(hd_vm_proc PUBLIC hd_lib)

@@ -17,7 +17,7 @@
 #include "hd-log.h"
 #include "hd-util.h"
 #include "vm-driver-internal.h"
-#include "vm-proc.h"
+#include "hd-proc.h"
 #include "vm-xml.h"
 
 #define READY_POLL_MS        20 /* how often a booting guest's console is read */
@@ -714,7 +714,7 @@ int hd_vm_stats(HdDriver *base, const HdInstance *inst, HdStats *ret, HdError **
                 proc_memory(pid, &ret->host_rss_bytes, &ret->host_rss_peak_bytes);
                 /* RSS counts qemu's shared libraries whole; PSS its share of them, what
                  * one more guest really costs. */
-                ret->has_pss = hd_vm_proc_pss(pid, &ret->host_pss_bytes) >= 0;
+                ret->has_pss = hd_proc_pss(pid, &ret->host_pss_bytes) >= 0;
         }
         /* In use: what the guest's balloon driver reports; without one, the guest memory
          * qemu has touched (its resident size, at most the guest's size). */

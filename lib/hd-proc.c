@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "hd-util.h"
-#include "vm-proc.h"
+#include "hd-proc.h"
 
 /* smaps_rollup is a dozen lines; smaps, one block per mapping, is never read whole. */
 #define ROLLUP_MAX (64 * 1024)
@@ -35,7 +35,7 @@ static int line_kib(const char *v, const char *end, uint64_t *ret)
         return 0;
 }
 
-int hd_vm_pss_parse(const char *text, size_t len, uint64_t *ret)
+int hd_proc_pss_parse(const char *text, size_t len, uint64_t *ret)
 {
         static const char key[] = "Pss:";
         const size_t klen = sizeof(key) - 1;
@@ -65,7 +65,7 @@ int hd_vm_pss_parse(const char *text, size_t len, uint64_t *ret)
         return 0;
 }
 
-int hd_vm_proc_pss(pid_t pid, uint64_t *ret)
+int hd_proc_pss(pid_t pid, uint64_t *ret)
 {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
@@ -74,5 +74,5 @@ int hd_vm_proc_pss(pid_t pid, uint64_t *ret)
         int r = hd_read_file(path, ROLLUP_MAX, &text, &len);
         if (r < 0)
                 return r;
-        return hd_vm_pss_parse(text, len, ret);
+        return hd_proc_pss_parse(text, len, ret);
 }

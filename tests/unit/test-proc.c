@@ -1,4 +1,4 @@
-/* Tests for vm-proc.c: PSS from smaps_rollup's text (and smaps's, one Pss: per mapping),
+/* Tests for hd-proc.c: PSS from smaps_rollup's text (and smaps's, one Pss: per mapping),
  * the Pss_* parts left alone, malformed lines, and this process's own PSS. */
 #include <check.h>
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vm-proc.h"
+#include "hd-proc.h"
 
 /* /proc/PID/smaps_rollup of a qemu-system-x86_64 (Linux 6.1). */
 static const char rollup[] =
@@ -37,7 +37,7 @@ static const char rollup[] =
 
 static int parse(const char *text, uint64_t *ret)
 {
-        return hd_vm_pss_parse(text, strlen(text), ret);
+        return hd_proc_pss_parse(text, strlen(text), ret);
 }
 
 START_TEST(test_rollup)
@@ -94,7 +94,7 @@ START_TEST(test_own_process)
                 return;
         }
         uint64_t pss = 0;
-        ck_assert_int_eq(hd_vm_proc_pss(getpid(), &pss), 0);
+        ck_assert_int_eq(hd_proc_pss(getpid(), &pss), 0);
         ck_assert_uint_gt(pss, 0);
         /* PSS is at most RSS. */
         FILE *f = fopen("/proc/self/status", "re");
@@ -106,7 +106,7 @@ START_TEST(test_own_process)
                         break;
         fclose(f);
         ck_assert_uint_le(pss, rss_kib * 1024 + 64 * 1024); /* RSS may move a little meanwhile */
-        ck_assert_int_eq(hd_vm_proc_pss(INT_MAX, &pss), -ENOENT);
+        ck_assert_int_eq(hd_proc_pss(INT_MAX, &pss), -ENOENT);
 }
 END_TEST
 
