@@ -179,7 +179,7 @@ typedef struct HdNetwork {
         char *gateway;   /* the bridge's own address, dotted */
         int mtu;         /* 576..9000 */
         bool nat;        /* masquerade traffic leaving the host */
-        bool is_default; /* hostd's default network: created at start, never deleted */
+        bool is_default; /* output only: the config names it the default (not stored) */
         int64_t created_at;
         int64_t used_by; /* output only: instances with an address on it */
 } HdNetwork;

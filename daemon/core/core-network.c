@@ -131,7 +131,6 @@ int hd_core_net_start(HdCore *c, HdError **err)
                         hd_error_free(TAKE_PTR(e));
                         _cleanup_tx_ HdStoreTx *tx = NULL;
                         HdNetwork n = *c->default_network;
-                        n.is_default = true;
                         n.created_at = hd_now_ms();
                         r = hd_store_tx_begin(c->store, &tx, &e);
                         if (r >= 0)
@@ -357,7 +356,6 @@ int hd_core_network_create(HdCore *c, const HdNetwork *want, HdNetwork **ret, Hd
                 return r;
 
         HdNetwork n = *want;
-        n.is_default = false;
         n.created_at = hd_now_ms();
         {
                 _cleanup_tx_ HdStoreTx *tx = NULL;

@@ -161,7 +161,6 @@ static const Migration migrations[] = {
                        "  gateway TEXT NOT NULL,"
                        "  mtu INTEGER NOT NULL,"
                        "  nat INTEGER NOT NULL,"
-                       "  is_default INTEGER NOT NULL DEFAULT 0,"
                        "  created_at INTEGER NOT NULL"
                        ") WITHOUT ROWID;"
                        "CREATE TABLE addresses ("

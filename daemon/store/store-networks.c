@@ -40,8 +40,8 @@ static int need_version(HdStore *s, HdError **err)
 
 /* ---- networks --------------------------------------------------------------------- */
 
-#define NETWORK_COLUMNS                                                           \
-        "n.name, n.subnet, n.gateway, n.mtu, n.nat, n.is_default, n.created_at, " \
+#define NETWORK_COLUMNS                                             \
+        "n.name, n.subnet, n.gateway, n.mtu, n.nat, n.created_at, " \
         "(SELECT count(*) FROM addresses AS a WHERE a.network = n.name)"
 
 static int decode_network(sqlite3_stmt *st, void **ret, HdError **err)
@@ -55,9 +55,8 @@ static int decode_network(sqlite3_stmt *st, void **ret, HdError **err)
                 return hd_error_set(err, -EIO, "a stored network has an empty column");
         n->mtu = sqlite3_column_int(st, 3);
         n->nat = sqlite3_column_int(st, 4) != 0;
-        n->is_default = sqlite3_column_int(st, 5) != 0;
-        n->created_at = sqlite3_column_int64(st, 6);
-        n->used_by = sqlite3_column_int64(st, 7);
+        n->created_at = sqlite3_column_int64(st, 5);
+        n->used_by = sqlite3_column_int64(st, 6);
         *ret = TAKE_PTR(n);
         return 0;
 }
@@ -77,8 +76,8 @@ int hd_store_tx_network_insert(HdStoreTx *tx, const HdNetwork *n, HdError **err)
         if (!n->name || !n->subnet || !n->gateway)
                 return hd_error_set(err, -EINVAL, "a network needs a name, subnet and gateway");
         r = prepare(db,
-                    "INSERT INTO networks (name, subnet, gateway, mtu, nat, is_default, "
-                    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO networks (name, subnet, gateway, mtu, nat, created_at) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     &q, err);
         if (r < 0)
                 return r;
@@ -87,8 +86,7 @@ int hd_store_tx_network_insert(HdStoreTx *tx, const HdNetwork *n, HdError **err)
         sqlite3_bind_text(q.st, 3, n->gateway, -1, SQLITE_STATIC);
         sqlite3_bind_int(q.st, 4, n->mtu);
         sqlite3_bind_int(q.st, 5, n->nat);
-        sqlite3_bind_int(q.st, 6, n->is_default);
-        sqlite3_bind_int64(q.st, 7, n->created_at);
+        sqlite3_bind_int64(q.st, 6, n->created_at);
         int rc = sqlite3_step(q.st);
         if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
                 return hd_error_set_field(err, -EEXIST, "name", "network `%s` already exists",
